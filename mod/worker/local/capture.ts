@@ -1,0 +1,101 @@
+/**
+ * Turns a worker's raw output files (written by the worker itself) into its numbered log.
+ *
+ * Capture resumes from the raw offsets recorded in the numbered log, so a restarted Ottoscaler
+ * continues exactly after the last numbered line: no line is numbered twice or skipped.
+ *
+ * @module
+ */
+
+import { LineSplitter } from "./line_splitter.ts";
+import { LogFileWriter } from "./log_file.ts";
+
+type Source = "stdout" | "stderr";
+const SOURCES: readonly Source[] = ["stdout", "stderr"];
+
+interface SourceReader {
+  readonly file: Deno.FsFile;
+  readonly splitter: LineSplitter;
+}
+
+/** Captures one worker's output; see the module doc. Not safe for concurrent calls. */
+export class OutputCapture {
+  readonly #writer: LogFileWriter;
+  readonly #readers: Record<Source, SourceReader>;
+  readonly #buf = new Uint8Array(256 * 1024);
+
+  private constructor(writer: LogFileWriter, readers: Record<Source, SourceReader>) {
+    this.#writer = writer;
+    this.#readers = readers;
+  }
+
+  /**
+   * Opens the capture of the worker whose files are in `dir` (`stdout.raw`, `stderr.raw`,
+   * `log.jsonl`), resuming where the numbered log ends.
+   */
+  static async open(dir: string, maxLineBytes: number): Promise<OutputCapture> {
+    const { writer, state } = await LogFileWriter.open(`${dir}/log.jsonl`);
+    const readers = {} as Record<Source, SourceReader>;
+    for (const source of SOURCES) {
+      const file = await Deno.open(`${dir}/${source}.raw`, {
+        read: true,
+        write: true,
+        create: true,
+      });
+      const offset = state.rawOffsets[source];
+      await file.seek(offset, Deno.SeekMode.Start);
+      readers[source] = { file, splitter: new LineSplitter(maxLineBytes, offset) };
+    }
+    return new OutputCapture(writer, readers);
+  }
+
+  /** The highest sequence numbered so far. */
+  get lastSequence(): number {
+    return this.#writer.lastSequence;
+  }
+
+  /** Numbers every complete line written so far; returns how many lines were added. */
+  async pump(): Promise<number> {
+    let added = 0;
+    for (const source of SOURCES) {
+      const { file, splitter } = this.#readers[source];
+      for (;;) {
+        const n = await file.read(this.#buf);
+        if (n === null || n === 0) break;
+        const timestamp = new Date().toISOString();
+        const lines = splitter.push(this.#buf.subarray(0, n));
+        added += await this.#writer.append(
+          source,
+          lines.map((line) => ({ ...line, timestamp })),
+        );
+      }
+    }
+    return added;
+  }
+
+  /** Reads what is left, numbers a last line that lacked a newline, and closes the files. */
+  async finish(): Promise<number> {
+    let added = await this.pump();
+    for (const source of SOURCES) {
+      const last = this.#readers[source].splitter.flush();
+      if (last) {
+        const timestamp = new Date().toISOString();
+        added += await this.#writer.append(source, [{ ...last, timestamp }]);
+      }
+    }
+    this.close();
+    return added;
+  }
+
+  /** Closes the files without reading further. */
+  close(): void {
+    for (const source of SOURCES) {
+      try {
+        this.#readers[source].file.close();
+      } catch { /* already closed */ }
+    }
+    try {
+      this.#writer.close();
+    } catch { /* already closed */ }
+  }
+}

@@ -1,0 +1,190 @@
+/**
+ * A worker's numbered log on disk: one JSON object per line, appended in sequence order.
+ *
+ * This file is the buffer between a worker and every consumer: readers go through it at their own
+ * pace, so a slow consumer never slows the worker or the others, and after a restart the numbers
+ * are the same as before. Each entry also records where its line ended in the raw output file it
+ * came from, so capture resumes exactly after the last numbered line.
+ *
+ * @module
+ */
+
+import type { Pulse } from "../pulse.ts";
+import type { LogLine } from "../types.ts";
+
+/** A stored entry: short keys keep the file small. */
+interface StoredEntry {
+  /** Sequence number, from 1. */
+  s: number;
+  /** Timestamp, RFC 3339. */
+  t: string;
+  /** Source: stdout or stderr. */
+  o: "stdout" | "stderr";
+  /** The line. */
+  m: string;
+  /** Offset in the raw source file just past this line. */
+  r: number;
+}
+
+/** What a numbered log holds so far, recovered from its file. */
+export interface LogFileState {
+  /** The highest sequence written; 0 for an empty log. */
+  readonly lastSequence: number;
+  /** Per source, the raw offset up to which lines were numbered. */
+  readonly rawOffsets: { readonly stdout: number; readonly stderr: number };
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** Reads a file's JSON-lines entries from byte `from`, in chunks; stops at a partial last line. */
+async function* readEntries(
+  path: string,
+  from = 0,
+): AsyncGenerator<{ entry: StoredEntry; end: number }> {
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(path, { read: true });
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return;
+    throw err;
+  }
+  try {
+    await file.seek(from, Deno.SeekMode.Start);
+    let carry = new Uint8Array(0);
+    let offset = from;
+    for (;;) {
+      const buf = new Uint8Array(256 * 1024);
+      const n = await file.read(buf);
+      if (n === null || n === 0) return;
+      let data = buf.subarray(0, n);
+      if (carry.length > 0) {
+        data = new Uint8Array(carry.length + n);
+        data.set(carry);
+        data.set(buf.subarray(0, n), carry.length);
+      }
+      let pos = 0;
+      for (;;) {
+        const nl = data.indexOf(0x0a, pos);
+        if (nl === -1) break;
+        const entry = JSON.parse(decoder.decode(data.subarray(pos, nl))) as StoredEntry;
+        offset += nl + 1 - pos;
+        pos = nl + 1;
+        yield { entry, end: offset };
+      }
+      carry = data.slice(pos);
+    }
+  } finally {
+    file.close();
+  }
+}
+
+/** Appends numbered lines to a worker's log file. Single writer per file. */
+export class LogFileWriter {
+  readonly #file: Deno.FsFile;
+  #lastSequence: number;
+
+  private constructor(file: Deno.FsFile, lastSequence: number) {
+    this.#file = file;
+    this.#lastSequence = lastSequence;
+  }
+
+  /**
+   * Opens (or creates) the log at `path` for appending, recovering its state. A partial last entry
+   * (a crash mid-write) is cut off, so the file stays well-formed.
+   */
+  static async open(path: string): Promise<{ writer: LogFileWriter; state: LogFileState }> {
+    let lastSequence = 0;
+    let goodEnd = 0;
+    const rawOffsets = { stdout: 0, stderr: 0 };
+    for await (const { entry, end } of readEntries(path)) {
+      lastSequence = entry.s;
+      rawOffsets[entry.o] = entry.r;
+      goodEnd = end;
+    }
+    const file = await Deno.open(path, { read: true, write: true, create: true });
+    await file.truncate(goodEnd);
+    await file.seek(goodEnd, Deno.SeekMode.Start);
+    return { writer: new LogFileWriter(file, lastSequence), state: { lastSequence, rawOffsets } };
+  }
+
+  /** The highest sequence written. */
+  get lastSequence(): number {
+    return this.#lastSequence;
+  }
+
+  /** Numbers and appends lines of one source; returns how many were written. */
+  async append(
+    source: "stdout" | "stderr",
+    lines: readonly { text: string; end: number; timestamp: string }[],
+  ): Promise<number> {
+    if (lines.length === 0) return 0;
+    let out = "";
+    let seq = this.#lastSequence;
+    for (const line of lines) {
+      seq++;
+      const entry: StoredEntry = {
+        s: seq,
+        t: line.timestamp,
+        o: source,
+        m: line.text,
+        r: line.end,
+      };
+      out += JSON.stringify(entry) + "\n";
+    }
+    const bytes = encoder.encode(out);
+    let written = 0;
+    while (written < bytes.length) written += await this.#file.write(bytes.subarray(written));
+    this.#lastSequence = seq;
+    return lines.length;
+  }
+
+  /** Closes the file. */
+  close(): void {
+    this.#file.close();
+  }
+}
+
+/** How a reader learns that more lines may have been written, and when no more will come. */
+export interface LogFileFeed {
+  /** Signals appends to the log. */
+  readonly pulse: Pulse;
+  /** True once the log is complete: nothing will ever be appended again. */
+  complete(): boolean;
+}
+
+/**
+ * Reads a numbered log as {@linkcode LogLine}s, after sequence `after`; with `feed`, follows it
+ * until the feed says it is complete and the last line was read.
+ */
+export async function* readLogFile(
+  path: string,
+  workerId: string,
+  options: { after?: number; feed?: LogFileFeed; signal?: AbortSignal },
+): AsyncGenerator<LogLine> {
+  const after = options.after ?? 0;
+  let offset = 0;
+  const drain = async function* (): AsyncGenerator<LogLine> {
+    for await (const { entry, end } of readEntries(path, offset)) {
+      offset = end;
+      if (entry.s <= after) continue;
+      yield {
+        workerId,
+        sequence: entry.s,
+        timestamp: entry.t,
+        source: entry.o,
+        message: entry.m,
+      };
+    }
+  };
+  for (;;) {
+    if (options.signal?.aborted) return;
+    // Read the completion flag before draining: the runtime marks a log complete only after its
+    // last line is written, so a drain that starts after seeing "complete" reads everything.
+    const generation = options.feed?.pulse.generation ?? 0;
+    const done = !options.feed || options.feed.complete();
+    yield* drain();
+    if (done) return;
+    await options.feed!.pulse.wait(generation, 1000, options.signal);
+  }
+}

@@ -1,0 +1,100 @@
+import assert from "node:assert/strict";
+import { type Behaviour, runConformance } from "../conformance.ts";
+import { silentLogger } from "../../telemetry/logger.ts";
+import type { WorkerSpec } from "../types.ts";
+import { LocalRuntime } from "./runtime.ts";
+import { signalGroup } from "./process.ts";
+import { waitForEnd } from "../conformance.ts";
+
+/** Quotes a string for sh. */
+function shQuote(s: string): string {
+  return `'${s.replaceAll("'", `'\\''`)}'`;
+}
+
+/** The shell script that behaves as described. */
+function script(b: Behaviour): string {
+  const parts: string[] = [];
+  if (b.ignoreTerm) parts.push("trap '' TERM");
+  for (const line of b.stdout ?? []) parts.push(`printf '%s\\n' ${shQuote(line)}`);
+  for (const line of b.stderr ?? []) parts.push(`printf '%s\\n' ${shQuote(line)} >&2`);
+  if (b.sleepSeconds) parts.push(`sleep ${b.sleepSeconds}`);
+  for (const line of b.stdoutAfterSleep ?? []) parts.push(`printf '%s\\n' ${shQuote(line)}`);
+  parts.push(`exit ${b.exitCode ?? 0}`);
+  return parts.join("\n");
+}
+
+function localSpec(
+  taskId: string,
+  index: number,
+  b: Behaviour,
+  options: { timeoutSeconds?: number } = {},
+): WorkerSpec {
+  return {
+    id: `otto-agent-${taskId}-${index}`,
+    taskId,
+    index,
+    image: "busybox:latest",
+    command: script(b),
+    env: { OTTO_TASK_ID: taskId },
+    labels: {},
+    timeoutSeconds: options.timeoutSeconds ?? 0,
+  };
+}
+
+Deno.test("local runtime passes the conformance suite", async (t) => {
+  const stateDir = await Deno.makeTempDir({ prefix: "ottoscaler-local-" });
+  try {
+    await runConformance(t, {
+      open: () => LocalRuntime.open({ stateDir, logger: silentLogger, stopGraceMs: 1000 }),
+      spec: localSpec,
+      killUnseen: async (_runtime, id) => {
+        const pid = Number(await Deno.readTextFile(`${stateDir}/workers/${id}/pid`));
+        signalGroup(pid, "SIGKILL");
+        // Wait until the group is gone so the reopened runtime sees it dead.
+        for (let i = 0; i < 200 && signalGroup(pid, 0 as unknown as Deno.Signal); i++) {
+          await new Promise((r) => setTimeout(r, 10));
+        }
+      },
+    });
+  } finally {
+    await Deno.remove(stateDir, { recursive: true });
+  }
+});
+
+Deno.test("local runtime: workers get their environment, a clean one, and their own directory", async () => {
+  const stateDir = await Deno.makeTempDir({ prefix: "ottoscaler-local-" });
+  const runtime = await LocalRuntime.open({ stateDir, logger: silentLogger });
+  try {
+    Deno.env.set("OTTOSCALER_TEST_SECRET", "must-not-leak");
+    const spec: WorkerSpec = {
+      ...localSpec("env", 1, {}),
+      command: 'echo "$GREETING|$OTTO_TASK_ID|${OTTOSCALER_TEST_SECRET:-unset}|$(pwd)"',
+      env: { GREETING: "hello world", OTTO_TASK_ID: "env" },
+    };
+    await runtime.start(spec);
+    await waitForEnd(runtime, spec.id);
+    const lines = [];
+    for await (const line of runtime.logs(spec.id)) lines.push(line.message);
+    assert.deepEqual(lines, [`hello world|env|unset|${stateDir}/workers/${spec.id}/work`]);
+  } finally {
+    Deno.env.delete("OTTOSCALER_TEST_SECRET");
+    await runtime.close();
+    await Deno.remove(stateDir, { recursive: true });
+  }
+});
+
+Deno.test("local runtime: a second Ottoscaler cannot open a state directory in use", async () => {
+  const stateDir = await Deno.makeTempDir({ prefix: "ottoscaler-local-" });
+  const runtime = await LocalRuntime.open({ stateDir, logger: silentLogger });
+  try {
+    // The lock names our own pid, which a second open in this process accepts; fake another owner.
+    await Deno.writeTextFile(`${stateDir}/owner.json`, JSON.stringify({ pid: 1 }));
+    await assert.rejects(
+      LocalRuntime.open({ stateDir, logger: silentLogger }),
+      /in use by another Ottoscaler \(pid 1\)/,
+    );
+  } finally {
+    await runtime.close();
+    await Deno.remove(stateDir, { recursive: true });
+  }
+});

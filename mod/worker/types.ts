@@ -1,0 +1,178 @@
+/**
+ * The worker runtime contract: what the scaler and the pipeline executor need from whatever runs
+ * workers (processes on this machine, or pods in Kubernetes), and nothing more.
+ *
+ * ```
+ * scaler / pipeline ──start/stop──▶ Runtime ──▶ processes (local) | pods (kube)
+ *        ▲                             │
+ *        └──── list / watch / logs ◀───┘   (state and numbered log lines)
+ * ```
+ *
+ * @module
+ */
+
+/** A worker's phase, as reported on the wire (lowercase). */
+export type Phase = "pending" | "running" | "succeeded" | "failed";
+
+/** Every phase, in lifecycle order. */
+export const PHASES: readonly Phase[] = ["pending", "running", "succeeded", "failed"];
+
+/** Whether a phase is final: a worker in it never changes again. */
+export function isTerminal(phase: Phase): boolean {
+  return phase === "succeeded" || phase === "failed";
+}
+
+/**
+ * Why a worker ended or could not start. `Completed` for success; the rest are failures.
+ * `Stopped` marks a worker ended on request (a TERMINATED event), `Lost` one whose end was not
+ * observed (its process vanished while Ottoscaler was down).
+ */
+export type EndReason =
+  | "Completed"
+  | "Error"
+  | "Stopped"
+  | "DeadlineExceeded"
+  | "Lost"
+  | "StartError"
+  | "Unschedulable"
+  | "ErrImagePull"
+  | "ImagePullBackOff"
+  | "InvalidImageName"
+  | "CreateContainerConfigError"
+  | "QuotaExceeded";
+
+/** Everything a runtime needs to start one worker. */
+export interface WorkerSpec {
+  /** The worker's name, unique in the runtime: `otto-agent-<task>-<index>`. */
+  readonly id: string;
+  /** The full task id (not only its DNS-safe form). */
+  readonly taskId: string;
+  /** The worker's index within its task, from 1. */
+  readonly index: number;
+  /** The container image; ignored by runtimes that run no images. */
+  readonly image: string;
+  /** A shell script run as `sh -c <command>`; absent: the image's own entrypoint. */
+  readonly command?: string;
+  /** Environment variables, already including the OTTO_* ones. */
+  readonly env: Readonly<Record<string, string>>;
+  /** Labels to carry (DNS-safe keys and values). */
+  readonly labels: Readonly<Record<string, string>>;
+  /** Seconds the worker may run before it is stopped and failed as DeadlineExceeded; 0: none. */
+  readonly timeoutSeconds: number;
+}
+
+/** A worker's observed state. Times are RFC 3339 strings; absent when not reached. */
+export interface WorkerStatus {
+  /** The worker's name. */
+  readonly id: string;
+  /** The full task id. */
+  readonly taskId: string;
+  /** The index within the task, from 1. */
+  readonly index: number;
+  /** The phase. */
+  readonly phase: Phase;
+  /** When the worker was created. */
+  readonly createdAt: string;
+  /** When its command started. */
+  readonly startedAt?: string;
+  /** When it ended. */
+  readonly finishedAt?: string;
+  /** The command's exit code, when it exited by itself or was stopped and its code is known. */
+  readonly exitCode?: number;
+  /** Why it ended (terminal phases only). */
+  readonly reason?: EndReason;
+  /** A readable explanation of the reason. */
+  readonly message?: string;
+  /** Where it runs: the node in Kubernetes, the host name locally. */
+  readonly nodeName?: string;
+  /** The pod's IP, when there is one. */
+  readonly podIp?: string;
+  /** Its labels. */
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+/** One line a worker printed, numbered within its worker from 1 with no gaps. */
+export interface LogLine {
+  /** The worker that printed it. */
+  readonly workerId: string;
+  /** The line's number within the worker, from 1. */
+  readonly sequence: number;
+  /** When it was printed (or read, where the runtime cannot tell), RFC 3339 with a fraction. */
+  readonly timestamp: string;
+  /** `stdout` or `stderr`. */
+  readonly source: "stdout" | "stderr";
+  /** The text, without its newline. */
+  readonly message: string;
+}
+
+/** Options for {@linkcode Runtime.logs}. */
+export interface LogReadOptions {
+  /** Send only lines with a sequence above this; 0 (the default) sends from the first line. */
+  readonly after?: number;
+  /** Keep waiting for new lines until the worker has ended and its last line was sent. */
+  readonly follow?: boolean;
+  /** Ends the read early. */
+  readonly signal?: AbortSignal;
+}
+
+/** A listener for state changes; called with the new state of one worker. */
+export type StatusListener = (status: WorkerStatus) => void;
+
+/**
+ * Runs workers. Every implementation passes `mod/worker/conformance.ts`.
+ *
+ * Contract:
+ * - `start` is idempotent by `spec.id`: starting an existing worker creates nothing and returns
+ *   its current state; concurrent starts of one id create one worker.
+ * - `stop` is safe for an unknown or already finished worker (it does nothing); a stopped worker
+ *   ends `failed` with reason `Stopped`, after SIGTERM and, past a grace period, SIGKILL.
+ * - `list` answers from memory (a cache fed by the runtime's own watch), never by polling.
+ * - `watch` listeners see every phase change of every worker, in order per worker; a worker's
+ *   terminal state is published only after its last log line is readable through `logs`.
+ * - `logs` numbers lines per worker from 1 with no gaps; reading again yields the same numbers.
+ * - State lives outside the process (files, or the Kubernetes API): a runtime opened again after
+ *   a restart reports every worker it had started, re-adopting those still running.
+ * - `close` stops watching and releases resources but leaves workers running.
+ */
+export interface Runtime {
+  /** The runtime's name: `local` or `kubernetes`. */
+  readonly name: string;
+  /** Whether workers must have a `command` (a runtime that runs no images needs one). */
+  readonly requiresCommand: boolean;
+  /** Starts a worker, or returns the state of the existing worker with that id. */
+  start(spec: WorkerSpec): Promise<WorkerStatus>;
+  /** Stops a worker; resolves once it has ended. Does nothing for unknown or ended workers. */
+  stop(id: string): Promise<void>;
+  /** The current state of the workers, optionally of one task, ordered by task and index. */
+  list(filter?: { readonly taskId?: string }): WorkerStatus[];
+  /** Calls `listener` on every state change until the returned function is called. */
+  watch(listener: StatusListener): () => void;
+  /** A worker's numbered log lines. Throws {@linkcode WorkerNotFoundError} for unknown ids. */
+  logs(id: string, options?: LogReadOptions): AsyncIterable<LogLine>;
+  /** Stops watching and frees resources; workers keep running. */
+  close(): Promise<void>;
+}
+
+/** Thrown when a worker id is not known to the runtime. */
+export class WorkerNotFoundError extends Error {
+  /** The id asked for. */
+  readonly workerId: string;
+  /** Creates the error for `workerId`. */
+  constructor(workerId: string) {
+    super(`Worker "${workerId}" not found`);
+    this.name = "WorkerNotFoundError";
+    this.workerId = workerId;
+  }
+}
+
+/** Thrown when an existing worker with the requested id belongs to another task. */
+export class WorkerConflictError extends Error {
+  /** The id asked for. */
+  readonly workerId: string;
+  /** Creates the error for `workerId`, saying which task holds it. */
+  constructor(workerId: string, heldBy: string) {
+    super(`Worker "${workerId}" already exists for task "${heldBy}"`);
+    this.name = "WorkerConflictError";
+    this.workerId = workerId;
+  }
+}
