@@ -1,0 +1,191 @@
+/**
+ * Ottoscaler's entry point: `serve` runs the orchestrator; the other commands are a CLI that
+ * talks to a running one over gRPC.
+ *
+ * `serve` is the only place that chooses a worker runtime and wires the parts together:
+ *
+ * ```
+ * config ─▶ runtime (local | kubernetes) ─▶ scaler ─▶ gRPC server (+ health, reflection)
+ * ```
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import {
+  type Config,
+  ConfigError,
+  loadConfig,
+  SETTINGS,
+  settingsHelp,
+} from "./mod/config/config.ts";
+import { COMMANDS, UsageError } from "./mod/cli/commands.ts";
+import { describeGrpcError } from "./mod/cli/client.ts";
+import { startServer } from "./mod/grpc/server.ts";
+import { Scaler } from "./mod/scaler/scaler.ts";
+import { createLogger, type Logger } from "./mod/telemetry/logger.ts";
+import { LocalRuntime } from "./mod/worker/local/runtime.ts";
+import type { Runtime } from "./mod/worker/types.ts";
+
+/** The version printed by `ottoscaler version`. */
+export const VERSION = "0.1.0";
+
+const SERVE_HELP = `Usage: ottoscaler serve [--env-file FILE] [flags]
+
+Runs Ottoscaler: the gRPC API (ottoscaler.v1.OttoscalerService, grpc.health.v1, reflection) and
+the worker runtime. Stops gracefully on SIGTERM or SIGINT.
+
+Every setting comes from a flag, else the environment, else --env-file, else its default:
+
+  --env-file FILE            read KEY=value lines (e.g. .env.alice.local); set variables win
+${settingsHelp()}`;
+
+function usage(): string {
+  const commands = COMMANDS.map((c) => `  ${c.name.padEnd(12)} ${c.summary}`).join("\n");
+  return `Ottoscaler ${VERSION}: runs CI/CD workers as Kubernetes pods or local processes.
+
+Usage: ottoscaler <command> [flags]
+
+Commands:
+  serve        run Ottoscaler (gRPC API and worker runtime)
+${commands}
+  version      print the version
+  help         this help
+
+Run "ottoscaler <command> --help" for a command's flags.`;
+}
+
+async function openRuntime(config: Config, logger: Logger): Promise<Runtime> {
+  switch (config.runtime) {
+    case "local":
+      return await LocalRuntime.open({
+        stateDir: config.stateDir,
+        logger,
+        stopGraceMs: config.stopGraceSeconds * 1000,
+        maxLineBytes: config.logMaxLineBytes,
+      });
+    case "kubernetes":
+      throw new ConfigError(
+        "WORKER_RUNTIME",
+        "the kubernetes runtime is not available in this version; use local",
+      );
+  }
+}
+
+/** Runs `serve` until SIGTERM or SIGINT; resolves with the exit code. */
+async function serve(args: string[]): Promise<number> {
+  const options: Record<string, { type: "string" | "boolean"; short?: string }> = {
+    "env-file": { type: "string" },
+    help: { type: "boolean", short: "h" },
+  };
+  for (const s of SETTINGS) options[s.flag] = { type: "string" };
+  const { values } = parseArgs({ args, options, strict: true });
+  if (values.help) {
+    console.log(SERVE_HELP);
+    return 0;
+  }
+  const envFile = values["env-file"] as string | undefined;
+  let envFileText: string | undefined;
+  if (envFile !== undefined) {
+    try {
+      envFileText = await Deno.readTextFile(envFile);
+    } catch (err) {
+      throw new UsageError(`--env-file: cannot read "${envFile}": ${(err as Error).message}`);
+    }
+  }
+  const config = loadConfig({
+    env: Deno.env.toObject(),
+    flags: values as Record<string, string | undefined>,
+    envFileText,
+  });
+  const logger = createLogger({ level: config.logLevel, fields: { service: "ottoscaler" } });
+  logger.info("starting", {
+    version: VERSION,
+    runtime: config.runtime,
+    stateDir: config.runtime === "local" ? config.stateDir : undefined,
+    namespace: config.namespace,
+  });
+  if (config.handlerHost) {
+    logger.warn("OTTO_HANDLER_HOST is set but push delivery is not available in this version", {
+      handlerHost: config.handlerHost,
+    });
+  }
+  const runtime = await openRuntime(config, logger);
+  const scaler = new Scaler({
+    runtime,
+    logger,
+    defaultImage: config.agentImage,
+    maxWorkersPerTask: config.maxWorkersPerTask,
+    maxParallelStarts: config.maxParallelStarts,
+  });
+  let server;
+  try {
+    server = await startServer({
+      host: config.grpcHost,
+      port: config.grpcPort,
+      scaler,
+      runtime,
+      namespace: config.namespace,
+      logger,
+      shutdownGraceMs: config.shutdownGraceSeconds * 1000,
+    });
+  } catch (err) {
+    await runtime.close();
+    throw err;
+  }
+
+  const stopped = Promise.withResolvers<Deno.Signal>();
+  const signals: Deno.Signal[] = ["SIGTERM", "SIGINT"];
+  const handlers = signals.map((signal) => {
+    const handler = () => stopped.resolve(signal);
+    Deno.addSignalListener(signal, handler);
+    return { signal, handler };
+  });
+  const signal = await stopped.promise;
+  logger.info("shutting down", { signal });
+  await server.shutdown();
+  await runtime.close();
+  for (const { signal, handler } of handlers) Deno.removeSignalListener(signal, handler);
+  logger.info("stopped; workers keep running and are re-adopted at the next start");
+  return 0;
+}
+
+/** Runs the command line; resolves with the exit code. */
+export async function main(args: string[]): Promise<number> {
+  const [name, ...rest] = args;
+  const out = { line: (text: string) => console.log(text) };
+  try {
+    switch (name) {
+      case undefined:
+      case "help":
+      case "--help":
+      case "-h":
+        console.log(usage());
+        return name === undefined ? 2 : 0;
+      case "version":
+      case "--version":
+        console.log(VERSION);
+        return 0;
+      case "serve":
+        return await serve(rest);
+    }
+    const command = COMMANDS.find((c) => c.name === name);
+    if (!command) throw new UsageError(`unknown command "${name}"; run "ottoscaler help"`);
+    return await command.run(rest, out);
+  } catch (err) {
+    if (err instanceof UsageError || err instanceof ConfigError) {
+      console.error(`error: ${err.message}`);
+      return 2;
+    }
+    if (err instanceof TypeError && (err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
+      console.error(`error: ${err.message}`);
+      return 2;
+    }
+    console.error(`error: ${describeGrpcError(err)}`);
+    return 1;
+  }
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}

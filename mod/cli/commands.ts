@@ -1,0 +1,337 @@
+/**
+ * The client commands of the CLI (`scale-up`, `scale-down`, `status`, `logs`, `events`): each
+ * parses its flags, calls a running Ottoscaler over gRPC, and prints readable text (or JSON).
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import type { ScaleResponse__Output } from "../../proto/generated/ottoscaler/v1/ScaleResponse.ts";
+import type { WorkerStatusResponse__Output } from "../../proto/generated/ottoscaler/v1/WorkerStatusResponse.ts";
+import type { WorkerLogEntry__Output } from "../../proto/generated/ottoscaler/v1/WorkerLogEntry.ts";
+import type { WorkerStatusNotification__Output } from "../../proto/generated/ottoscaler/v1/WorkerStatusNotification.ts";
+import { connect, unaryCall } from "./client.ts";
+import { eventLine, logLine, statusTable } from "./format.ts";
+
+/** Thrown for a bad command line; the message says what is wrong. */
+export class UsageError extends Error {
+  /** Creates the error. */
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
+
+/** Where a command writes; injected so tests can capture it. */
+export interface Output {
+  /** Writes one line to standard output. */
+  line(text: string): void;
+}
+
+/** A client command. */
+export interface Command {
+  /** The command's name. */
+  readonly name: string;
+  /** One line for the command list. */
+  readonly summary: string;
+  /** The full `--help` text. */
+  readonly help: string;
+  /** Runs it; resolves with the exit code. */
+  run(args: string[], out: Output): Promise<number>;
+}
+
+const SERVER_HELP =
+  `  --server ADDR      Ottoscaler's address (default $OTTOSCALER_ADDR or 127.0.0.1:9090)
+  --output FORMAT    text (default) or json
+  -h, --help         this help`;
+
+const COMMON = {
+  server: { type: "string" },
+  output: { type: "string", default: "text" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+/** Parsed flag values. */
+type Flags = Record<string, string | boolean | string[] | undefined>;
+
+type FlagSpec = Record<
+  string,
+  { type: "string" | "boolean"; short?: string; multiple?: boolean; default?: string }
+>;
+
+function parse(args: string[], options: FlagSpec): Flags {
+  try {
+    return parseArgs({ args, options: { ...COMMON, ...options }, strict: true }).values as Flags;
+  } catch (err) {
+    throw new UsageError(err instanceof Error ? err.message : String(err));
+  }
+}
+
+function serverAddress(flag: unknown): string {
+  return (typeof flag === "string" && flag) || Deno.env.get("OTTOSCALER_ADDR") || "127.0.0.1:9090";
+}
+
+function outputFormat(flag: unknown): "text" | "json" {
+  if (flag !== "text" && flag !== "json") {
+    throw new UsageError(`--output must be text or json, got "${flag}"`);
+  }
+  return flag;
+}
+
+function requireTask(flag: unknown): string {
+  if (typeof flag !== "string" || flag === "") throw new UsageError("--task is required");
+  return flag;
+}
+
+function integerFlag(name: string, flag: unknown, fallback?: number): number {
+  if (flag === undefined && fallback !== undefined) return fallback;
+  if (typeof flag !== "string" || !/^\d+$/.test(flag)) {
+    throw new UsageError(`--${name} must be a whole number, got "${flag ?? ""}"`);
+  }
+  return Number(flag);
+}
+
+function printScale(res: ScaleResponse__Output, format: "text" | "json", out: Output): number {
+  if (format === "json") out.line(JSON.stringify(res, null, 2));
+  else {
+    out.line(`${res.status}: ${res.message}`);
+    for (const name of res.worker_pod_names) out.line(`  ${name}`);
+  }
+  return res.status === "FAILED" ? 1 : 0;
+}
+
+const scaleUp: Command = {
+  name: "scale-up",
+  summary: "make sure a task has N workers",
+  help: `Usage: ottoscaler scale-up --task T --workers N [--command 'SCRIPT'] [options]
+
+Makes sure task T has N workers (otto-agent-T-1 .. -N). Safe to repeat: existing workers are kept
+and a repeat answers ALREADY_PROCESSED.
+
+  --task T           the task id (required)
+  --workers N        how many workers (required)
+  --command SCRIPT   shell script each worker runs (sh -c); required by the local runtime
+  --image IMAGE      container image (Kubernetes runtime; default OTTO_AGENT_IMAGE)
+  --timeout SECONDS  stop and fail workers running longer than this
+  --env K=V          an environment variable for the workers (repeatable)
+  --repository URL   given to workers as OTTO_REPOSITORY
+  --commit SHA       given to workers as OTTO_COMMIT_SHA
+${SERVER_HELP}`,
+  async run(args, out) {
+    const v = parse(args, {
+      task: { type: "string" },
+      workers: { type: "string" },
+      command: { type: "string" },
+      image: { type: "string" },
+      timeout: { type: "string" },
+      env: { type: "string", multiple: true },
+      repository: { type: "string" },
+      commit: { type: "string" },
+    });
+    if (v.help) return help(this, out);
+    const buildConfig: Record<string, string> = {};
+    for (const pair of (v.env as string[] | undefined) ?? []) {
+      const eq = pair.indexOf("=");
+      if (eq <= 0) throw new UsageError(`--env must be KEY=VALUE, got "${pair}"`);
+      buildConfig[pair.slice(0, eq)] = pair.slice(eq + 1);
+    }
+    if (typeof v.command === "string") buildConfig.command = v.command;
+    if (typeof v.image === "string") buildConfig.image = v.image;
+    if (v.timeout !== undefined) {
+      buildConfig.timeout_seconds = String(integerFlag("timeout", v.timeout));
+    }
+    const format = outputFormat(v.output);
+    const request = {
+      task_id: requireTask(v.task),
+      worker_count: integerFlag("workers", v.workers),
+      build_config: buildConfig,
+      repository: (v.repository as string | undefined) ?? "",
+      commit_sha: (v.commit as string | undefined) ?? "",
+      triggered_by: "ottoscaler-cli",
+    };
+    const client = connect(serverAddress(v.server));
+    try {
+      const res = await unaryCall<typeof request, ScaleResponse__Output>(
+        client.ScaleUp.bind(client),
+        request,
+      );
+      return printScale(res, format, out);
+    } finally {
+      client.close();
+    }
+  },
+};
+
+const scaleDown: Command = {
+  name: "scale-down",
+  summary: "stop a task's workers beyond a count",
+  help: `Usage: ottoscaler scale-down --task T [--workers N]
+
+Makes sure task T has at most N unfinished workers (default 0: stop them all), stopping the
+highest indices first. Stopped workers end as TERMINATED.
+
+  --task T           the task id (required)
+  --workers N        unfinished workers to keep (default 0)
+${SERVER_HELP}`,
+  async run(args, out) {
+    const v = parse(args, { task: { type: "string" }, workers: { type: "string" } });
+    if (v.help) return help(this, out);
+    const format = outputFormat(v.output);
+    const request = {
+      task_id: requireTask(v.task),
+      worker_count: integerFlag("workers", v.workers, 0),
+      triggered_by: "ottoscaler-cli",
+    };
+    const client = connect(serverAddress(v.server));
+    try {
+      const res = await unaryCall<typeof request, ScaleResponse__Output>(
+        client.ScaleDown.bind(client),
+        request,
+      );
+      return printScale(res, format, out);
+    } finally {
+      client.close();
+    }
+  },
+};
+
+const status: Command = {
+  name: "status",
+  summary: "show workers and their state",
+  help: `Usage: ottoscaler status [--task T] [--worker NAME] [--phase PHASE]
+
+Shows workers with their state, times and, for failed ones, why (with the exit code).
+
+  --task T           only this task
+  --worker NAME      only this worker
+  --phase PHASE      only pending, running, succeeded or failed
+${SERVER_HELP}`,
+  async run(args, out) {
+    const v = parse(args, {
+      task: { type: "string" },
+      worker: { type: "string" },
+      phase: { type: "string" },
+    });
+    if (v.help) return help(this, out);
+    const format = outputFormat(v.output);
+    const request = {
+      task_id: (v.task as string | undefined) ?? "",
+      worker_pod_name: (v.worker as string | undefined) ?? "",
+      status_filter: (v.phase as string | undefined) ?? "",
+    };
+    const client = connect(serverAddress(v.server));
+    try {
+      const res = await unaryCall<typeof request, WorkerStatusResponse__Output>(
+        client.GetWorkerStatus.bind(client),
+        request,
+      );
+      out.line(format === "json" ? JSON.stringify(res, null, 2) : statusTable(res));
+      return 0;
+    } finally {
+      client.close();
+    }
+  },
+};
+
+/** Reads a server stream to its end, printing each message; rejects on a stream error. */
+function consume<T>(
+  stream: NodeJS.ReadableStream & { cancel(): void },
+  onMessage: (message: T) => boolean | void,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let cancelled = false;
+    stream.on("data", (message: T) => {
+      if (onMessage(message) === false) {
+        cancelled = true;
+        stream.cancel();
+        resolve();
+      }
+    });
+    stream.on("end", () => resolve());
+    stream.on("error", (err: Error) => (cancelled ? resolve() : reject(err)));
+  });
+}
+
+const logs: Command = {
+  name: "logs",
+  summary: "print a task's log lines",
+  help: `Usage: ottoscaler logs --task T [--worker NAME] [--follow]
+
+Prints every line the task's workers printed, each worker's lines numbered from 1 (stderr lines
+marked "!"). With --follow, keeps printing new lines until every worker has ended.
+
+  --task T           the task id (required)
+  --worker NAME      only this worker
+  --follow, -f       wait for new lines until the workers end
+${SERVER_HELP}`,
+  async run(args, out) {
+    const v = parse(args, {
+      task: { type: "string" },
+      worker: { type: "string" },
+      follow: { type: "boolean", short: "f" },
+    });
+    if (v.help) return help(this, out);
+    const format = outputFormat(v.output);
+    const client = connect(serverAddress(v.server));
+    try {
+      const stream = client.WatchWorkerLogs({
+        task_id: requireTask(v.task),
+        worker_id: (v.worker as string | undefined) ?? "",
+        follow: Boolean(v.follow),
+      });
+      await consume<WorkerLogEntry__Output>(stream, (entry) => {
+        out.line(format === "json" ? JSON.stringify(entry) : logLine(entry));
+      });
+      return 0;
+    } finally {
+      client.close();
+    }
+  },
+};
+
+const events: Command = {
+  name: "events",
+  summary: "print a task's worker state changes",
+  help: `Usage: ottoscaler events --task T [--worker NAME]
+
+Prints each worker's state changes (CREATED, RUNNING, then COMPLETED, FAILED or TERMINATED) as
+they happen, starting with those that already happened, and exits once every worker of the task
+has ended. Waits for workers that do not exist yet.
+
+  --task T           the task id (required)
+  --worker NAME      only this worker
+${SERVER_HELP}`,
+  async run(args, out) {
+    const v = parse(args, { task: { type: "string" }, worker: { type: "string" } });
+    if (v.help) return help(this, out);
+    const format = outputFormat(v.output);
+    const taskId = requireTask(v.task);
+    const workerName = (v.worker as string | undefined) ?? "";
+    const client = connect(serverAddress(v.server));
+    try {
+      const known = await unaryCall<object, WorkerStatusResponse__Output>(
+        client.GetWorkerStatus.bind(client),
+        { task_id: taskId, worker_pod_name: workerName },
+      );
+      const open = new Set(known.workers.map((w) => w.pod_name));
+      const stream = client.WatchWorkerEvents({ task_id: taskId, worker_pod_name: workerName });
+      await consume<WorkerStatusNotification__Output>(stream, (event) => {
+        out.line(format === "json" ? JSON.stringify(event) : eventLine(event));
+        if (event.status === "CREATED" || event.status === "RUNNING") open.add(event.worker_id);
+        else open.delete(event.worker_id);
+        return open.size > 0;
+      });
+      return 0;
+    } finally {
+      client.close();
+    }
+  },
+};
+
+function help(command: Command, out: Output): number {
+  out.line(command.help);
+  return 0;
+}
+
+/** Every client command, by name. */
+export const COMMANDS: readonly Command[] = [scaleUp, scaleDown, status, logs, events];

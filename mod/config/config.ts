@@ -1,0 +1,272 @@
+/**
+ * Ottoscaler's configuration: every setting with its environment variable, its flag, its default
+ * and its rule, in one table that also produces `--help` and the README's table.
+ *
+ * Precedence, highest first: command-line flags, the process environment, the `--env-file`
+ * file, the defaults. A bad value stops start-up with a message naming the variable.
+ *
+ * @module
+ */
+
+import { parseEnv } from "node:util";
+import { LOG_LEVELS, type LogLevel } from "../telemetry/logger.ts";
+
+/** Which runtime runs workers. */
+export type RuntimeKind = "local" | "kubernetes";
+
+/** The validated configuration of `serve`. */
+export interface Config {
+  /** Port of the gRPC server (0 picks a free one). */
+  readonly grpcPort: number;
+  /** Address the gRPC server binds. */
+  readonly grpcHost: string;
+  /** The Kubernetes namespace of worker pods. */
+  readonly namespace: string;
+  /** The image of workers whose build_config names none. */
+  readonly agentImage: string;
+  /** otto-handler's address for push delivery; empty: push mode off. */
+  readonly handlerHost: string;
+  /** The lowest level Ottoscaler logs. */
+  readonly logLevel: LogLevel;
+  /** Which runtime runs workers. */
+  readonly runtime: RuntimeKind;
+  /** Where the local runtime keeps worker state and logs. */
+  readonly stateDir: string;
+  /** The most workers one task may have. */
+  readonly maxWorkersPerTask: number;
+  /** The most worker starts in flight at once. */
+  readonly maxParallelStarts: number;
+  /** Seconds between SIGTERM and SIGKILL when a worker is stopped. */
+  readonly stopGraceSeconds: number;
+  /** Output lines longer than this many bytes are split into pieces of this size. */
+  readonly logMaxLineBytes: number;
+  /** Seconds open streams get to finish on shutdown before they are cut. */
+  readonly shutdownGraceSeconds: number;
+}
+
+/** Thrown for a bad setting; names the variable (and the flag). */
+export class ConfigError extends Error {
+  /** The environment variable of the setting. */
+  readonly variable: string;
+  /** Creates the error for `variable`. */
+  constructor(variable: string, message: string) {
+    super(`${variable}: ${message}`);
+    this.name = "ConfigError";
+    this.variable = variable;
+  }
+}
+
+/** One setting. */
+export interface Setting {
+  /** The field of {@linkcode Config}. */
+  readonly key: keyof Config;
+  /** The environment variable. */
+  readonly env: string;
+  /** The long flag, without dashes. */
+  readonly flag: string;
+  /** The default, as text. */
+  readonly default: string;
+  /** One sentence for --help and the README. */
+  readonly doc: string;
+  /** Turns text into the value or throws with the rule. */
+  readonly parse: (raw: string) => Config[keyof Config];
+}
+
+function integer(min: number, max: number) {
+  return (raw: string): number => {
+    if (!/^\d+$/.test(raw.trim())) throw new Error(`must be a whole number, got "${raw}"`);
+    const n = Number(raw.trim());
+    if (n < min || n > max) throw new Error(`must be from ${min} to ${max}, got ${n}`);
+    return n;
+  };
+}
+
+function oneOf<T extends string>(values: readonly T[]) {
+  return (raw: string): T => {
+    const v = raw.trim().toLowerCase();
+    if (!(values as readonly string[]).includes(v)) {
+      throw new Error(`must be one of ${values.join(", ")}, got "${raw}"`);
+    }
+    return v as T;
+  };
+}
+
+function text(rule: (v: string) => string | undefined) {
+  return (raw: string): string => {
+    const problem = rule(raw);
+    if (problem) throw new Error(problem);
+    return raw;
+  };
+}
+
+const nonEmpty = text((v) => (v.trim() === "" ? "must not be empty" : undefined));
+const hostPort = text((v) =>
+  v === "" || /^[^\s:]+:\d{1,5}$/.test(v) || /^\[[0-9a-fA-F:]+\]:\d{1,5}$/.test(v)
+    ? undefined
+    : `must be host:port (or empty to turn push delivery off), got "${v}"`
+);
+
+/** Every setting. */
+export const SETTINGS: readonly Setting[] = [
+  {
+    key: "grpcPort",
+    env: "GRPC_PORT",
+    flag: "port",
+    default: "9090",
+    doc: "Port of the gRPC server; 0 picks a free port (logged at start).",
+    parse: integer(0, 65535),
+  },
+  {
+    key: "grpcHost",
+    env: "GRPC_HOST",
+    flag: "host",
+    default: "0.0.0.0",
+    doc: "Address the gRPC server binds.",
+    parse: nonEmpty,
+  },
+  {
+    key: "runtime",
+    env: "WORKER_RUNTIME",
+    flag: "runtime",
+    default: "local",
+    doc: "Where workers run: `local` (process groups on this machine) or `kubernetes` (pods).",
+    parse: oneOf<RuntimeKind>(["local", "kubernetes"]),
+  },
+  {
+    key: "stateDir",
+    env: "STATE_DIR",
+    flag: "state-dir",
+    default: ".ottoscaler/state",
+    doc: "Where the local runtime keeps each worker's state, output and numbered log.",
+    parse: nonEmpty,
+  },
+  {
+    key: "namespace",
+    env: "NAMESPACE",
+    flag: "namespace",
+    default: "default",
+    doc: "Kubernetes namespace of worker pods.",
+    parse: text((v) =>
+      /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(v) && v.length <= 63
+        ? undefined
+        : `must be a DNS label (lowercase letters, digits, -), got "${v}"`
+    ),
+  },
+  {
+    key: "agentImage",
+    env: "OTTO_AGENT_IMAGE",
+    flag: "agent-image",
+    default: "busybox:latest",
+    doc: "Image of workers whose build_config names none.",
+    parse: text((
+      v,
+    ) => (v.trim() === "" || /\s/.test(v) ? "must be an image reference" : undefined)),
+  },
+  {
+    key: "handlerHost",
+    env: "OTTO_HANDLER_HOST",
+    flag: "handler-host",
+    default: "",
+    doc:
+      "otto-handler's gRPC address (host:port) for push delivery of logs and events; empty: off.",
+    parse: hostPort,
+  },
+  {
+    key: "logLevel",
+    env: "LOG_LEVEL",
+    flag: "log-level",
+    default: "info",
+    doc: "Lowest level of Ottoscaler's own structured logs: debug, info, warn or error.",
+    parse: oneOf<LogLevel>(LOG_LEVELS),
+  },
+  {
+    key: "maxWorkersPerTask",
+    env: "MAX_WORKERS_PER_TASK",
+    flag: "max-workers-per-task",
+    default: "100",
+    doc: "The most workers one task may have (ScaleUp's worker_count limit).",
+    parse: integer(1, 10000),
+  },
+  {
+    key: "maxParallelStarts",
+    env: "MAX_PARALLEL_STARTS",
+    flag: "max-parallel-starts",
+    default: "16",
+    doc: "The most worker starts (or stops) in flight at once.",
+    parse: integer(1, 1000),
+  },
+  {
+    key: "stopGraceSeconds",
+    env: "STOP_GRACE_SECONDS",
+    flag: "stop-grace-seconds",
+    default: "10",
+    doc: "Seconds a stopped worker gets between SIGTERM and SIGKILL.",
+    parse: integer(0, 3600),
+  },
+  {
+    key: "logMaxLineBytes",
+    env: "LOG_MAX_LINE_BYTES",
+    flag: "log-max-line-bytes",
+    default: "65536",
+    doc: "Worker output lines longer than this are split into pieces of this size, never dropped.",
+    parse: integer(64, 4 * 1024 * 1024),
+  },
+  {
+    key: "shutdownGraceSeconds",
+    env: "SHUTDOWN_GRACE_SECONDS",
+    flag: "shutdown-grace-seconds",
+    default: "10",
+    doc: "Seconds open gRPC streams get on SIGTERM/SIGINT before they are cut.",
+    parse: integer(0, 3600),
+  },
+];
+
+/** Where configuration comes from. */
+export interface ConfigSources {
+  /** The process environment. */
+  readonly env: Readonly<Record<string, string>>;
+  /** Flags given on the command line, by flag name. */
+  readonly flags?: Readonly<Record<string, string | undefined>>;
+  /** The text of an env file (KEY=value lines), if one was given. */
+  readonly envFileText?: string;
+}
+
+/** Builds the configuration; throws {@linkcode ConfigError} naming the first bad setting. */
+export function loadConfig(sources: ConfigSources): Config {
+  let fromFile: Record<string, string> = {};
+  if (sources.envFileText !== undefined) {
+    fromFile = parseEnv(sources.envFileText) as Record<string, string>;
+  }
+  const config: Record<string, unknown> = {};
+  for (const setting of SETTINGS) {
+    const flagValue = sources.flags?.[setting.flag];
+    const raw = flagValue ?? sources.env[setting.env] ?? fromFile[setting.env] ?? setting.default;
+    const origin = flagValue !== undefined ? ` (--${setting.flag})` : "";
+    try {
+      config[setting.key] = setting.parse(raw);
+    } catch (err) {
+      throw new ConfigError(setting.env + origin, err instanceof Error ? err.message : String(err));
+    }
+  }
+  return config as unknown as Config;
+}
+
+/** The settings as `--help` lines. */
+export function settingsHelp(): string {
+  return SETTINGS.map((s) =>
+    `  --${s.flag.padEnd(24)} ${s.env.padEnd(22)} default ${
+      s.default === "" ? '""' : s.default
+    }\n` +
+    `      ${s.doc}`
+  ).join("\n");
+}
+
+/** The settings as a Markdown table, as the README shows them. */
+export function settingsTable(): string {
+  const rows = SETTINGS.map((s) =>
+    `| \`${s.env}\` | \`--${s.flag}\` | ${
+      s.default === "" ? "(empty)" : `\`${s.default}\``
+    } | ${s.doc} |`
+  );
+  return ["| Variable | Flag | Default | Meaning |", "|---|---|---|---|", ...rows].join("\n");
+}

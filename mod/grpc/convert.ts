@@ -1,0 +1,132 @@
+/**
+ * Conversions between wire messages (snake_case, as loaded with keepCase) and domain values.
+ *
+ * @module
+ */
+
+import type { WorkerEvent } from "../events/transitions.ts";
+import type { TaskLogLine } from "../logs/task_logs.ts";
+import type { ScaleResult } from "../scaler/scaler.ts";
+import type { ScaleRequest } from "../scaler/validate.ts";
+import { ValidationError } from "../scaler/errors.ts";
+import type { WorkerStatus } from "../worker/types.ts";
+import type { ScaleRequest__Output } from "../../proto/generated/ottoscaler/v1/ScaleRequest.ts";
+import type { ScaleResponse } from "../../proto/generated/ottoscaler/v1/ScaleResponse.ts";
+import type { WorkerPodStatus } from "../../proto/generated/ottoscaler/v1/WorkerPodStatus.ts";
+import type { WorkerStatusResponse } from "../../proto/generated/ottoscaler/v1/WorkerStatusResponse.ts";
+import type { WorkerLogEntry } from "../../proto/generated/ottoscaler/v1/WorkerLogEntry.ts";
+import type { WorkerStatusNotification } from "../../proto/generated/ottoscaler/v1/WorkerStatusNotification.ts";
+
+/** A wire ScaleRequest as a domain request. */
+export function scaleRequestFromWire(wire: ScaleRequest__Output): ScaleRequest {
+  return {
+    taskId: wire.task_id,
+    workerCount: wire.worker_count,
+    repository: wire.repository,
+    commitSha: wire.commit_sha,
+    buildConfig: wire.build_config ?? {},
+    triggeredBy: wire.triggered_by,
+    reason: wire.reason,
+  };
+}
+
+/** A scale result as a wire ScaleResponse. */
+export function scaleResponseToWire(result: ScaleResult): ScaleResponse {
+  return {
+    status: result.status,
+    message: result.message,
+    processed_count: result.processedCount,
+    worker_pod_names: result.workerNames,
+    started_at: result.startedAt,
+    completed_at: result.completedAt,
+  };
+}
+
+/** A worker's state as a wire WorkerPodStatus. */
+export function workerToWire(status: WorkerStatus): WorkerPodStatus {
+  return {
+    pod_name: status.id,
+    task_id: status.taskId,
+    status: status.phase,
+    created_at: status.createdAt,
+    started_at: status.startedAt ?? "",
+    completed_at: status.finishedAt ?? "",
+    node_name: status.nodeName ?? "",
+    pod_ip: status.podIp ?? "",
+    labels: { ...status.labels },
+    error_message: status.phase === "failed" ? errorMessage(status) : "",
+  };
+}
+
+/** The error message of a failed worker: its reason and, when known, its exit code. */
+export function errorMessage(status: WorkerStatus): string {
+  const parts = [status.reason ?? "Failed", status.message ?? ""].filter(Boolean).join(": ");
+  if (
+    status.exitCode !== undefined && !(status.message ?? "").includes(`code ${status.exitCode}`)
+  ) {
+    return `${parts} (exit code ${status.exitCode})`;
+  }
+  return parts;
+}
+
+/** Workers as a wire WorkerStatusResponse with counts by phase. */
+export function statusResponseToWire(workers: readonly WorkerStatus[]): WorkerStatusResponse {
+  const count = (phase: WorkerStatus["phase"]) => workers.filter((w) => w.phase === phase).length;
+  return {
+    total_count: workers.length,
+    running_count: count("running"),
+    pending_count: count("pending"),
+    succeeded_count: count("succeeded"),
+    failed_count: count("failed"),
+    workers: workers.map(workerToWire),
+  };
+}
+
+/** A task's log line as a wire WorkerLogEntry. */
+export function logEntryToWire(item: TaskLogLine, namespace: string): WorkerLogEntry {
+  const { line, worker } = item;
+  return {
+    worker_id: line.workerId,
+    task_id: worker.taskId,
+    timestamp: line.timestamp,
+    level: line.source === "stderr" ? "error" : "info",
+    source: line.source,
+    message: line.message,
+    sequence: line.sequence,
+    metadata: {},
+    pod_metadata: {
+      pod_name: worker.id,
+      namespace,
+      node_name: worker.nodeName ?? "",
+      created_at: worker.createdAt,
+      labels: { ...worker.labels },
+    },
+  };
+}
+
+/** A worker event as a wire WorkerStatusNotification. */
+export function eventToWire(event: WorkerEvent): WorkerStatusNotification {
+  return {
+    worker_id: event.workerId,
+    task_id: event.taskId,
+    status: event.type,
+    timestamp: event.timestamp,
+    reason: event.reason,
+    metadata: { ...event.metadata },
+  };
+}
+
+/** Parses resume_after (int64 values arrive as strings); throws naming the bad entry. */
+export function resumeAfterFromWire(
+  wire: Readonly<Record<string, string | number>> | undefined,
+): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [worker, raw] of Object.entries(wire ?? {})) {
+    const value = Number(raw);
+    if (!Number.isSafeInteger(value) || value < 0) {
+      throw new ValidationError(`resume_after.${worker}`, "must be a sequence of 0 or more");
+    }
+    out[worker] = value;
+  }
+  return out;
+}

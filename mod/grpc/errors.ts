@@ -1,0 +1,31 @@
+/**
+ * The one place domain errors become gRPC status codes.
+ *
+ * @module
+ */
+
+import * as grpc from "@grpc/grpc-js";
+import { ValidationError } from "../scaler/errors.ts";
+import { WorkerConflictError, WorkerNotFoundError } from "../worker/types.ts";
+
+/** A gRPC error: what `callback(err)` and `call.destroy(err)` take. */
+export interface GrpcError extends Error {
+  /** The status code. */
+  code: grpc.status;
+  /** The message sent to the client. */
+  details: string;
+}
+
+/** Makes a gRPC error with `code` and `details`. */
+export function grpcError(code: grpc.status, details: string): GrpcError {
+  return Object.assign(new Error(details), { code, details });
+}
+
+/** Maps a thrown value to the gRPC error the client should see. */
+export function toGrpcError(err: unknown): GrpcError {
+  if (err instanceof ValidationError) return grpcError(grpc.status.INVALID_ARGUMENT, err.message);
+  if (err instanceof WorkerConflictError) return grpcError(grpc.status.ALREADY_EXISTS, err.message);
+  if (err instanceof WorkerNotFoundError) return grpcError(grpc.status.NOT_FOUND, err.message);
+  const message = err instanceof Error ? err.message : String(err);
+  return grpcError(grpc.status.INTERNAL, message);
+}

@@ -1,0 +1,125 @@
+/**
+ * The handlers of `ottoscaler.v1.OttoscalerService`: wire in, domain call, wire out, with every
+ * error mapped to a status code in one place (errors.ts).
+ *
+ * @module
+ */
+
+import * as grpc from "@grpc/grpc-js";
+import { watchEvents } from "../events/watch.ts";
+import { watchTaskLogs } from "../logs/task_logs.ts";
+import type { Scaler } from "../scaler/scaler.ts";
+import { validatePhaseFilter, validateTaskId } from "../scaler/validate.ts";
+import type { Logger } from "../telemetry/logger.ts";
+import type { Runtime } from "../worker/types.ts";
+import type { OttoscalerServiceHandlers } from "../../proto/generated/ottoscaler/v1/OttoscalerService.ts";
+import {
+  eventToWire,
+  logEntryToWire,
+  resumeAfterFromWire,
+  scaleRequestFromWire,
+  scaleResponseToWire,
+  statusResponseToWire,
+} from "./convert.ts";
+import { grpcError, toGrpcError } from "./errors.ts";
+import { type StreamRegistry, writeFlowControlled } from "./stream.ts";
+
+/** What the handlers need. */
+export interface OttoscalerServiceDeps {
+  /** Scales tasks. */
+  readonly scaler: Scaler;
+  /** Runs workers (for logs and events). */
+  readonly runtime: Runtime;
+  /** Open streams, ended on shutdown. */
+  readonly streams: StreamRegistry;
+  /** The namespace reported in log metadata. */
+  readonly namespace: string;
+  /** The logger. */
+  readonly logger: Logger;
+}
+
+/** Builds the service's handlers. */
+export function ottoscalerHandlers(deps: OttoscalerServiceDeps): OttoscalerServiceHandlers {
+  const log = deps.logger.with({ component: "grpc" });
+  const unary = <Req, Res>(
+    method: string,
+    fn: (request: Req) => Promise<Res> | Res,
+  ): grpc.handleUnaryCall<Req, Res> =>
+  async (call, callback) => {
+    try {
+      callback(null, await fn(call.request));
+    } catch (err) {
+      const error = toGrpcError(err);
+      if (error.code === grpc.status.INTERNAL) log.error(`${method} failed`, { err });
+      else log.debug(`${method} refused`, { reason: error.details });
+      callback(error);
+    }
+  };
+
+  return {
+    ScaleUp: unary("ScaleUp", async (request) => {
+      return scaleResponseToWire(await deps.scaler.scaleUp(scaleRequestFromWire(request)));
+    }),
+
+    ScaleDown: unary("ScaleDown", async (request) => {
+      return scaleResponseToWire(await deps.scaler.scaleDown(scaleRequestFromWire(request)));
+    }),
+
+    GetWorkerStatus: unary("GetWorkerStatus", (request) => {
+      const workers = deps.scaler.status({
+        taskId: request.task_id,
+        workerName: request.worker_pod_name,
+        phase: request.status_filter,
+      });
+      return statusResponseToWire(workers);
+    }),
+
+    ExecutePipeline: (call) => {
+      call.emit(
+        "error",
+        grpcError(grpc.status.UNIMPLEMENTED, "ExecutePipeline is not implemented yet"),
+      );
+    },
+
+    WatchWorkerLogs: (call) => {
+      let query;
+      try {
+        query = {
+          taskId: validateTaskId(call.request.task_id),
+          workerId: call.request.worker_id || undefined,
+          follow: call.request.follow,
+          resumeAfter: resumeAfterFromWire(call.request.resume_after),
+        };
+      } catch (err) {
+        call.emit("error", toGrpcError(err));
+        return;
+      }
+      deps.streams.serve(call, log, async (signal) => {
+        for await (const item of watchTaskLogs(deps.runtime, query, signal)) {
+          await writeFlowControlled(call, logEntryToWire(item, deps.namespace), signal);
+          if (signal.aborted) return;
+        }
+      });
+    },
+
+    WatchWorkerEvents: (call) => {
+      let filter;
+      try {
+        filter = {
+          taskId: call.request.task_id || undefined,
+          workerId: call.request.worker_pod_name || undefined,
+          phase: validatePhaseFilter(call.request.status_filter),
+        };
+      } catch (err) {
+        call.emit("error", toGrpcError(err));
+        return;
+      }
+      deps.streams.serve(call, log, async (signal) => {
+        for await (const event of watchEvents(deps.runtime, filter, signal)) {
+          await writeFlowControlled(call, eventToWire(event), signal);
+          if (signal.aborted) return;
+        }
+      });
+    },
+  };
+}

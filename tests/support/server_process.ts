@@ -1,0 +1,60 @@
+/**
+ * Starts `main.ts serve` as a real child process for end-to-end tests, on a free port and a
+ * fresh state directory, and stops it with SIGTERM.
+ *
+ * @module
+ */
+
+/** A running Ottoscaler process. */
+export interface ServerProcess {
+  /** host:port to dial. */
+  readonly address: string;
+  /** The state directory it uses. */
+  readonly stateDir: string;
+  /** Everything it logged so far. */
+  logs(): string;
+  /** Sends SIGTERM and resolves with the exit code. */
+  stop(): Promise<number>;
+}
+
+const MAIN = new URL("../../main.ts", import.meta.url).pathname;
+
+/** Starts the server; resolves once it listens. Reuses `stateDir` when given. */
+export async function startServerProcess(
+  options: { stateDir?: string; env?: Record<string, string> } = {},
+): Promise<ServerProcess> {
+  const stateDir = options.stateDir ?? await Deno.makeTempDir({ prefix: "ottoscaler-e2e-" });
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", MAIN, "serve", "--port", "0", "--host", "127.0.0.1"],
+    env: { STATE_DIR: stateDir, STOP_GRACE_SECONDS: "2", LOG_LEVEL: "debug", ...options.env },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let logText = "";
+  const decoder = new TextDecoder();
+  const port = Promise.withResolvers<number>();
+  const drain = async (stream: ReadableStream<Uint8Array>) => {
+    for await (const chunk of stream) {
+      logText += decoder.decode(chunk, { stream: true });
+      const match = logText.match(/"msg":"gRPC server listening".*?"port":(\d+)/);
+      if (match) port.resolve(Number(match[1]));
+    }
+  };
+  const drained = Promise.all([drain(child.stdout), drain(child.stderr)]);
+  child.status.then((s) => port.reject(new Error(`server exited with ${s.code}:\n${logText}`)));
+  const bound = await port.promise;
+  return {
+    address: `127.0.0.1:${bound}`,
+    stateDir,
+    logs: () => logText,
+    stop: async () => {
+      try {
+        child.kill("SIGTERM");
+      } catch { /* already gone */ }
+      const status = await child.status;
+      await drained;
+      return status.code;
+    },
+  };
+}
