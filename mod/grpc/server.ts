@@ -11,13 +11,19 @@
  */
 
 import * as grpc from "@grpc/grpc-js";
-import { HealthImplementation } from "grpc-health-check";
+import * as protoLoader from "@grpc/proto-loader";
+import { HealthImplementation, protoPath as healthProtoPath } from "grpc-health-check";
 import { ReflectionService } from "@grpc/reflection";
 import type { Scaler } from "../scaler/scaler.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import type { Runtime } from "../worker/types.ts";
 import { ottoscalerHandlers } from "./ottoscaler_service.ts";
-import { loadGrpcObjects, loadPackageDefinition, loadReflectionDefinition } from "./proto.ts";
+import {
+  LOADER_OPTIONS,
+  loadGrpcObjects,
+  loadPackageDefinition,
+  loadReflectionDefinition,
+} from "./proto.ts";
 import { StreamRegistry } from "./stream.ts";
 
 /** Options for {@linkcode startServer}. */
@@ -49,6 +55,9 @@ export interface RunningServer {
 /** The service names health reports on. */
 const SERVICE_NAMES = ["", "ottoscaler.v1.OttoscalerService"];
 
+/** The services this server implements, as reflection lists them. */
+const SERVED_SERVICES = ["ottoscaler.v1.OttoscalerService", "grpc.health.v1.Health"];
+
 /** Starts the server; resolves once it listens. */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const log = options.logger.with({ component: "grpc" });
@@ -69,7 +78,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     Object.fromEntries(SERVICE_NAMES.map((name) => [name, "SERVING" as const])),
   );
   health.addToServer(server);
-  new ReflectionService(loadReflectionDefinition()).addToServer(server);
+  // Reflection describes what this server serves: our service and the health service (not the
+  // contract's other services, which otto-handler or worker agents serve).
+  const reflected = {
+    ...loadReflectionDefinition(),
+    ...protoLoader.loadSync(healthProtoPath, LOADER_OPTIONS),
+  };
+  new ReflectionService(reflected, { services: SERVED_SERVICES }).addToServer(server);
 
   const address = options.host.includes(":") && !options.host.startsWith("[")
     ? `[${options.host}]:${options.port}`

@@ -1,0 +1,113 @@
+/**
+ * `deno task test`: every check and every test, in one command that works on a fresh machine.
+ *
+ * 1. `deno fmt --check`, `deno lint`, `deno check` (strict TypeScript);
+ * 2. the generated proto types are not stale (`deno task proto --check`);
+ * 3. `deno test` (unit, runtime conformance, end to end over gRPC);
+ * 4. the Node.js interop tests under tests/interop (grpc-js as otto-handler uses it), after
+ *    `npm ci` installs their pinned dependencies.
+ *
+ * Every step runs even if an earlier one fails; the last line sums up the tests that ran as
+ * `tests: N passed, N failed`, and the exit code is non-zero if anything failed.
+ *
+ * @module
+ */
+
+const deno = Deno.execPath();
+const root = new URL("..", import.meta.url).pathname;
+const interop = `${root}tests/interop`;
+const noColor = { NO_COLOR: "1" };
+
+interface StepResult {
+  readonly name: string;
+  readonly ok: boolean;
+  readonly passed: number;
+  readonly failed: number;
+}
+
+/** Runs a command, echoing its output, and returns its success and its output text. */
+async function run(
+  cmd: string,
+  args: string[],
+  options: { cwd?: string; env?: Record<string, string> } = {},
+): Promise<{ ok: boolean; text: string }> {
+  const child = new Deno.Command(cmd, {
+    args,
+    cwd: options.cwd ?? root,
+    env: { ...noColor, ...options.env },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let text = "";
+  const decoder = new TextDecoder();
+  const pump = async (stream: ReadableStream<Uint8Array>, sink: typeof Deno.stdout) => {
+    for await (const chunk of stream) {
+      text += decoder.decode(chunk, { stream: true });
+      await sink.write(chunk);
+    }
+  };
+  const [status] = await Promise.all([
+    child.status,
+    pump(child.stdout, Deno.stdout),
+    pump(child.stderr, Deno.stderr),
+  ]);
+  return { ok: status.success, text };
+}
+
+function banner(title: string) {
+  console.log(`\n=== ${title} ===`);
+}
+
+async function check(name: string, cmd: string, args: string[]): Promise<StepResult> {
+  banner(name);
+  const { ok } = await run(cmd, args);
+  return { name, ok, passed: 0, failed: ok ? 0 : 1 };
+}
+
+async function denoTests(): Promise<StepResult> {
+  banner("deno test");
+  const { ok, text } = await run(deno, ["test", "--allow-all"]);
+  // Deno closes with e.g. "ok | 12 passed (40 steps) | 1 failed (2 steps)"; steps count too.
+  const last = [
+    ...text.matchAll(/(\d+) passed(?: \((\d+) steps?\))? \| (\d+) failed(?: \((\d+) steps?\))?/g),
+  ].at(-1);
+  const passed = Number(last?.[1] ?? 0) + Number(last?.[2] ?? 0);
+  const failed = Number(last?.[3] ?? 0) + Number(last?.[4] ?? 0);
+  return { name: "deno test", ok, passed, failed: ok ? failed : Math.max(1, failed) };
+}
+
+async function nodeTests(): Promise<StepResult> {
+  banner("npm ci (tests/interop)");
+  const install = await run("npm", ["ci", "--no-audit", "--no-fund", "--loglevel=error"], {
+    cwd: interop,
+  });
+  if (!install.ok) return { name: "node interop", ok: false, passed: 0, failed: 1 };
+  banner("node --test (tests/interop)");
+  const { ok, text } = await run("node", ["--test", "--test-reporter=spec"], {
+    cwd: interop,
+    env: { DENO_BIN: deno },
+  });
+  const passed = Number(text.match(/^\S*\s*pass (\d+)/m)?.[1] ?? 0);
+  const failed = Number(text.match(/^\S*\s*fail (\d+)/m)?.[1] ?? 0);
+  return { name: "node interop", ok, passed, failed: ok ? failed : Math.max(1, failed) };
+}
+
+const results: StepResult[] = [
+  await check("deno fmt --check", deno, ["fmt", "--check"]),
+  await check("deno lint", deno, ["lint"]),
+  await check("deno check", deno, ["check", "main.ts", "mod/", "tasks/", "tests/"]),
+  await check("proto types up to date", deno, ["run", "--allow-all", "tasks/proto.ts", "--check"]),
+  await denoTests(),
+  await nodeTests(),
+];
+
+banner("summary");
+for (const r of results) {
+  const counts = r.passed || r.failed ? ` (${r.passed} passed, ${r.failed} failed)` : "";
+  console.log(`${r.ok ? "ok  " : "FAIL"} ${r.name}${counts}`);
+}
+const passed = results.reduce((n, r) => n + r.passed, 0);
+const failed = results.reduce((n, r) => n + r.failed, 0);
+console.log(`tests: ${passed} passed, ${failed} failed`);
+Deno.exit(results.every((r) => r.ok) ? 0 : 1);

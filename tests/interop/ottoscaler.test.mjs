@@ -1,0 +1,269 @@
+// Drives Ottoscaler from Node.js with @grpc/grpc-js and @grpc/proto-loader, the way otto-handler
+// (NestJS) does: camelCase field names, enums as strings, int64 as strings. Also checks the
+// standard health service and server reflection, as grpc-health-probe and grpcurl use them.
+//
+// Needs Deno: DENO_BIN (set by `deno task test`), else `deno` on the PATH.
+
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import * as grpc from "@grpc/grpc-js";
+import * as protoLoader from "@grpc/proto-loader";
+
+const require = createRequire(import.meta.url);
+const here = dirname(fileURLToPath(import.meta.url));
+const repo = join(here, "..", "..");
+
+/** otto-handler's loader options: camelCase names, as its generated TypeScript has them. */
+const HANDLER_OPTIONS = {
+  keepCase: false,
+  longs: String,
+  enums: String,
+  defaults: true,
+  oneofs: true,
+};
+
+function loadContract() {
+  const definition = protoLoader.loadSync(
+    [
+      "ottoscaler/v1/ottoscaler.proto",
+      "ottoscaler/v1/log_forwarding.proto",
+      "ottoscaler/v1/log_streaming.proto",
+    ],
+    { ...HANDLER_OPTIONS, includeDirs: [join(repo, "proto")] },
+  );
+  return grpc.loadPackageDefinition(definition).ottoscaler.v1;
+}
+
+/** Starts `main.ts serve` on a free port; resolves with its address and a stop function. */
+function startOttoscaler() {
+  const stateDir = mkdtempSync(join(tmpdir(), "ottoscaler-interop-"));
+  const deno = process.env.DENO_BIN || "deno";
+  const child = spawn(
+    deno,
+    ["run", "--allow-all", join(repo, "main.ts"), "serve", "--port", "0", "--host", "127.0.0.1"],
+    {
+      env: { ...process.env, STATE_DIR: stateDir, STOP_GRACE_SECONDS: "2" },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
+  let logs = "";
+  return new Promise((resolve, reject) => {
+    const onData = (chunk) => {
+      logs += chunk;
+      const match = logs.match(/"msg":"gRPC server listening".*?"port":(\d+)/);
+      if (match) {
+        resolve({
+          address: `127.0.0.1:${match[1]}`,
+          stop: () =>
+            new Promise((done) => {
+              child.once("exit", (code) => {
+                rmSync(stateDir, { recursive: true, force: true });
+                done(code);
+              });
+              child.kill("SIGTERM");
+            }),
+        });
+      }
+    };
+    child.stdout.on("data", onData);
+    child.stderr.on("data", onData);
+    child.once("exit", (code) => reject(new Error(`ottoscaler exited with ${code}:\n${logs}`)));
+    child.once("error", reject);
+  });
+}
+
+const unary = (client, method, request) =>
+  new Promise((resolve, reject) =>
+    client[method](request, (err, res) => (err ? reject(err) : resolve(res)))
+  );
+
+const readAll = (stream) =>
+  new Promise((resolve, reject) => {
+    const items = [];
+    stream.on("data", (item) => items.push(item));
+    stream.on("end", () => resolve(items));
+    stream.on("error", reject);
+  });
+
+describe("otto-handler's grpc-js client against Ottoscaler", () => {
+  let server;
+  let client;
+  const v1 = loadContract();
+
+  before(async () => {
+    server = await startOttoscaler();
+    client = new v1.OttoscalerService(server.address, grpc.credentials.createInsecure());
+  });
+
+  after(async () => {
+    client?.close();
+    if (server) assert.equal(await server.stop(), 0, "Ottoscaler exits cleanly on SIGTERM");
+  });
+
+  it("scales up with camelCase fields and streams every line in order", async () => {
+    const res = await unary(client, "ScaleUp", {
+      taskId: "node-build-1",
+      workerCount: 3,
+      buildConfig: {
+        command: 'for i in 1 2 3; do echo "$GREETING $OTTO_WORKER_INDEX.$i"; done',
+        GREETING: "hello",
+      },
+      repository: "https://example.com/app.git",
+      commitSha: "0123abc",
+      triggeredBy: "otto-handler",
+    });
+    assert.equal(res.status, "SUCCESS");
+    assert.equal(res.processedCount, 3);
+    assert.deepEqual(res.workerPodNames, [
+      "otto-agent-node-build-1-1",
+      "otto-agent-node-build-1-2",
+      "otto-agent-node-build-1-3",
+    ]);
+
+    const entries = await readAll(client.WatchWorkerLogs({ taskId: "node-build-1", follow: true }));
+    for (const index of [1, 2, 3]) {
+      const mine = entries.filter((e) => e.workerId === `otto-agent-node-build-1-${index}`);
+      assert.deepEqual(mine.map((e) => e.message), [1, 2, 3].map((i) => `hello ${index}.${i}`));
+      assert.deepEqual(mine.map((e) => e.sequence), ["1", "2", "3"], "int64 sequence from 1");
+      assert.equal(mine[0].taskId, "node-build-1");
+      assert.equal(mine[0].podMetadata.podName, `otto-agent-node-build-1-${index}`);
+    }
+
+    const resumed = await readAll(
+      client.WatchWorkerLogs({
+        taskId: "node-build-1",
+        workerId: "otto-agent-node-build-1-1",
+        resumeAfter: { "otto-agent-node-build-1-1": "2" },
+      }),
+    );
+    assert.deepEqual(resumed.map((e) => [e.sequence, e.message]), [["3", "hello 1.3"]]);
+
+    const status = await unary(client, "GetWorkerStatus", { taskId: "node-build-1" });
+    assert.equal(status.totalCount, 3);
+    assert.equal(status.succeededCount, 3);
+    assert.ok(
+      status.workers.every((w) => w.status === "succeeded" && w.podName.startsWith("otto-agent-")),
+    );
+
+    const again = await unary(client, "ScaleUp", {
+      taskId: "node-build-1",
+      workerCount: 3,
+      buildConfig: { command: "true" },
+    });
+    assert.equal(again.status, "ALREADY_PROCESSED");
+    assert.equal(again.processedCount, 0);
+  });
+
+  it("scales down running workers, which end TERMINATED", async () => {
+    const events = [];
+    const stream = client.WatchWorkerEvents({ taskId: "node-down" });
+    const terminated = new Promise((resolve, reject) => {
+      stream.on("data", (event) => {
+        events.push(event);
+        if (events.filter((e) => e.status === "TERMINATED").length === 2) resolve();
+      });
+      stream.on("error", (err) => (err.code === grpc.status.CANCELLED ? undefined : reject(err)));
+    });
+    const up = await unary(client, "ScaleUp", {
+      taskId: "node-down",
+      workerCount: 2,
+      buildConfig: { command: "sleep 60" },
+    });
+    assert.equal(up.status, "SUCCESS");
+    const down = await unary(client, "ScaleDown", { taskId: "node-down", workerCount: 0 });
+    assert.equal(down.status, "SUCCESS");
+    assert.equal(down.processedCount, 2);
+    await terminated;
+    stream.cancel();
+    for (const worker of ["otto-agent-node-down-1", "otto-agent-node-down-2"]) {
+      assert.deepEqual(events.filter((e) => e.workerId === worker).map((e) => e.status), [
+        "CREATED",
+        "RUNNING",
+        "TERMINATED",
+      ]);
+    }
+  });
+
+  it("refuses bad requests with INVALID_ARGUMENT naming the field, creating nothing", async () => {
+    const cases = [
+      [
+        { taskId: "", workerCount: 1, buildConfig: { command: "true" } },
+        /^task_id: must not be empty/,
+      ],
+      [{ taskId: "node-bad", workerCount: 0, buildConfig: { command: "true" } }, /^worker_count: /],
+      [
+        { taskId: "node-bad", workerCount: 1, buildConfig: { command: "true", "BAD-KEY": "x" } },
+        /^build_config\.BAD-KEY: /,
+      ],
+    ];
+    for (const [request, message] of cases) {
+      await assert.rejects(unary(client, "ScaleUp", request), (err) => {
+        assert.equal(err.code, grpc.status.INVALID_ARGUMENT);
+        assert.match(err.details, message);
+        return true;
+      });
+    }
+    const status = await unary(client, "GetWorkerStatus", { taskId: "node-bad" });
+    assert.equal(status.totalCount, 0);
+  });
+
+  it("serves the standard health service", async () => {
+    const { protoPath } = require("grpc-health-check");
+    const health =
+      grpc.loadPackageDefinition(protoLoader.loadSync(protoPath, HANDLER_OPTIONS)).grpc.health.v1;
+    const healthClient = new health.Health(server.address, grpc.credentials.createInsecure());
+    try {
+      assert.equal((await unary(healthClient, "Check", { service: "" })).status, "SERVING");
+      const named = await unary(healthClient, "Check", {
+        service: "ottoscaler.v1.OttoscalerService",
+      });
+      assert.equal(named.status, "SERVING");
+    } finally {
+      healthClient.close();
+    }
+  });
+
+  it("serves reflection: services are listed and their files resolve", async () => {
+    const reflectionProto = join(
+      dirname(require.resolve("@grpc/reflection")),
+      "..",
+      "proto",
+      "grpc",
+      "reflection",
+      "v1",
+      "reflection.proto",
+    );
+    const reflection =
+      grpc.loadPackageDefinition(protoLoader.loadSync(reflectionProto, HANDLER_OPTIONS)).grpc
+        .reflection.v1;
+    const rc = new reflection.ServerReflection(server.address, grpc.credentials.createInsecure());
+    try {
+      const call = rc.ServerReflectionInfo();
+      const responses = [];
+      const done = new Promise((resolve, reject) => {
+        call.on("data", (res) => {
+          responses.push(res);
+          if (responses.length === 2) call.end();
+        });
+        call.on("end", resolve);
+        call.on("error", reject);
+      });
+      call.write({ listServices: "" });
+      call.write({ fileContainingSymbol: "ottoscaler.v1.OttoscalerService" });
+      await done;
+      const names = responses[0].listServicesResponse.service.map((s) => s.name);
+      assert.ok(names.includes("ottoscaler.v1.OttoscalerService"), names.join(", "));
+      assert.ok(names.includes("grpc.health.v1.Health"), names.join(", "));
+      const files = responses[1].fileDescriptorResponse.fileDescriptorProto;
+      assert.ok(files.length >= 1, "descriptors for the service's file came back");
+    } finally {
+      rc.close();
+    }
+  });
+});
