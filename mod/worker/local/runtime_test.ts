@@ -98,3 +98,49 @@ Deno.test("local runtime: a second Ottoscaler cannot open a state directory in u
     await Deno.remove(stateDir, { recursive: true });
   }
 });
+
+Deno.test("local runtime: hard output loses nothing", async (t) => {
+  const stateDir = await Deno.makeTempDir({ prefix: "ottoscaler-local-" });
+  const runtime = await LocalRuntime.open({ stateDir, logger: silentLogger, maxLineBytes: 1024 });
+  const run = async (name: string, command: string) => {
+    const spec = { ...localSpec(name, 1, {}), command };
+    await runtime.start(spec);
+    const end = await waitForEnd(runtime, spec.id);
+    const lines = [];
+    for await (const line of runtime.logs(spec.id)) lines.push(line);
+    return { end, lines };
+  };
+  try {
+    await t.step("a worker that prints nothing and exits at once", async () => {
+      const { end, lines } = await run("silent", "exit 0");
+      assert.equal(end.phase, "succeeded");
+      assert.deepEqual(lines, []);
+    });
+
+    await t.step("a line longer than the limit is split, not dropped", async () => {
+      const { lines } = await run("long", "head -c 2500 /dev/zero | tr '\\0' x; echo; echo after");
+      assert.deepEqual(lines.map((l) => l.message.length), [1024, 1024, 452, 5]);
+      assert.equal(lines.map((l) => l.message).slice(0, 3).join(""), "x".repeat(2500));
+      assert.deepEqual(lines.map((l) => l.sequence), [1, 2, 3, 4]);
+    });
+
+    await t.step("bytes that are not UTF-8 are made valid", async () => {
+      const { lines } = await run("binary", "printf 'ok \\377\\376 end\\n'");
+      assert.equal(lines[0].message, "ok \ufffd\ufffd end");
+    });
+
+    await t.step("a last line without a newline is kept", async () => {
+      const { lines } = await run("tail", "printf 'one\\ntwo'");
+      assert.deepEqual(lines.map((l) => l.message), ["one", "two"]);
+    });
+
+    await t.step("many lines arrive complete and in order", async () => {
+      const { lines } = await run("many", "seq 1 20000");
+      assert.equal(lines.length, 20000);
+      assert.ok(lines.every((l, i) => l.message === String(i + 1) && l.sequence === i + 1));
+    });
+  } finally {
+    await runtime.close();
+    await Deno.remove(stateDir, { recursive: true });
+  }
+});
