@@ -137,7 +137,7 @@ Deno.test("scaler", async (t) => {
     assert.deepEqual(runtime.stopped, ["otto-agent-d-3", "otto-agent-d-2"]);
   });
 
-  await t.step("refused requests touch nothing", async () => {
+  await t.step("refused requests touch nothing", () => {
     const runtime = new FakeRuntime();
     const s = scaler(runtime);
     assert.throws(() => s.scaleUp({ taskId: "", workerCount: 1 }), ValidationError);
