@@ -19,6 +19,7 @@
  * @module
  */
 
+import { resolve } from "node:path";
 import type { Logger } from "../../telemetry/logger.ts";
 import { Pulse } from "../pulse.ts";
 import {
@@ -108,14 +109,16 @@ export class LocalRuntime implements Runtime {
   readonly #closing = new AbortController();
 
   private constructor(options: LocalRuntimeOptions) {
+    // Absolute, because workers run in their own directories and the wrapper writes by path.
+    const stateDir = resolve(options.stateDir);
     this.#opts = {
-      stateDir: options.stateDir,
+      stateDir,
       stopGraceMs: options.stopGraceMs ?? 10_000,
       maxLineBytes: options.maxLineBytes ?? 64 * 1024,
       workerPath: options.workerPath ?? Deno.env.get("PATH") ?? "/usr/local/bin:/usr/bin:/bin",
     };
     this.#log = options.logger.with({ component: "runtime.local" });
-    this.#workersDir = `${options.stateDir}/workers`;
+    this.#workersDir = `${stateDir}/workers`;
     this.#hostname = Deno.hostname();
   }
 

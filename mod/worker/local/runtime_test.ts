@@ -144,3 +144,23 @@ Deno.test("local runtime: hard output loses nothing", async (t) => {
     await Deno.remove(stateDir, { recursive: true });
   }
 });
+
+Deno.test("local runtime: a relative state directory works (workers run elsewhere)", async () => {
+  const parent = await Deno.makeTempDir({ prefix: "ottoscaler-local-" });
+  const cwd = Deno.cwd();
+  Deno.chdir(parent);
+  const runtime = await LocalRuntime.open({ stateDir: "relative/state", logger: silentLogger });
+  try {
+    const spec = { ...localSpec("rel", 1, { stdout: ["fine"] }) };
+    await runtime.start(spec);
+    const end = await waitForEnd(runtime, spec.id);
+    assert.equal(end.phase, "succeeded", JSON.stringify(end));
+    const lines = [];
+    for await (const line of runtime.logs(spec.id)) lines.push(line.message);
+    assert.deepEqual(lines, ["fine"]);
+  } finally {
+    await runtime.close();
+    Deno.chdir(cwd);
+    await Deno.remove(parent, { recursive: true });
+  }
+});
