@@ -21,7 +21,10 @@ import {
 } from "./mod/config/config.ts";
 import { COMMANDS, UsageError } from "./mod/cli/commands.ts";
 import { describeGrpcError } from "./mod/cli/client.ts";
+import { connectHandler } from "./mod/grpc/handler_client.ts";
 import { startServer } from "./mod/grpc/server.ts";
+import { FileDeliveryStore } from "./mod/logs/delivery_store.ts";
+import { PushDelivery } from "./mod/logs/push.ts";
 import { Scaler } from "./mod/scaler/scaler.ts";
 import { createLogger, type Logger } from "./mod/telemetry/logger.ts";
 import { LocalRuntime } from "./mod/worker/local/runtime.ts";
@@ -72,6 +75,40 @@ async function openRuntime(config: Config, logger: Logger): Promise<Runtime> {
   }
 }
 
+/** Starts push delivery to otto-handler when OTTO_HANDLER_HOST is set. */
+async function startPush(
+  config: Config,
+  runtime: Runtime,
+  logger: Logger,
+): Promise<PushDelivery | undefined> {
+  if (!config.handlerHost) return undefined;
+  let caPem: Uint8Array | undefined;
+  if (config.handlerCaFile) {
+    try {
+      caPem = await Deno.readFile(config.handlerCaFile);
+    } catch (err) {
+      throw new ConfigError("OTTO_HANDLER_CA_FILE", `cannot read: ${(err as Error).message}`);
+    }
+  }
+  const push = new PushDelivery({
+    runtime,
+    store: await FileDeliveryStore.open(`${config.stateDir}/delivery.json`),
+    transport: connectHandler({
+      address: config.handlerHost,
+      tls: config.handlerTls,
+      caPem,
+      namespace: config.namespace,
+    }),
+    logger,
+  });
+  push.start();
+  logger.info("push delivery to otto-handler on", {
+    handlerHost: config.handlerHost,
+    tls: config.handlerTls,
+  });
+  return push;
+}
+
 /** Runs `serve` until SIGTERM or SIGINT; resolves with the exit code. */
 async function serve(args: string[]): Promise<number> {
   const options: Record<string, { type: "string" | "boolean"; short?: string }> = {
@@ -105,12 +142,11 @@ async function serve(args: string[]): Promise<number> {
     stateDir: config.runtime === "local" ? config.stateDir : undefined,
     namespace: config.namespace,
   });
-  if (config.handlerHost) {
-    logger.warn("OTTO_HANDLER_HOST is set but push delivery is not available in this version", {
-      handlerHost: config.handlerHost,
-    });
-  }
   const runtime = await openRuntime(config, logger);
+  const push = await startPush(config, runtime, logger).catch(async (err) => {
+    await runtime.close();
+    throw err;
+  });
   const scaler = new Scaler({
     runtime,
     logger,
@@ -130,6 +166,7 @@ async function serve(args: string[]): Promise<number> {
       shutdownGraceMs: config.shutdownGraceSeconds * 1000,
     });
   } catch (err) {
+    await push?.stop();
     await runtime.close();
     throw err;
   }
@@ -144,6 +181,7 @@ async function serve(args: string[]): Promise<number> {
   const signal = await stopped.promise;
   logger.info("shutting down", { signal });
   await server.shutdown();
+  await push?.stop();
   await runtime.close();
   for (const { signal, handler } of handlers) Deno.removeSignalListener(signal, handler);
   logger.info("stopped; workers keep running and are re-adopted at the next start");

@@ -26,6 +26,10 @@ export interface Config {
   readonly agentImage: string;
   /** otto-handler's address for push delivery; empty: push mode off. */
   readonly handlerHost: string;
+  /** Dial otto-handler over TLS. */
+  readonly handlerTls: boolean;
+  /** A PEM file with the CA of otto-handler's certificate; empty: the system's roots. */
+  readonly handlerCaFile: string;
   /** The lowest level Ottoscaler logs. */
   readonly logLevel: LogLevel;
   /** Which runtime runs workers. */
@@ -99,6 +103,13 @@ function text(rule: (v: string) => string | undefined) {
   };
 }
 
+function boolean(raw: string): boolean {
+  const v = raw.trim().toLowerCase();
+  if (["true", "1", "yes"].includes(v)) return true;
+  if (["false", "0", "no", ""].includes(v)) return false;
+  throw new Error(`must be true or false, got "${raw}"`);
+}
+
 const nonEmpty = text((v) => (v.trim() === "" ? "must not be empty" : undefined));
 const hostPort = text((v) =>
   v === "" || /^[^\s:]+:\d{1,5}$/.test(v) || /^\[[0-9a-fA-F:]+\]:\d{1,5}$/.test(v)
@@ -170,6 +181,22 @@ export const SETTINGS: readonly Setting[] = [
     doc:
       "otto-handler's gRPC address (host:port) for push delivery of logs and events; empty: off.",
     parse: hostPort,
+  },
+  {
+    key: "handlerTls",
+    env: "OTTO_HANDLER_TLS",
+    flag: "handler-tls",
+    default: "false",
+    doc: "Dial otto-handler over TLS.",
+    parse: boolean,
+  },
+  {
+    key: "handlerCaFile",
+    env: "OTTO_HANDLER_CA_FILE",
+    flag: "handler-ca-file",
+    default: "",
+    doc: "PEM file with the CA that signed otto-handler's certificate (TLS); empty: system roots.",
+    parse: (raw: string) => raw,
   },
   {
     key: "logLevel",

@@ -6,90 +6,13 @@
 
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
-import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
+import { HANDLER_OPTIONS, loadContract, readAll, startOttoscaler, unary } from "./support.mjs";
 
 const require = createRequire(import.meta.url);
-const here = dirname(fileURLToPath(import.meta.url));
-const repo = join(here, "..", "..");
-
-/** otto-handler's loader options: camelCase names, as its generated TypeScript has them. */
-const HANDLER_OPTIONS = {
-  keepCase: false,
-  longs: String,
-  enums: String,
-  defaults: true,
-  oneofs: true,
-};
-
-function loadContract() {
-  const definition = protoLoader.loadSync(
-    [
-      "ottoscaler/v1/ottoscaler.proto",
-      "ottoscaler/v1/log_forwarding.proto",
-      "ottoscaler/v1/log_streaming.proto",
-    ],
-    { ...HANDLER_OPTIONS, includeDirs: [join(repo, "proto")] },
-  );
-  return grpc.loadPackageDefinition(definition).ottoscaler.v1;
-}
-
-/** Starts `main.ts serve` on a free port; resolves with its address and a stop function. */
-function startOttoscaler() {
-  const stateDir = mkdtempSync(join(tmpdir(), "ottoscaler-interop-"));
-  const deno = process.env.DENO_BIN || "deno";
-  const child = spawn(
-    deno,
-    ["run", "--allow-all", join(repo, "main.ts"), "serve", "--port", "0", "--host", "127.0.0.1"],
-    {
-      env: { ...process.env, STATE_DIR: stateDir, STOP_GRACE_SECONDS: "2" },
-      stdio: ["ignore", "pipe", "pipe"],
-    },
-  );
-  let logs = "";
-  return new Promise((resolve, reject) => {
-    const onData = (chunk) => {
-      logs += chunk;
-      const match = logs.match(/"msg":"gRPC server listening".*?"port":(\d+)/);
-      if (match) {
-        resolve({
-          address: `127.0.0.1:${match[1]}`,
-          stop: () =>
-            new Promise((done) => {
-              child.once("exit", (code) => {
-                rmSync(stateDir, { recursive: true, force: true });
-                done(code);
-              });
-              child.kill("SIGTERM");
-            }),
-        });
-      }
-    };
-    child.stdout.on("data", onData);
-    child.stderr.on("data", onData);
-    child.once("exit", (code) => reject(new Error(`ottoscaler exited with ${code}:\n${logs}`)));
-    child.once("error", reject);
-  });
-}
-
-const unary = (client, method, request) =>
-  new Promise((resolve, reject) =>
-    client[method](request, (err, res) => (err ? reject(err) : resolve(res)))
-  );
-
-const readAll = (stream) =>
-  new Promise((resolve, reject) => {
-    const items = [];
-    stream.on("data", (item) => items.push(item));
-    stream.on("end", () => resolve(items));
-    stream.on("error", reject);
-  });
 
 describe("otto-handler's grpc-js client against Ottoscaler", () => {
   let server;

@@ -38,7 +38,7 @@ import {
 import { OutputCapture } from "./capture.ts";
 import { readLogFile } from "./log_file.ts";
 import { isAlive, processStartTime, signalGroup, spawnWrapped } from "./process.ts";
-import { readJson, writeJsonAtomic } from "./json_file.ts";
+import { readJson, writeJsonAtomic } from "../../storage/json_file.ts";
 
 /** Options for {@linkcode LocalRuntime.open}. */
 export interface LocalRuntimeOptions {

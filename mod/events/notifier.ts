@@ -1,0 +1,60 @@
+/**
+ * Push delivery of one worker's state changes to otto-handler over `NotifyWorkerStatus`: each
+ * change once acknowledged (RECEIVED or IGNORED), in order, starting after the last one the
+ * handler received. An ERROR answer or a failed call is retried by the caller with backoff.
+ *
+ * @module
+ */
+
+import type { DeliveryStore } from "../logs/delivery_store.ts";
+import type { Pulse } from "../worker/pulse.ts";
+import { isTerminal, type Runtime } from "../worker/types.ts";
+import { transitionsOf, type WorkerEvent } from "./transitions.ts";
+
+/** The handler's answer: RECEIVED, IGNORED or ERROR. */
+export type AckStatus = "RECEIVED" | "IGNORED" | "ERROR";
+
+/** Options for {@linkcode notifyWorkerEvents}. */
+export interface NotifyOptions {
+  /** Reads worker state. */
+  readonly runtime: Runtime;
+  /** Delivery progress. */
+  readonly store: DeliveryStore;
+  /** Sends one event; resolves with the handler's answer, rejects on a failed call. */
+  readonly notify: (event: WorkerEvent) => Promise<{ status: AckStatus; message: string }>;
+  /** Signals that the worker's state may have changed. */
+  readonly changed: Pulse;
+}
+
+/** Thrown when the handler answers ERROR; the caller retries. */
+export class NotifyRefusedError extends Error {
+  /** Creates the error. */
+  constructor(message: string) {
+    super(message);
+    this.name = "NotifyRefusedError";
+  }
+}
+
+/** Delivers a worker's state changes until its last one is acknowledged. */
+export async function notifyWorkerEvents(
+  workerId: string,
+  options: NotifyOptions,
+  signal: AbortSignal,
+): Promise<void> {
+  while (!signal.aborted) {
+    const generation = options.changed.generation;
+    const status = options.runtime.list().find((w) => w.id === workerId);
+    if (!status) return;
+    const events = transitionsOf(status);
+    for (const event of events.slice(options.store.get(workerId).eventsAcked)) {
+      if (signal.aborted) return;
+      const answer = await options.notify(event);
+      if (answer.status === "ERROR") {
+        throw new NotifyRefusedError(`handler answered ERROR for ${event.type}: ${answer.message}`);
+      }
+      options.store.update(workerId, { eventsAcked: event.ordinal });
+    }
+    if (isTerminal(status.phase)) return;
+    await options.changed.wait(generation, 60_000, signal);
+  }
+}

@@ -1,0 +1,149 @@
+/**
+ * Push mode: every worker's log lines and state changes delivered to otto-handler, each worker on
+ * its own ForwardWorkerLogs stream and its own ordered sequence of NotifyWorkerStatus calls.
+ *
+ * A failed stream or call is retried with capped exponential backoff and jitter, resuming from
+ * the last acknowledged point kept in the {@linkcode DeliveryStore}; a handler that is down for
+ * minutes only delays delivery. On start, every worker whose delivery is not complete (also those
+ * from before a restart) is picked up.
+ *
+ * @module
+ */
+
+import { backoffDelay, type BackoffOptions, sleep } from "../async/backoff.ts";
+import { type AckStatus, notifyWorkerEvents } from "../events/notifier.ts";
+import type { WorkerEvent } from "../events/transitions.ts";
+import type { Logger } from "../telemetry/logger.ts";
+import { Pulse } from "../worker/pulse.ts";
+import type { LogLine, Runtime, WorkerStatus } from "../worker/types.ts";
+import type { DeliveryStore } from "./delivery_store.ts";
+import { type ForwardCall, forwardWorkerLogs, type WireLogEntry } from "./forwarder.ts";
+
+/** How push delivery reaches the handler (implemented over gRPC in mod/grpc). */
+export interface HandlerTransport {
+  /** Opens a ForwardWorkerLogs stream. */
+  openLogStream(): ForwardCall;
+  /** Turns a line into the wire entry. */
+  logEntry(line: LogLine, worker: WorkerStatus): WireLogEntry;
+  /** Sends one state change. */
+  notify(event: WorkerEvent): Promise<{ status: AckStatus; message: string }>;
+  /** Closes the connection. */
+  close(): void;
+}
+
+/** Options for {@linkcode PushDelivery}. */
+export interface PushDeliveryOptions {
+  /** Where workers run. */
+  readonly runtime: Runtime;
+  /** Delivery progress. */
+  readonly store: DeliveryStore;
+  /** The way to the handler. */
+  readonly transport: HandlerTransport;
+  /** The logger. */
+  readonly logger: Logger;
+  /** Lines in flight per worker; default 1000. */
+  readonly window?: number;
+  /** How long to wait for an acknowledgement before reconnecting; default 30 s. */
+  readonly ackTimeoutMs?: number;
+  /** Reconnect backoff; default 250 ms doubling to 30 s. */
+  readonly backoff?: BackoffOptions;
+}
+
+/** Runs push delivery for every worker; see the module doc. */
+export class PushDelivery {
+  readonly #opts: PushDeliveryOptions;
+  readonly #log: Logger;
+  readonly #stopping = new AbortController();
+  readonly #workers = new Map<string, { changed: Pulse; done: Promise<void> }>();
+  #unwatch?: () => void;
+
+  /** Creates the delivery; call {@linkcode PushDelivery.start}. */
+  constructor(options: PushDeliveryOptions) {
+    this.#opts = options;
+    this.#log = options.logger.with({ component: "push" });
+  }
+
+  /** Starts delivering for every known and every new worker. */
+  start(): void {
+    this.#unwatch = this.#opts.runtime.watch((status) => this.#ensure(status));
+    for (const status of this.#opts.runtime.list()) this.#ensure(status);
+  }
+
+  /** Resolves once every worker known now has been delivered completely (for tests and bench). */
+  async idle(): Promise<void> {
+    await Promise.all([...this.#workers.values()].map((w) => w.done));
+  }
+
+  /** Stops delivery (progress is kept for the next start). */
+  async stop(): Promise<void> {
+    this.#unwatch?.();
+    this.#stopping.abort();
+    await Promise.allSettled([...this.#workers.values()].map((w) => w.done));
+    await this.#opts.store.flush();
+    this.#opts.transport.close();
+  }
+
+  #ensure(status: WorkerStatus): void {
+    const existing = this.#workers.get(status.id);
+    if (existing) {
+      existing.changed.notify();
+      return;
+    }
+    if (this.#opts.store.get(status.id).complete || this.#stopping.signal.aborted) return;
+    const changed = new Pulse();
+    const done = this.#deliver(status.id, changed);
+    this.#workers.set(status.id, { changed, done });
+  }
+
+  async #deliver(workerId: string, changed: Pulse): Promise<void> {
+    const signal = this.#stopping.signal;
+    const { runtime, store, transport } = this.#opts;
+    await Promise.all([
+      this.#retrying(workerId, "logs", () =>
+        forwardWorkerLogs(workerId, {
+          runtime,
+          store,
+          open: () => transport.openLogStream(),
+          toWire: (line, worker) => transport.logEntry(line, worker),
+          window: this.#opts.window ?? 1000,
+          ackTimeoutMs: this.#opts.ackTimeoutMs ?? 30_000,
+        }, signal)),
+      this.#retrying(workerId, "events", () =>
+        notifyWorkerEvents(workerId, {
+          runtime,
+          store,
+          changed,
+          notify: (event) => transport.notify(event),
+        }, signal)),
+    ]);
+    if (!signal.aborted) {
+      store.update(workerId, { complete: true });
+      this.#log.debug("delivery complete", { worker: workerId });
+    }
+  }
+
+  async #retrying(workerId: string, what: string, fn: () => Promise<void>): Promise<void> {
+    const signal = this.#stopping.signal;
+    const backoff = this.#opts.backoff ?? { initialMs: 250, maxMs: 30_000 };
+    let attempt = 0;
+    while (!signal.aborted) {
+      const started = Date.now();
+      try {
+        await fn();
+        return;
+      } catch (err) {
+        if (signal.aborted) return;
+        // A stream that worked for a while starts its backoff over.
+        attempt = Date.now() - started > 10_000 ? 1 : attempt + 1;
+        const delay = backoffDelay(attempt, backoff);
+        this.#log.warn(`${what} delivery failed; retrying`, {
+          worker: workerId,
+          attempt,
+          delay,
+          err,
+        });
+        await sleep(delay, signal);
+      }
+    }
+  }
+}
