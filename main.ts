@@ -164,6 +164,7 @@ async function serve(args: string[]): Promise<number> {
       namespace: config.namespace,
       logger,
       shutdownGraceMs: config.shutdownGraceSeconds * 1000,
+      maxAgentMessageBytes: config.logMaxLineBytes,
     });
   } catch (err) {
     await push?.stop();

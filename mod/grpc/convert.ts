@@ -89,11 +89,11 @@ export function logEntryToWire(item: TaskLogLine, namespace: string): WorkerLogE
     worker_id: line.workerId,
     task_id: worker.taskId,
     timestamp: line.timestamp,
-    level: line.source === "stderr" ? "error" : "info",
+    level: line.level ?? (line.source === "stderr" ? "error" : "info"),
     source: line.source,
     message: line.message,
     sequence: line.sequence,
-    metadata: {},
+    metadata: { ...line.metadata },
     pod_metadata: {
       pod_name: worker.id,
       namespace,

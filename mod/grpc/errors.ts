@@ -6,7 +6,7 @@
 
 import * as grpc from "@grpc/grpc-js";
 import { ValidationError } from "../scaler/errors.ts";
-import { WorkerConflictError, WorkerNotFoundError } from "../worker/types.ts";
+import { WorkerConflictError, WorkerEndedError, WorkerNotFoundError } from "../worker/types.ts";
 
 /** A gRPC error: what `callback(err)` and `call.destroy(err)` take. */
 export interface GrpcError extends Error {
@@ -26,6 +26,9 @@ export function toGrpcError(err: unknown): GrpcError {
   if (err instanceof ValidationError) return grpcError(grpc.status.INVALID_ARGUMENT, err.message);
   if (err instanceof WorkerConflictError) return grpcError(grpc.status.ALREADY_EXISTS, err.message);
   if (err instanceof WorkerNotFoundError) return grpcError(grpc.status.NOT_FOUND, err.message);
+  if (err instanceof WorkerEndedError) {
+    return grpcError(grpc.status.FAILED_PRECONDITION, err.message);
+  }
   const message = err instanceof Error ? err.message : String(err);
   return grpcError(grpc.status.INTERNAL, message);
 }

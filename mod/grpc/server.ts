@@ -16,7 +16,8 @@ import { HealthImplementation, protoPath as healthProtoPath } from "grpc-health-
 import { ReflectionService } from "@grpc/reflection";
 import type { Scaler } from "../scaler/scaler.ts";
 import type { Logger } from "../telemetry/logger.ts";
-import type { Runtime } from "../worker/types.ts";
+import { acceptsAgentLines, type Runtime } from "../worker/types.ts";
+import { logStreamingHandlers } from "./log_streaming_service.ts";
 import { ottoscalerHandlers } from "./ottoscaler_service.ts";
 import {
   LOADER_OPTIONS,
@@ -42,6 +43,8 @@ export interface ServerOptions {
   readonly logger: Logger;
   /** How long in-flight calls get on shutdown before the server is forced down. */
   readonly shutdownGraceMs: number;
+  /** The longest line an agent may send (LogStreamingService). */
+  readonly maxAgentMessageBytes: number;
 }
 
 /** A running server. */
@@ -56,7 +59,11 @@ export interface RunningServer {
 const SERVICE_NAMES = ["", "ottoscaler.v1.OttoscalerService"];
 
 /** The services this server implements, as reflection lists them. */
-const SERVED_SERVICES = ["ottoscaler.v1.OttoscalerService", "grpc.health.v1.Health"];
+const SERVED_SERVICES = [
+  "ottoscaler.v1.OttoscalerService",
+  "ottoscaler.v1.LogStreamingService",
+  "grpc.health.v1.Health",
+];
 
 /** Starts the server; resolves once it listens. */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
@@ -77,6 +84,16 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const health = new HealthImplementation(
     Object.fromEntries(SERVICE_NAMES.map((name) => [name, "SERVING" as const])),
   );
+  if (acceptsAgentLines(options.runtime)) {
+    server.addService(
+      proto.ottoscaler.v1.LogStreamingService.service,
+      logStreamingHandlers({
+        runtime: options.runtime,
+        maxMessageBytes: options.maxAgentMessageBytes,
+        logger: options.logger,
+      }),
+    );
+  }
   health.addToServer(server);
   // Reflection describes what this server serves: our service and the health service (not the
   // contract's other services, which otto-handler or worker agents serve).

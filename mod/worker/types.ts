@@ -99,10 +99,47 @@ export interface LogLine {
   readonly sequence: number;
   /** When it was printed (or read, where the runtime cannot tell), RFC 3339 with a fraction. */
   readonly timestamp: string;
-  /** `stdout` or `stderr`. */
-  readonly source: "stdout" | "stderr";
+  /** `stdout` or `stderr`, or `agent` for a line an agent in the worker sent. */
+  readonly source: LogSource;
   /** The text, without its newline. */
   readonly message: string;
+  /** The level an agent gave the line (output lines have none). */
+  readonly level?: string;
+  /** Attributes an agent gave the line. */
+  readonly metadata?: Readonly<Record<string, string>>;
+}
+
+/** Where a line came from. */
+export type LogSource = "stdout" | "stderr" | "agent";
+
+/** A structured line an agent inside a worker sends (LogStreamingService). */
+export interface AgentLine {
+  /** The text. */
+  readonly message: string;
+  /** Its level (info, warn, error, ...). */
+  readonly level: string;
+  /** When the agent says it happened, RFC 3339; default now. */
+  readonly timestamp?: string;
+  /** Attributes. */
+  readonly metadata?: Readonly<Record<string, string>>;
+}
+
+/**
+ * An optional runtime capability: lines an agent inside a worker pushes join that worker's
+ * numbered stream, between its output lines.
+ */
+export interface AgentLogSink {
+  /**
+   * Numbers and stores `lines` for a running worker; resolves with the sequence of the last one.
+   * Throws {@linkcode WorkerNotFoundError} for unknown workers and
+   * {@linkcode WorkerEndedError} for ended ones.
+   */
+  appendAgentLines(workerId: string, lines: readonly AgentLine[]): Promise<number>;
+}
+
+/** Whether a runtime accepts agent lines. */
+export function acceptsAgentLines(runtime: Runtime): runtime is Runtime & AgentLogSink {
+  return typeof (runtime as Partial<AgentLogSink>).appendAgentLines === "function";
 }
 
 /** Options for {@linkcode Runtime.logs}. */
@@ -161,6 +198,18 @@ export class WorkerNotFoundError extends Error {
   constructor(workerId: string) {
     super(`Worker "${workerId}" not found`);
     this.name = "WorkerNotFoundError";
+    this.workerId = workerId;
+  }
+}
+
+/** Thrown when a worker has ended and can take no more lines. */
+export class WorkerEndedError extends Error {
+  /** The id asked for. */
+  readonly workerId: string;
+  /** Creates the error for `workerId`. */
+  constructor(workerId: string) {
+    super(`Worker "${workerId}" has ended`);
+    this.name = "WorkerEndedError";
     this.workerId = workerId;
   }
 }

@@ -136,6 +136,63 @@ describe("otto-handler's grpc-js client against Ottoscaler", () => {
     assert.equal(status.totalCount, 0);
   });
 
+  it("takes structured lines from an agent into the worker's numbered stream", async () => {
+    const up = await unary(client, "ScaleUp", {
+      taskId: "node-agent",
+      workerCount: 1,
+      buildConfig: { command: "echo start; sleep 2; echo end" },
+    });
+    assert.equal(up.status, "SUCCESS");
+    const workerId = "otto-agent-node-agent-1";
+    const logging = new v1.LogStreamingService(server.address, grpc.credentials.createInsecure());
+    try {
+      const reg = await unary(logging, "RegisterWorker", { workerId, taskId: "node-agent" });
+      assert.equal(reg.status, "SUCCESS");
+      assert.ok(reg.sessionId && reg.config.maxMessageSize > 0);
+      const unknown = await unary(logging, "RegisterWorker", { workerId: "otto-agent-nope-1" });
+      assert.equal(unknown.status, "INVALID_REQUEST");
+      assert.match(unknown.message, /worker_id: no worker/);
+
+      const stream = logging.StreamLogs();
+      const answers = [];
+      const answered = new Promise((resolve, reject) => {
+        stream.on("data", (res) => answers.push(res));
+        stream.on("end", resolve);
+        stream.on("error", reject);
+      });
+      for (const [i, level] of ["info", "warn", "error"].entries()) {
+        stream.write({
+          workerId,
+          taskId: "node-agent",
+          level,
+          message: `agent says ${i}`,
+          metadata: { step: String(i) },
+        });
+      }
+      stream.write({ workerId: "otto-agent-nope-1", message: "lost?" });
+      stream.end();
+      await answered;
+      assert.deepEqual(answers.map((a) => a.status), ["ACK", "ACK", "ACK", "DROP"]);
+      const sequences = answers.slice(0, 3).map((a) => Number(a.sequence));
+      assert.deepEqual(sequences, [sequences[0], sequences[0] + 1, sequences[0] + 2]);
+
+      const entries = await readAll(client.WatchWorkerLogs({ taskId: "node-agent", follow: true }));
+      assert.deepEqual(entries.map((e) => e.sequence), ["1", "2", "3", "4", "5"]);
+      const agent = entries.filter((e) => e.source === "agent");
+      assert.deepEqual(agent.map((e) => [e.level, e.message, e.metadata.step]), [
+        ["info", "agent says 0", "0"],
+        ["warn", "agent says 1", "1"],
+        ["error", "agent says 2", "2"],
+      ]);
+      assert.deepEqual(entries.filter((e) => e.source === "stdout").map((e) => e.message), [
+        "start",
+        "end",
+      ]);
+    } finally {
+      logging.close();
+    }
+  });
+
   it("serves the standard health service", async () => {
     const { protoPath } = require("grpc-health-check");
     const health =
@@ -183,6 +240,11 @@ describe("otto-handler's grpc-js client against Ottoscaler", () => {
       const names = responses[0].listServicesResponse.service.map((s) => s.name);
       assert.ok(names.includes("ottoscaler.v1.OttoscalerService"), names.join(", "));
       assert.ok(names.includes("grpc.health.v1.Health"), names.join(", "));
+      assert.ok(names.includes("ottoscaler.v1.LogStreamingService"), names.join(", "));
+      assert.ok(
+        !names.includes("ottoscaler.v1.OttoHandlerLogService"),
+        "the handler's service is not ours",
+      );
       const files = responses[1].fileDescriptorResponse.fileDescriptorProto;
       assert.ok(files.length >= 1, "descriptors for the service's file came back");
     } finally {

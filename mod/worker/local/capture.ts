@@ -8,6 +8,7 @@
  */
 
 import { LineSplitter } from "./line_splitter.ts";
+import type { AgentLine } from "../types.ts";
 import { LogFileWriter } from "./log_file.ts";
 
 type Source = "stdout" | "stderr";
@@ -64,13 +65,25 @@ export class OutputCapture {
         if (n === null || n === 0) break;
         const timestamp = new Date().toISOString();
         const lines = splitter.push(this.#buf.subarray(0, n));
-        added += await this.#writer.append(
-          source,
-          lines.map((line) => ({ ...line, timestamp })),
-        );
+        await this.#writer.append(source, lines.map((line) => ({ ...line, timestamp })));
+        added += lines.length;
       }
     }
     return added;
+  }
+
+  /** Numbers and stores lines an agent sent; resolves with the last one's sequence. */
+  appendAgent(lines: readonly AgentLine[]): Promise<number> {
+    const now = new Date().toISOString();
+    return this.#writer.append(
+      "agent",
+      lines.map((line) => ({
+        text: line.message,
+        timestamp: line.timestamp || now,
+        level: line.level || "info",
+        metadata: line.metadata,
+      })),
+    );
   }
 
   /** Reads what is left, numbers a last line that lacked a newline, and closes the files. */
@@ -80,7 +93,8 @@ export class OutputCapture {
       const last = this.#readers[source].splitter.flush();
       if (last) {
         const timestamp = new Date().toISOString();
-        added += await this.#writer.append(source, [{ ...last, timestamp }]);
+        await this.#writer.append(source, [{ ...last, timestamp }]);
+        added++;
       }
     }
     this.close();

@@ -10,7 +10,7 @@
  */
 
 import type { Pulse } from "../pulse.ts";
-import type { LogLine } from "../types.ts";
+import type { LogLine, LogSource } from "../types.ts";
 
 /** A stored entry: short keys keep the file small. */
 interface StoredEntry {
@@ -18,12 +18,30 @@ interface StoredEntry {
   s: number;
   /** Timestamp, RFC 3339. */
   t: string;
-  /** Source: stdout or stderr. */
-  o: "stdout" | "stderr";
+  /** Source: stdout, stderr or agent. */
+  o: LogSource;
   /** The line. */
   m: string;
-  /** Offset in the raw source file just past this line. */
-  r: number;
+  /** Offset in the raw source file just past this line (output lines only). */
+  r?: number;
+  /** Level (agent lines only). */
+  l?: string;
+  /** Metadata (agent lines only). */
+  d?: Record<string, string>;
+}
+
+/** A line to append. */
+export interface NewLine {
+  /** The text. */
+  readonly text: string;
+  /** When it was printed, RFC 3339. */
+  readonly timestamp: string;
+  /** The raw offset just past it (output lines). */
+  readonly end?: number;
+  /** The level (agent lines). */
+  readonly level?: string;
+  /** Metadata (agent lines). */
+  readonly metadata?: Readonly<Record<string, string>>;
 }
 
 /** What a numbered log holds so far, recovered from its file. */
@@ -83,6 +101,7 @@ async function* readEntries(
 export class LogFileWriter {
   readonly #file: Deno.FsFile;
   #lastSequence: number;
+  #queue: Promise<unknown> = Promise.resolve();
 
   private constructor(file: Deno.FsFile, lastSequence: number) {
     this.#file = file;
@@ -99,7 +118,9 @@ export class LogFileWriter {
     const rawOffsets = { stdout: 0, stderr: 0 };
     for await (const { entry, end } of readEntries(path)) {
       lastSequence = entry.s;
-      rawOffsets[entry.o] = entry.r;
+      if ((entry.o === "stdout" || entry.o === "stderr") && entry.r !== undefined) {
+        rawOffsets[entry.o] = entry.r;
+      }
       goodEnd = end;
     }
     const file = await Deno.open(path, { read: true, write: true, create: true });
@@ -113,30 +134,33 @@ export class LogFileWriter {
     return this.#lastSequence;
   }
 
-  /** Numbers and appends lines of one source; returns how many were written. */
-  async append(
-    source: "stdout" | "stderr",
-    lines: readonly { text: string; end: number; timestamp: string }[],
-  ): Promise<number> {
-    if (lines.length === 0) return 0;
+  /**
+   * Numbers and appends lines of one source; resolves with the sequence of the last one. Calls
+   * are serialized, so concurrent appends (output and agent lines) never interleave bytes.
+   */
+  append(source: LogSource, lines: readonly NewLine[]): Promise<number> {
+    const result = this.#queue.then(() => this.#write(source, lines));
+    this.#queue = result.catch(() => {});
+    return result;
+  }
+
+  async #write(source: LogSource, lines: readonly NewLine[]): Promise<number> {
+    if (lines.length === 0) return this.#lastSequence;
     let out = "";
     let seq = this.#lastSequence;
     for (const line of lines) {
       seq++;
-      const entry: StoredEntry = {
-        s: seq,
-        t: line.timestamp,
-        o: source,
-        m: line.text,
-        r: line.end,
-      };
+      const entry: StoredEntry = { s: seq, t: line.timestamp, o: source, m: line.text };
+      if (line.end !== undefined) entry.r = line.end;
+      if (line.level !== undefined) entry.l = line.level;
+      if (line.metadata !== undefined) entry.d = { ...line.metadata };
       out += JSON.stringify(entry) + "\n";
     }
     const bytes = encoder.encode(out);
     let written = 0;
     while (written < bytes.length) written += await this.#file.write(bytes.subarray(written));
     this.#lastSequence = seq;
-    return lines.length;
+    return seq;
   }
 
   /** Closes the file. */
@@ -174,6 +198,8 @@ export async function* readLogFile(
         timestamp: entry.t,
         source: entry.o,
         message: entry.m,
+        ...(entry.l !== undefined ? { level: entry.l } : {}),
+        ...(entry.d !== undefined ? { metadata: entry.d } : {}),
       };
     }
   };

@@ -23,6 +23,8 @@ import { resolve } from "node:path";
 import type { Logger } from "../../telemetry/logger.ts";
 import { Pulse } from "../pulse.ts";
 import {
+  type AgentLine,
+  type AgentLogSink,
   type EndReason,
   isTerminal,
   type LogLine,
@@ -31,6 +33,7 @@ import {
   type Runtime,
   type StatusListener,
   WorkerConflictError,
+  WorkerEndedError,
   WorkerNotFoundError,
   type WorkerSpec,
   type WorkerStatus,
@@ -86,12 +89,14 @@ interface TrackedWorker {
   deadline?: ReturnType<typeof setTimeout>;
   /** The running capture loop, if any. */
   loop?: Promise<void>;
+  /** The open capture while the worker can still take lines. */
+  capture?: OutputCapture;
 }
 
 const SAFE_ID = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 /** Runs workers as local process groups; see the module doc. */
-export class LocalRuntime implements Runtime {
+export class LocalRuntime implements Runtime, AgentLogSink {
   /** The runtime's name. */
   readonly name = "local";
   /** Local workers run commands, not images, so they need a command. */
@@ -308,9 +313,11 @@ export class LocalRuntime implements Runtime {
 
   /** Numbers output as it is written; after the process ends, drains it and ends the worker. */
   async #captureLoop(worker: TrackedWorker, capture: OutputCapture): Promise<void> {
+    worker.capture = capture;
     try {
       for (;;) {
         if (this.#closed) {
+          worker.capture = undefined;
           capture.close();
           return;
         }
@@ -320,12 +327,14 @@ export class LocalRuntime implements Runtime {
         if (exited) break;
         await worker.wake.wait(generation, this.#watcher ? 1000 : 500, this.#closing.signal);
       }
+      worker.capture = undefined;
       await capture.finish();
       worker.logPulse.notify();
       // Anything the worker left running in its group ends with it, as in a container.
       if (worker.record.pid) signalGroup(worker.record.pid, "SIGKILL");
       await this.#end(worker, await this.#outcome(worker));
     } catch (err) {
+      worker.capture = undefined;
       capture.close();
       if (this.#closed) return;
       this.#log.error("capturing worker output failed", { worker: worker.spec.id, err });
@@ -467,6 +476,16 @@ export class LocalRuntime implements Runtime {
         }
         : undefined,
     });
+  }
+
+  /** Numbers an agent's lines into a running worker's log; see {@linkcode AgentLogSink}. */
+  async appendAgentLines(id: string, lines: readonly AgentLine[]): Promise<number> {
+    const worker = this.#workers.get(id);
+    if (!worker) throw new WorkerNotFoundError(id);
+    if (!worker.capture || isTerminal(worker.record.phase)) throw new WorkerEndedError(id);
+    const sequence = await worker.capture.appendAgent(lines);
+    worker.logPulse.notify();
+    return sequence;
   }
 
   /** Stops watching and capturing; workers keep running. See {@linkcode Runtime.close}. */
