@@ -19,7 +19,10 @@ export interface ServerProcess {
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 
-/** Starts the server; resolves once it listens. Reuses `stateDir` when given. */
+/**
+ * Starts the server; resolves once it logs that it listens (so LOG_LEVEL must be info or debug).
+ * Reuses `stateDir` when given.
+ */
 export async function startServerProcess(
   options: { stateDir?: string; env?: Record<string, string> } = {},
 ): Promise<ServerProcess> {

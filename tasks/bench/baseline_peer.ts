@@ -1,0 +1,82 @@
+/**
+ * The baseline of the log benchmark: a bare grpc-js stream on the same runtime, sending the same
+ * WorkerLogEntry messages with nothing in between (no worker, no files, no acknowledgements).
+ *
+ * - `push ADDRESS N`: dials ADDRESS and sends N entries on one ForwardWorkerLogs stream.
+ * - `pull N`: serves WatchWorkerLogs on a free port (printed as `PORT <n>`) and sends N entries
+ *   to the first caller.
+ *
+ * Each message is `<print time in ms since the epoch> <n>`, as the benchmark's worker prints.
+ *
+ * @module
+ */
+
+import * as grpc from "@grpc/grpc-js";
+import { loadGrpcObjects, loadPackageDefinition } from "../../mod/grpc/proto.ts";
+
+const proto = loadGrpcObjects(loadPackageDefinition());
+
+function entry(n: number) {
+  return {
+    worker_id: "otto-agent-baseline-1",
+    task_id: "baseline",
+    timestamp: new Date().toISOString(),
+    level: "info",
+    source: "stdout",
+    message: `${(performance.timeOrigin + performance.now()).toFixed(3)} ${n}`,
+    sequence: n,
+    metadata: {},
+    pod_metadata: { pod_name: "otto-agent-baseline-1", namespace: "default", labels: {} },
+  };
+}
+
+/** Writes n entries with flow control. */
+async function sendAll(
+  write: (m: ReturnType<typeof entry>) => boolean,
+  once: (event: "drain", fn: () => void) => void,
+  n: number,
+) {
+  for (let i = 1; i <= n; i++) {
+    if (!write(entry(i))) await new Promise<void>((resolve) => once("drain", resolve));
+  }
+}
+
+const [mode, ...rest] = Deno.args;
+if (mode === "push") {
+  const [address, n] = rest;
+  const client = new proto.ottoscaler.v1.OttoHandlerLogService(
+    address,
+    grpc.credentials.createInsecure(),
+  );
+  const call = client.ForwardWorkerLogs();
+  call.on("data", () => {});
+  const ended = new Promise((resolve) => call.on("status", resolve));
+  await sendAll((m) => call.write(m), (e, fn) => call.once(e, fn), Number(n));
+  call.end();
+  await ended;
+  client.close();
+} else if (mode === "pull") {
+  const n = Number(rest[0]);
+  const server = new grpc.Server();
+  const done = Promise.withResolvers<void>();
+  server.addService(proto.ottoscaler.v1.OttoscalerService.service, {
+    WatchWorkerLogs: async (call: grpc.ServerWritableStream<unknown, ReturnType<typeof entry>>) => {
+      await sendAll((m) => call.write(m), (e, fn) => call.once(e, fn), n);
+      call.end();
+      done.resolve();
+    },
+  });
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(
+      "127.0.0.1:0",
+      grpc.ServerCredentials.createInsecure(),
+      (err, p) => err ? reject(err) : resolve(p),
+    )
+  );
+  console.log(`PORT ${port}`);
+  await done.promise;
+  await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+} else {
+  console.error("usage: baseline_peer.ts push ADDRESS N | pull N");
+  Deno.exit(2);
+}

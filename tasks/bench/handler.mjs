@@ -1,0 +1,119 @@
+// The benchmark's otto-handler: a grpc-js server on Node.js (as otto-handler is) serving
+// OttoHandlerLogService on loopback. It acknowledges every 10 ms, deduplicates by sequence, and
+// measures print-to-receipt latency and the latency of status notifications.
+//
+// Driven over stdin/stdout by logs_bench.ts: prints "PORT <n>"; on "expect <n>" it waits for n
+// lines and prints "RESULT <json>"; on "statuses" it prints "STATUS <json>" for the status
+// notifications since "reset-statuses".
+
+import { createRequire } from "node:module";
+import { createInterface } from "node:readline";
+
+const require = createRequire(new URL("../../tests/interop/package.json", import.meta.url));
+const grpc = require("@grpc/grpc-js");
+const protoLoader = require("@grpc/proto-loader");
+
+const definition = protoLoader.loadSync("ottoscaler/v1/log_forwarding.proto", {
+  keepCase: false,
+  longs: String,
+  enums: String,
+  defaults: true,
+  includeDirs: [new URL("../../proto", import.meta.url).pathname],
+});
+const v1 = grpc.loadPackageDefinition(definition).ottoscaler.v1;
+const now = () => performance.timeOrigin + performance.now();
+
+let expected = 0;
+let seen = new Uint8Array(1);
+let latencies = new Float64Array(1);
+let count = 0, bytes = 0, first = 0, last = 0;
+const statusLatencies = [];
+
+function percentile(sorted, p) {
+  return sorted.length
+    ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]
+    : NaN;
+}
+
+function take(message, sequence) {
+  if (sequence < 1 || sequence > expected || seen[sequence]) return;
+  seen[sequence] = 1;
+  const t = now();
+  if (count === 0) first = t;
+  last = t;
+  latencies[count++] = t - Number(message.slice(0, message.indexOf(" ")));
+  bytes += message.length;
+  if (count === expected) {
+    const sorted = latencies.slice(0, count).sort();
+    const result = {
+      lines: count,
+      bytes,
+      seconds: (last - first) / 1000,
+      p50: percentile(sorted, 50),
+      p99: percentile(sorted, 99),
+    };
+    console.log(`RESULT ${JSON.stringify(result)}`);
+  }
+}
+
+const server = new grpc.Server();
+server.addService(v1.OttoHandlerLogService.service, {
+  ForwardWorkerLogs(call) {
+    let highest = 0;
+    let acked = 0;
+    const timer = setInterval(() => {
+      if (highest > acked) {
+        acked = highest;
+        call.write({ status: "ACK", sequence: String(acked) });
+      }
+    }, 10);
+    call.on("data", (entry) => {
+      const sequence = Number(entry.sequence);
+      if (sequence > highest) highest = sequence;
+      take(entry.message, sequence);
+    });
+    call.on("end", () => {
+      clearInterval(timer);
+      call.end();
+    });
+    call.on("error", () => clearInterval(timer));
+  },
+  NotifyWorkerStatus(call, callback) {
+    statusLatencies.push(Date.now() - Date.parse(call.request.timestamp));
+    callback(null, { status: "RECEIVED" });
+  },
+});
+server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (err, port) => {
+  if (err) throw err;
+  console.log(`PORT ${port}`);
+});
+
+createInterface({ input: process.stdin }).on("line", (line) => {
+  const [command, arg] = line.trim().split(" ");
+  if (command === "expect") {
+    expected = Number(arg);
+    seen = new Uint8Array(expected + 1);
+    latencies = new Float64Array(expected);
+    count =
+      bytes =
+      first =
+      last =
+        0;
+  } else if (command === "statuses") {
+    const sorted = [...statusLatencies].sort((a, b) => a - b);
+    console.log(
+      `STATUS ${
+        JSON.stringify({
+          count: sorted.length,
+          p50: percentile(sorted, 50),
+          p99: percentile(sorted, 99),
+        })
+      }`,
+    );
+  } else if (command === "reset-statuses") {
+    statusLatencies.length = 0;
+  } else if (command === "quit") {
+    server.forceShutdown();
+    process.exit(0);
+  }
+});

@@ -1,0 +1,333 @@
+/**
+ * Log delivery benchmark (`deno task bench`): one worker printing N lines (default 1,000,000) to
+ * a handler (push, ForwardWorkerLogs) and to a subscriber (pull, WatchWorkerLogs), next to the
+ * baseline of a bare grpc-js stream on the same runtime sending the same messages with nothing in
+ * between; plus the latency from a worker's state change to its NotifyWorkerStatus.
+ *
+ * It prints figures and ratios; it asserts nothing. Ottoscaler runs as a real `serve` process with
+ * the local runtime; the handler and the subscriber run in this process.
+ *
+ * Usage: deno task bench [--lines N] [--status-workers N]
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import * as grpc from "@grpc/grpc-js";
+import { connect } from "../../mod/cli/client.ts";
+import { loadGrpcObjects, loadPackageDefinition } from "../../mod/grpc/proto.ts";
+import { startServerProcess } from "../../tests/support/server_process.ts";
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: {
+    lines: { type: "string", default: "1000000" },
+    "status-workers": { type: "string", default: "20" },
+  },
+});
+const LINES = Number(values.lines);
+const STATUS_WORKERS = Number(values["status-workers"]);
+const proto = loadGrpcObjects(loadPackageDefinition());
+const now = () => performance.timeOrigin + performance.now();
+
+/** What one run measured. */
+interface Run {
+  readonly name: string;
+  readonly lines: number;
+  readonly bytes: number;
+  readonly seconds: number;
+  readonly p50: number;
+  readonly p99: number;
+}
+
+/** Receives lines `<print ms> <n>`, recording throughput and print-to-receipt latency. */
+class Receiver {
+  readonly latencies: Float64Array;
+  count = 0;
+  bytes = 0;
+  first = 0;
+  last = 0;
+  readonly #seen: Uint8Array;
+  readonly #done = Promise.withResolvers<void>();
+
+  constructor(readonly expected: number) {
+    this.latencies = new Float64Array(expected);
+    this.#seen = new Uint8Array(expected + 1);
+  }
+
+  /** Records one entry; duplicates (same sequence) are ignored. */
+  take(message: string, sequence: number): void {
+    if (sequence < 1 || sequence > this.expected || this.#seen[sequence]) return;
+    this.#seen[sequence] = 1;
+    const t = now();
+    if (this.count === 0) this.first = t;
+    this.last = t;
+    this.latencies[this.count++] = t - Number(message.slice(0, message.indexOf(" ")));
+    this.bytes += message.length;
+    if (this.count === this.expected) this.#done.resolve();
+  }
+
+  get done(): Promise<void> {
+    return this.#done.promise;
+  }
+
+  result(name: string): Run {
+    const sorted = this.latencies.slice(0, this.count).sort();
+    return {
+      name,
+      lines: this.count,
+      bytes: this.bytes,
+      seconds: (this.last - this.first) / 1000,
+      p50: percentile(sorted, 50),
+      p99: percentile(sorted, 99),
+    };
+  }
+}
+
+/** Figures as the Node.js handler reports them. */
+interface HandlerResult {
+  readonly lines: number;
+  readonly bytes: number;
+  readonly seconds: number;
+  readonly p50: number;
+  readonly p99: number;
+}
+
+/**
+ * The handler: a grpc-js server on Node.js (handler.mjs), as otto-handler is. (A Deno handler
+ * would also do, but Deno's node:http2 can abort when a peer closes a busy session:
+ * denoland/deno#36788.)
+ */
+async function startHandler() {
+  await ensureInteropModules();
+  const child = new Deno.Command("node", {
+    args: [new URL("./handler.mjs", import.meta.url).pathname],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  const writer = child.stdin.getWriter();
+  let buffer = "";
+  const nextLine = async (prefix: string): Promise<string> => {
+    for (;;) {
+      const newline = buffer.indexOf("\n");
+      if (newline !== -1) {
+        const line = buffer.slice(0, newline);
+        buffer = buffer.slice(newline + 1);
+        if (line.startsWith(prefix)) return line.slice(prefix.length);
+        continue;
+      }
+      const { value, done } = await lines.read();
+      if (done) throw new Error("the benchmark handler exited");
+      buffer += value;
+    }
+  };
+  const send = (command: string) => writer.write(new TextEncoder().encode(command + "\n"));
+  const port = await nextLine("PORT ");
+  return {
+    address: `127.0.0.1:${port}`,
+    /** Resets the handler to expect `n` lines; resolves with its figures once they arrived. */
+    async expect(n: number): Promise<() => Promise<HandlerResult>> {
+      await send(`expect ${n}`);
+      return async () => JSON.parse(await nextLine("RESULT ")) as HandlerResult;
+    },
+    async resetStatuses(): Promise<void> {
+      await send("reset-statuses");
+    },
+    async statuses(): Promise<{ count: number; p50: number; p99: number }> {
+      await send("statuses");
+      return JSON.parse(await nextLine("STATUS "));
+    },
+    async stop() {
+      await send("quit");
+      await writer.close().catch(() => {});
+      lines.releaseLock();
+      await child.status;
+    },
+  };
+}
+
+type Handler = Awaited<ReturnType<typeof startHandler>>;
+
+/** Installs the Node.js test dependencies the handler uses, if they are missing. */
+async function ensureInteropModules(): Promise<void> {
+  const dir = new URL("../../tests/interop/", import.meta.url).pathname;
+  try {
+    await Deno.stat(`${dir}node_modules/@grpc/grpc-js`);
+  } catch {
+    const npm = await new Deno.Command("npm", {
+      args: ["ci", "--no-audit", "--no-fund", "--loglevel=error"],
+      cwd: dir,
+      stdout: "inherit",
+      stderr: "inherit",
+    }).output();
+    if (!npm.success) throw new Error("npm ci in tests/interop failed");
+  }
+}
+
+function fromHandler(name: string, r: HandlerResult): Run {
+  return { name, lines: r.lines, bytes: r.bytes, seconds: r.seconds, p50: r.p50, p99: r.p99 };
+}
+
+/** The worker: prints N lines `<print ms> <n>`, buffered in 64 KiB writes. */
+function printer(n: number): string {
+  const js = "const n=+process.argv[1];let b='';" +
+    "for(let i=1;i<=n;i++){b+=(performance.timeOrigin+performance.now()).toFixed(3)+' '+i+'\\n';" +
+    "if(b.length>65536){process.stdout.write(b);b=''}}process.stdout.write(b)";
+  return `node -e "${js}" ${n}`;
+}
+
+function spawnBaseline(args: string[]): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", new URL("./baseline_peer.ts", import.meta.url).pathname, ...args],
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+}
+
+function scaleUp(client: ReturnType<typeof connect>, request: Record<string, unknown>) {
+  return new Promise<void>((resolve, reject) =>
+    client.ScaleUp(request, (err) => (err ? reject(err) : resolve()))
+  );
+}
+
+async function pushBaseline(handler: Handler): Promise<Run> {
+  const result = await handler.expect(LINES);
+  const child = spawnBaseline(["push", handler.address, String(LINES)]);
+  const figures = await result();
+  await child.output();
+  return fromHandler("baseline: bare grpc-js stream (push)", figures);
+}
+
+async function push(handler: Handler): Promise<{ run: Run; status: string }> {
+  const result = await handler.expect(LINES);
+  const server = await startServerProcess({
+    env: { OTTO_HANDLER_HOST: handler.address, LOG_LEVEL: "info" },
+  });
+  const client = connect(server.address);
+  try {
+    await scaleUp(client, {
+      task_id: "bench-push",
+      worker_count: 1,
+      build_config: { command: printer(LINES) },
+    });
+    const run = fromHandler("Ottoscaler push (ForwardWorkerLogs)", await result());
+    await handler.resetStatuses();
+    await scaleUp(client, {
+      task_id: "bench-status",
+      worker_count: STATUS_WORKERS,
+      build_config: { command: "true" },
+    });
+    // Each worker has three state changes: CREATED, RUNNING, COMPLETED.
+    let statuses = await handler.statuses();
+    const deadline = Date.now() + 30_000;
+    while (statuses.count < STATUS_WORKERS * 3 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+      statuses = await handler.statuses();
+      if (Deno.env.get("BENCH_DEBUG")) console.error(JSON.stringify(statuses));
+    }
+    const status = `${statuses.count} notifications from ${STATUS_WORKERS} workers: ` +
+      `p50 ${statuses.p50} ms, p99 ${statuses.p99} ms`;
+    return { run, status };
+  } finally {
+    client.close();
+    await server.stop();
+    await Deno.remove(server.stateDir, { recursive: true });
+  }
+}
+
+function subscribe(client: ReturnType<typeof connect>, taskId: string, receiver: Receiver) {
+  const stream = client.WatchWorkerLogs({ task_id: taskId, follow: true });
+  stream.on("data", (e: Record<string, string>) => receiver.take(e.message, Number(e.sequence)));
+  return new Promise<void>((resolve, reject) => {
+    stream.on("end", () => resolve());
+    stream.on("error", reject);
+  });
+}
+
+async function pullBaseline(): Promise<Run> {
+  const receiver = new Receiver(LINES);
+  const child = spawnBaseline(["pull", String(LINES)]);
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  while (!/PORT (\d+)/.test(text)) text += (await reader.read()).value ?? "";
+  const port = text.match(/PORT (\d+)/)![1];
+  const client = connect(`127.0.0.1:${port}`);
+  await subscribe(client, "baseline", receiver);
+  client.close();
+  reader.releaseLock();
+  await child.status;
+  return receiver.result("baseline: bare grpc-js stream (pull)");
+}
+
+async function pull(): Promise<Run> {
+  const receiver = new Receiver(LINES);
+  const server = await startServerProcess({ env: { LOG_LEVEL: "info" } });
+  const client = connect(server.address);
+  try {
+    const following = subscribe(client, "bench-pull", receiver);
+    await scaleUp(client, {
+      task_id: "bench-pull",
+      worker_count: 1,
+      build_config: { command: printer(LINES) },
+    });
+    await following;
+    return receiver.result("Ottoscaler pull (WatchWorkerLogs)");
+  } finally {
+    client.close();
+    await server.stop();
+    await Deno.remove(server.stateDir, { recursive: true });
+  }
+}
+
+/** The p-th percentile of sorted values. */
+function percentile(sorted: Float64Array | number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+function row(run: Run, baseline?: Run): string {
+  const rate = run.lines / run.seconds;
+  const mb = run.bytes / run.seconds / 1e6;
+  const cells = [
+    run.name.padEnd(40),
+    Math.round(rate).toLocaleString("en-US").padStart(11),
+    mb.toFixed(1).padStart(7),
+    run.p50.toFixed(1).padStart(9),
+    run.p99.toFixed(1).padStart(9),
+  ];
+  if (baseline) cells.push(`   ${(rate / (baseline.lines / baseline.seconds)).toFixed(2)}x`);
+  return cells.join("  ");
+}
+
+console.log(`log delivery: ${LINES.toLocaleString("en-US")} lines from one worker\n`);
+const progress = (step: string) => console.error(`… ${step}`);
+progress("starting the Node.js handler");
+const handler = await startHandler();
+try {
+  progress("push baseline");
+  const pushBase = await pushBaseline(handler);
+  progress("push through Ottoscaler");
+  const { run: pushed, status } = await push(handler);
+  progress("pull baseline");
+  const pullBase = await pullBaseline();
+  progress("pull through Ottoscaler");
+  const pulled = await pull();
+  console.log(
+    `${"".padEnd(40)}  ${"lines/s".padStart(11)}  ${"MB/s".padStart(7)}  ${"p50 ms".padStart(9)}  ${
+      "p99 ms".padStart(9)
+    }   vs baseline`,
+  );
+  console.log(row(pushBase));
+  console.log(row(pushed, pushBase));
+  console.log(row(pullBase));
+  console.log(row(pulled, pullBase));
+  console.log(`\nstate change to NotifyWorkerStatus: ${status}`);
+  console.log(
+    "\nLatency is from the worker formatting a line to the consumer receiving it; MB/s counts " +
+      "message text. Ratios are lines/s against the baseline measured in this run.",
+  );
+} finally {
+  await handler.stop();
+}
