@@ -13,9 +13,7 @@
  */
 
 import { parseArgs } from "node:util";
-import * as grpc from "@grpc/grpc-js";
 import { connect } from "../../mod/cli/client.ts";
-import { loadGrpcObjects, loadPackageDefinition } from "../../mod/grpc/proto.ts";
 import { startServerProcess } from "../../tests/support/server_process.ts";
 
 const { values } = parseArgs({
@@ -27,7 +25,6 @@ const { values } = parseArgs({
 });
 const LINES = Number(values.lines);
 const STATUS_WORKERS = Number(values["status-workers"]);
-const proto = loadGrpcObjects(loadPackageDefinition());
 const now = () => performance.timeOrigin + performance.now();
 
 /** What one run measured. */
