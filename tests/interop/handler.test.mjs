@@ -6,6 +6,9 @@
 
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { loadContract, startOttoscaler, tempDir, unary, waitFor } from "./support.mjs";
 
@@ -29,7 +32,7 @@ function newRecord() {
  * arrives it answers RETRY from 20 (dropping what it got from 20 on); at sequence 60 it answers
  * with a 300 ms throttle; the first RUNNING notification of each worker is answered ERROR.
  */
-function startHandler(record, port = 0) {
+function startHandler(record, port = 0, credentials = grpc.ServerCredentials.createInsecure()) {
   const server = new grpc.Server();
   const awaiting = new Map(); // workerId -> the sequence a RETRY asked for
   server.addService(v1.OttoHandlerLogService.service, {
@@ -82,7 +85,7 @@ function startHandler(record, port = 0) {
     },
   });
   return new Promise((resolve, reject) => {
-    server.bindAsync(`127.0.0.1:${port}`, grpc.ServerCredentials.createInsecure(), (err, bound) => {
+    server.bindAsync(`127.0.0.1:${port}`, credentials, (err, bound) => {
       if (err) return reject(err);
       resolve({ port: bound, stop: () => server.forceShutdown() });
     });
@@ -190,6 +193,97 @@ describe("push delivery to a grpc-js handler on Node.js", () => {
       client.close();
       await ottoscaler.stop();
       handler.stop();
+    }
+  });
+
+  it("dials the handler over TLS when configured", { timeout: 60_000 }, async () => {
+    const dir = tempDir("ottoscaler-tls-");
+    const openssl = (...args) => execFileSync("openssl", args, { cwd: dir, stdio: "pipe" });
+    openssl(
+      "req",
+      "-x509",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-days",
+      "1",
+      "-subj",
+      "/CN=test-ca",
+      "-keyout",
+      "ca.key",
+      "-out",
+      "ca.pem",
+    );
+    writeFileSync(join(dir, "san.ext"), "subjectAltName=DNS:localhost,IP:127.0.0.1\n");
+    openssl(
+      "req",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-subj",
+      "/CN=localhost",
+      "-keyout",
+      "server.key",
+      "-out",
+      "server.csr",
+    );
+    openssl(
+      "x509",
+      "-req",
+      "-in",
+      "server.csr",
+      "-CA",
+      "ca.pem",
+      "-CAkey",
+      "ca.key",
+      "-CAcreateserial",
+      "-days",
+      "1",
+      "-out",
+      "server.pem",
+      "-extfile",
+      "san.ext",
+    );
+    const read = (name) => readFileSync(join(dir, name));
+    const record = newRecord();
+    let handler;
+    try {
+      handler = await startHandler(
+        record,
+        0,
+        grpc.ServerCredentials.createSsl(null, [
+          { cert_chain: read("server.pem"), private_key: read("server.key") },
+        ]),
+      );
+    } catch (err) {
+      rmSync(dir, { recursive: true, force: true });
+      throw err;
+    }
+    const ottoscaler = await startOttoscaler({
+      env: {
+        OTTO_HANDLER_HOST: `localhost:${handler.port}`,
+        OTTO_HANDLER_TLS: "true",
+        OTTO_HANDLER_CA_FILE: join(dir, "ca.pem"),
+      },
+    });
+    const client = new v1.OttoscalerService(ottoscaler.address, grpc.credentials.createInsecure());
+    try {
+      await unary(client, "ScaleUp", {
+        taskId: "tls",
+        workerCount: 1,
+        buildConfig: { command: "seq 1 50" },
+      });
+      const worker = "otto-agent-tls-1";
+      await waitFor(
+        () => record.entries.get(worker)?.size === 50,
+        () => `${record.entries.get(worker)?.size} lines`,
+      );
+      assert.equal(record.entries.get(worker).get(50), "50");
+    } finally {
+      client.close();
+      await ottoscaler.stop();
+      handler.stop();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
