@@ -1,7 +1,7 @@
 /**
  * `deno task test`: every check and every test, in one command that works on a fresh machine.
  *
- * 1. `deno fmt --check`, `deno lint`, `deno check` (strict TypeScript);
+ * 1. `deno fmt --check`, `deno lint`, `deno check` (strict TypeScript, lockfile frozen);
  * 2. the generated proto types are not stale (`deno task proto --check`);
  * 3. `deno test` (unit, runtime conformance, end to end over gRPC);
  * 4. the Node.js interop tests under tests/interop (grpc-js as otto-handler uses it), after
@@ -67,7 +67,7 @@ async function check(name: string, cmd: string, args: string[]): Promise<StepRes
 
 async function denoTests(): Promise<StepResult> {
   banner("deno test");
-  const { ok, text } = await run(deno, ["test", "--allow-all"]);
+  const { ok, text } = await run(deno, ["test", "--allow-all", "--frozen"]);
   // Deno closes with e.g. "ok | 12 passed (40 steps) | 1 failed (2 steps)"; steps count too.
   const last = [
     ...text.matchAll(/(\d+) passed(?: \((\d+) steps?\))? \| (\d+) failed(?: \((\d+) steps?\))?/g),
@@ -96,7 +96,8 @@ async function nodeTests(): Promise<StepResult> {
 const results: StepResult[] = [
   await check("deno fmt --check", deno, ["fmt", "--check"]),
   await check("deno lint", deno, ["lint"]),
-  await check("deno check", deno, ["check", "main.ts", "mod/", "tasks/", "tests/"]),
+  // --frozen: a lockfile that would change fails the run instead of being rewritten.
+  await check("deno check", deno, ["check", "--frozen", "main.ts", "mod/", "tasks/", "tests/"]),
   await check("proto types up to date", deno, ["run", "--allow-all", "tasks/proto.ts", "--check"]),
   await denoTests(),
   await nodeTests(),

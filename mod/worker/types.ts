@@ -190,38 +190,38 @@ export interface Runtime {
   close(): Promise<void>;
 }
 
-/** Thrown when a worker id is not known to the runtime. */
-export class WorkerNotFoundError extends Error {
-  /** The id asked for. */
+/** Base of the errors about one worker; carries the worker's id. */
+export class WorkerError extends Error {
+  /** The worker's id. */
   readonly workerId: string;
   /** Creates the error for `workerId`. */
-  constructor(workerId: string) {
-    super(`Worker "${workerId}" not found`);
-    this.name = "WorkerNotFoundError";
+  constructor(workerId: string, message: string) {
+    super(message);
+    this.name = new.target.name;
     this.workerId = workerId;
+  }
+}
+
+/** Thrown when a worker id is not known to the runtime. */
+export class WorkerNotFoundError extends WorkerError {
+  /** Creates the error for `workerId`. */
+  constructor(workerId: string) {
+    super(workerId, `Worker "${workerId}" not found`);
   }
 }
 
 /** Thrown when a worker has ended and can take no more lines. */
-export class WorkerEndedError extends Error {
-  /** The id asked for. */
-  readonly workerId: string;
+export class WorkerEndedError extends WorkerError {
   /** Creates the error for `workerId`. */
   constructor(workerId: string) {
-    super(`Worker "${workerId}" has ended`);
-    this.name = "WorkerEndedError";
-    this.workerId = workerId;
+    super(workerId, `Worker "${workerId}" has ended`);
   }
 }
 
 /** Thrown when an existing worker with the requested id belongs to another task. */
-export class WorkerConflictError extends Error {
-  /** The id asked for. */
-  readonly workerId: string;
+export class WorkerConflictError extends WorkerError {
   /** Creates the error for `workerId`, saying which task holds it. */
   constructor(workerId: string, heldBy: string) {
-    super(`Worker "${workerId}" already exists for task "${heldBy}"`);
-    this.name = "WorkerConflictError";
-    this.workerId = workerId;
+    super(workerId, `Worker "${workerId}" already exists for task "${heldBy}"`);
   }
 }

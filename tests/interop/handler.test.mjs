@@ -29,8 +29,9 @@ function newRecord() {
 
 /**
  * Starts a handler on `port` (0: any). Scripted: for each worker, the first time sequence 30
- * arrives it answers RETRY from 20 (dropping what it got from 20 on); at sequence 60 it answers
- * with a 300 ms throttle; the first RUNNING notification of each worker is answered ERROR.
+ * arrives it answers RETRY from 20 (dropping what it got from 20 on); sequence 45 is answered
+ * DROP; at sequence 60 it answers with a 300 ms throttle; the first RUNNING notification of each
+ * worker is answered ERROR.
  */
 function startHandler(record, port = 0, credentials = grpc.ServerCredentials.createInsecure()) {
   const server = new grpc.Server();
@@ -65,7 +66,9 @@ function startHandler(record, port = 0, credentials = grpc.ServerCredentials.cre
         }
         const throttleMs = sequence === 60 ? 300 : 0;
         if (throttleMs) record.throttled++;
-        call.write({ status: "ACK", sequence: String(sequence), throttleMs });
+        // Sequence 45 is answered DROP: Ottoscaler must take it as done, not resend it or stall.
+        const status = sequence === 45 ? "DROP" : "ACK";
+        call.write({ status, sequence: String(sequence), throttleMs });
       });
       call.on("end", () => call.end());
       call.on("error", () => {});
