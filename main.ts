@@ -20,7 +20,7 @@ import {
   settingsHelp,
 } from "./mod/config/config.ts";
 import { COMMANDS, UsageError } from "./mod/cli/commands.ts";
-import { describeGrpcError } from "./mod/cli/client.ts";
+import { describeGrpcError, isUnavailable } from "./mod/cli/client.ts";
 import { connectHandler } from "./mod/grpc/handler_client.ts";
 import { startServer } from "./mod/grpc/server.ts";
 import { FileDeliveryStore } from "./mod/logs/delivery_store.ts";
@@ -35,8 +35,10 @@ export const VERSION = "0.1.0";
 
 const SERVE_HELP = `Usage: ottoscaler serve [--env-file FILE] [flags]
 
-Runs Ottoscaler: the gRPC API (ottoscaler.v1.OttoscalerService, grpc.health.v1, reflection) and
-the worker runtime. Stops gracefully on SIGTERM or SIGINT.
+Runs Ottoscaler: the gRPC API (ottoscaler.v1.OttoscalerService and LogStreamingService,
+grpc.health.v1, reflection), the worker runtime, and push delivery of logs and state changes to
+otto-handler when OTTO_HANDLER_HOST is set. Stops gracefully on SIGTERM or SIGINT; workers keep
+running and are re-adopted at the next start.
 
 Every setting comes from a flag, else the environment, else --env-file, else its default:
 
@@ -221,6 +223,9 @@ export async function main(args: string[]): Promise<number> {
       return 2;
     }
     console.error(`error: ${describeGrpcError(err)}`);
+    if (isUnavailable(err)) {
+      console.error("hint: is Ottoscaler running there? Start it with: deno task dev");
+    }
     return 1;
   }
 }

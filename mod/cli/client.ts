@@ -34,3 +34,8 @@ export function describeGrpcError(err: unknown): string {
   }
   return err instanceof Error ? err.message : String(err);
 }
+
+/** Whether a call failed because no server answered at the address. */
+export function isUnavailable(err: unknown): boolean {
+  return (err as Partial<grpc.ServiceError>)?.code === grpc.status.UNAVAILABLE;
+}
