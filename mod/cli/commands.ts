@@ -10,6 +10,7 @@ import type { ScaleResponse__Output } from "../../proto/generated/ottoscaler/v1/
 import type { WorkerStatusResponse__Output } from "../../proto/generated/ottoscaler/v1/WorkerStatusResponse.ts";
 import type { WorkerLogEntry__Output } from "../../proto/generated/ottoscaler/v1/WorkerLogEntry.ts";
 import type { WorkerStatusNotification__Output } from "../../proto/generated/ottoscaler/v1/WorkerStatusNotification.ts";
+import type { OttoscalerServiceClient } from "../../proto/generated/ottoscaler/v1/OttoscalerService.ts";
 import { connect, unaryCall } from "./client.ts";
 import { eventLine, logLine, statusTable } from "./format.ts";
 
@@ -91,6 +92,19 @@ function integerFlag(name: string, flag: unknown, fallback?: number): number {
   return Number(flag);
 }
 
+/** Connects to the server the flags name, runs `fn`, and closes the connection. */
+async function withClient<T>(
+  flags: Flags,
+  fn: (client: OttoscalerServiceClient) => Promise<T>,
+): Promise<T> {
+  const client = connect(serverAddress(flags.server));
+  try {
+    return await fn(client);
+  } finally {
+    client.close();
+  }
+}
+
 function printScale(res: ScaleResponse__Output, format: "text" | "json", out: Output): number {
   if (format === "json") out.line(JSON.stringify(res, null, 2));
   else {
@@ -149,16 +163,12 @@ ${SERVER_HELP}`,
       commit_sha: (v.commit as string | undefined) ?? "",
       triggered_by: "ottoscaler-cli",
     };
-    const client = connect(serverAddress(v.server));
-    try {
-      const res = await unaryCall<typeof request, ScaleResponse__Output>(
-        client.ScaleUp.bind(client),
-        request,
-      );
-      return printScale(res, format, out);
-    } finally {
-      client.close();
-    }
+    const res = await withClient(
+      v,
+      (client) =>
+        unaryCall<typeof request, ScaleResponse__Output>(client.ScaleUp.bind(client), request),
+    );
+    return printScale(res, format, out);
   },
 };
 
@@ -182,16 +192,12 @@ ${SERVER_HELP}`,
       worker_count: integerFlag("workers", v.workers, 0),
       triggered_by: "ottoscaler-cli",
     };
-    const client = connect(serverAddress(v.server));
-    try {
-      const res = await unaryCall<typeof request, ScaleResponse__Output>(
-        client.ScaleDown.bind(client),
-        request,
-      );
-      return printScale(res, format, out);
-    } finally {
-      client.close();
-    }
+    const res = await withClient(
+      v,
+      (client) =>
+        unaryCall<typeof request, ScaleResponse__Output>(client.ScaleDown.bind(client), request),
+    );
+    return printScale(res, format, out);
   },
 };
 
@@ -219,17 +225,16 @@ ${SERVER_HELP}`,
       worker_pod_name: (v.worker as string | undefined) ?? "",
       status_filter: (v.phase as string | undefined) ?? "",
     };
-    const client = connect(serverAddress(v.server));
-    try {
-      const res = await unaryCall<typeof request, WorkerStatusResponse__Output>(
-        client.GetWorkerStatus.bind(client),
-        request,
-      );
-      out.line(format === "json" ? JSON.stringify(res, null, 2) : statusTable(res));
-      return 0;
-    } finally {
-      client.close();
-    }
+    const res = await withClient(
+      v,
+      (client) =>
+        unaryCall<typeof request, WorkerStatusResponse__Output>(
+          client.GetWorkerStatus.bind(client),
+          request,
+        ),
+    );
+    out.line(format === "json" ? JSON.stringify(res, null, 2) : statusTable(res));
+    return 0;
   },
 };
 
@@ -272,20 +277,19 @@ ${SERVER_HELP}`,
     });
     if (v.help) return help(this, out);
     const format = outputFormat(v.output);
-    const client = connect(serverAddress(v.server));
-    try {
-      const stream = client.WatchWorkerLogs({
-        task_id: requireTask(v.task),
-        worker_id: (v.worker as string | undefined) ?? "",
-        follow: Boolean(v.follow),
-      });
-      await consume<WorkerLogEntry__Output>(stream, (entry) => {
-        out.line(format === "json" ? JSON.stringify(entry) : logLine(entry));
-      });
-      return 0;
-    } finally {
-      client.close();
-    }
+    const request = {
+      task_id: requireTask(v.task),
+      worker_id: (v.worker as string | undefined) ?? "",
+      follow: Boolean(v.follow),
+    };
+    await withClient(
+      v,
+      (client) =>
+        consume<WorkerLogEntry__Output>(client.WatchWorkerLogs(request), (entry) => {
+          out.line(format === "json" ? JSON.stringify(entry) : logLine(entry));
+        }),
+    );
+    return 0;
   },
 };
 
@@ -307,24 +311,25 @@ ${SERVER_HELP}`,
     const format = outputFormat(v.output);
     const taskId = requireTask(v.task);
     const workerName = (v.worker as string | undefined) ?? "";
-    const client = connect(serverAddress(v.server));
-    try {
-      const known = await unaryCall<object, WorkerStatusResponse__Output>(
+    const request = { task_id: taskId, worker_pod_name: workerName };
+    await withClient(v, async (client) => {
+      const known = await unaryCall<typeof request, WorkerStatusResponse__Output>(
         client.GetWorkerStatus.bind(client),
-        { task_id: taskId, worker_pod_name: workerName },
+        request,
       );
+      // Workers not yet ended; the command exits when this set empties.
       const open = new Set(known.workers.map((w) => w.pod_name));
-      const stream = client.WatchWorkerEvents({ task_id: taskId, worker_pod_name: workerName });
-      await consume<WorkerStatusNotification__Output>(stream, (event) => {
-        out.line(format === "json" ? JSON.stringify(event) : eventLine(event));
-        if (event.status === "CREATED" || event.status === "RUNNING") open.add(event.worker_id);
-        else open.delete(event.worker_id);
-        return open.size > 0;
-      });
-      return 0;
-    } finally {
-      client.close();
-    }
+      await consume<WorkerStatusNotification__Output>(
+        client.WatchWorkerEvents(request),
+        (event) => {
+          out.line(format === "json" ? JSON.stringify(event) : eventLine(event));
+          if (event.status === "CREATED" || event.status === "RUNNING") open.add(event.worker_id);
+          else open.delete(event.worker_id);
+          return open.size > 0;
+        },
+      );
+    });
+    return 0;
   },
 };
 

@@ -12,19 +12,11 @@ import type { WorkerLogEntry__Output } from "../../proto/generated/ottoscaler/v1
 import type { WorkerStatusNotification__Output } from "../../proto/generated/ottoscaler/v1/WorkerStatusNotification.ts";
 import type { WorkerStatusRequest } from "../../proto/generated/ottoscaler/v1/WorkerStatusRequest.ts";
 import type { WorkerStatusResponse__Output } from "../../proto/generated/ottoscaler/v1/WorkerStatusResponse.ts";
+import { readAll } from "../support/grpc.ts";
 import { startServerProcess } from "../support/server_process.ts";
 
 const LINES = 20_000;
 const SUBSCRIBERS = 16;
-
-function collect<T>(stream: grpc.ClientReadableStream<T>): Promise<T[]> {
-  const items: T[] = [];
-  return new Promise((resolve, reject) => {
-    stream.on("data", (item: T) => items.push(item));
-    stream.on("end", () => resolve(items));
-    stream.on("error", reject);
-  });
-}
 
 Deno.test("pull mode: many subscribers, and a slow one that holds nobody back", async () => {
   const server = await startServerProcess();
@@ -44,7 +36,7 @@ Deno.test("pull mode: many subscribers, and a slow one that holds nobody back", 
     const fast = Array.from(
       { length: SUBSCRIBERS },
       () =>
-        collect<WorkerLogEntry__Output>(client.WatchWorkerLogs({ task_id: "fan", follow: true })),
+        readAll<WorkerLogEntry__Output>(client.WatchWorkerLogs({ task_id: "fan", follow: true })),
     );
     const events = Array.from({ length: SUBSCRIBERS }, () => {
       const stream = client.WatchWorkerEvents({ task_id: "fan" });

@@ -14,6 +14,7 @@ import type { WorkerLogEntry__Output } from "../../proto/generated/ottoscaler/v1
 import type { WorkerStatusNotification__Output } from "../../proto/generated/ottoscaler/v1/WorkerStatusNotification.ts";
 import type { WorkerStatusRequest } from "../../proto/generated/ottoscaler/v1/WorkerStatusRequest.ts";
 import type { WorkerStatusResponse__Output } from "../../proto/generated/ottoscaler/v1/WorkerStatusResponse.ts";
+import { readAll } from "../support/grpc.ts";
 import { startServerProcess } from "../support/server_process.ts";
 
 function scaleUp(client: OttoscalerServiceClient, req: ScaleRequest) {
@@ -27,16 +28,6 @@ function status(client: OttoscalerServiceClient, req: WorkerStatusRequest) {
     client.GetWorkerStatus.bind(client),
     req,
   );
-}
-
-/** Reads a server stream to its end. */
-function readAll<T>(stream: grpc.ClientReadableStream<T>): Promise<T[]> {
-  const items: T[] = [];
-  return new Promise((resolve, reject) => {
-    stream.on("data", (item: T) => items.push(item));
-    stream.on("end", () => resolve(items));
-    stream.on("error", reject);
-  });
 }
 
 function watchLogs(client: OttoscalerServiceClient, req: WatchWorkerLogsRequest) {
