@@ -1,0 +1,91 @@
+/**
+ * The CLI as the README's tour uses it: `main.ts <command>` processes against a running server.
+ */
+
+import assert from "node:assert/strict";
+import { startServerProcess } from "../support/server_process.ts";
+
+const MAIN = new URL("../../main.ts", import.meta.url).pathname;
+
+async function cli(address: string, ...args: string[]) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", MAIN, ...args, "--server", address],
+    stdin: "null",
+  }).output();
+  const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+  return { code: out.code, stdout: text(out.stdout), stderr: text(out.stderr) };
+}
+
+Deno.test("the CLI drives a running Ottoscaler", async (t) => {
+  const server = await startServerProcess();
+  const run = (...args: string[]) => cli(server.address, ...args);
+  try {
+    await t.step("scale-up, logs --follow, status, events", async () => {
+      const up = await run(
+        "scale-up",
+        "--task",
+        "tour",
+        "--workers",
+        "2",
+        "--env",
+        "GREETING=hello",
+        "--command",
+        'echo "$GREETING from $OTTO_WORKER_INDEX"; echo warn >&2',
+      );
+      assert.equal(up.code, 0, up.stderr);
+      assert.match(
+        up.stdout,
+        /^SUCCESS: created 2 worker\(s\) for task tour\n  otto-agent-tour-1\n/,
+      );
+
+      const logs = await run("logs", "--task", "tour", "--follow");
+      assert.equal(logs.code, 0, logs.stderr);
+      assert.match(logs.stdout, /otto-agent-tour-1 +\d+ \| hello from 1/);
+      assert.match(logs.stdout, /otto-agent-tour-2 +\d+ ! \| warn/);
+
+      const status = await run("status", "--task", "tour");
+      assert.match(status.stdout, /2 worker\(s\): 0 pending, 0 running, 2 succeeded, 0 failed/);
+
+      const json = JSON.parse((await run("status", "--task", "tour", "--output", "json")).stdout);
+      assert.equal(json.succeeded_count, 2);
+
+      const events = await run("events", "--task", "tour");
+      assert.equal(events.code, 0, events.stderr);
+      const lines = events.stdout.trim().split("\n");
+      assert.equal(lines.length, 6);
+      assert.match(
+        events.stdout,
+        /otto-agent-tour-2 {2}COMPLETED {2}Completed: exited with code 0/,
+      );
+    });
+
+    await t.step(
+      "a failing worker shows its exit code; scale-down stops the top index",
+      async () => {
+        await run("scale-up", "--task", "broken", "--workers", "1", "--command", "exit 2");
+        await run("logs", "--task", "broken", "--follow");
+        const failed = await run("status", "--task", "broken", "--phase", "failed");
+        assert.match(failed.stdout, /Error: exited with code 2/);
+
+        await run("scale-up", "--task", "soak", "--workers", "2", "--command", "sleep 60");
+        const down = await run("scale-down", "--task", "soak", "--workers", "1");
+        assert.match(down.stdout, /^SUCCESS: stopped 1 worker\(s\).*\n  otto-agent-soak-2\n/);
+        await run("scale-down", "--task", "soak");
+      },
+    );
+
+    await t.step("mistakes are reported plainly", async () => {
+      const noTask = await run("scale-up", "--workers", "1");
+      assert.equal(noTask.code, 2);
+      assert.match(noTask.stderr, /error: --task is required/);
+      const refused = await run("scale-up", "--task", "x", "--workers", "0", "--command", "true");
+      assert.equal(refused.code, 1);
+      assert.match(refused.stderr, /INVALID_ARGUMENT: worker_count: must be an integer from 1/);
+      const help = await run("scale-up", "--help");
+      assert.match(help.stdout, /^Usage: ottoscaler scale-up/);
+    });
+  } finally {
+    await server.stop();
+    await Deno.remove(server.stateDir, { recursive: true }).catch(() => {});
+  }
+});
