@@ -167,6 +167,7 @@ async function serve(args: string[]): Promise<number> {
       logger,
       shutdownGraceMs: config.shutdownGraceSeconds * 1000,
       maxAgentMessageBytes: config.logMaxLineBytes,
+      maxWorkersPerStage: config.maxWorkersPerTask,
     });
   } catch (err) {
     await push?.stop();

@@ -10,6 +10,8 @@ import type { ScaleResult } from "../scaler/scaler.ts";
 import type { ScaleRequest } from "../scaler/validate.ts";
 import { ValidationError } from "../scaler/errors.ts";
 import type { WorkerStatus } from "../worker/types.ts";
+import type { PipelineRequest as DomainPipelineRequest } from "../pipeline/compile.ts";
+import type { PipelineRequest__Output } from "../../proto/generated/ottoscaler/v1/PipelineRequest.ts";
 import type { ScaleRequest__Output } from "../../proto/generated/ottoscaler/v1/ScaleRequest.ts";
 import type { ScaleResponse } from "../../proto/generated/ottoscaler/v1/ScaleResponse.ts";
 import type { WorkerPodStatus } from "../../proto/generated/ottoscaler/v1/WorkerPodStatus.ts";
@@ -129,4 +131,31 @@ export function resumeAfterFromWire(
     out[worker] = value;
   }
   return out;
+}
+
+/** A wire PipelineRequest as a domain request. */
+export function pipelineRequestFromWire(wire: PipelineRequest__Output): DomainPipelineRequest {
+  return {
+    pipelineId: wire.pipeline_id,
+    name: wire.name,
+    stages: wire.stages.map((stage) => ({
+      stageId: stage.stage_id,
+      type: stage.type,
+      name: stage.name,
+      workerCount: stage.worker_count,
+      dependsOn: stage.depends_on,
+      config: stage.config,
+      image: stage.image,
+      command: stage.command,
+      args: stage.args,
+      timeoutSeconds: stage.timeout_seconds,
+      retryPolicy: stage.retry_policy
+        ? {
+          maxAttempts: stage.retry_policy.max_attempts,
+          retryDelaySeconds: stage.retry_policy.retry_delay_seconds,
+          retryableFailures: stage.retry_policy.retryable_failures,
+        }
+        : undefined,
+    })),
+  };
 }

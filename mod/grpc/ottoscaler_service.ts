@@ -13,9 +13,11 @@ import { validatePhaseFilter, validateTaskId } from "../scaler/validate.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import type { Runtime } from "../worker/types.ts";
 import type { OttoscalerServiceHandlers } from "../../proto/generated/ottoscaler/v1/OttoscalerService.ts";
+import { compilePipeline } from "../pipeline/compile.ts";
 import {
   eventToWire,
   logEntryToWire,
+  pipelineRequestFromWire,
   resumeAfterFromWire,
   scaleRequestFromWire,
   scaleResponseToWire,
@@ -34,6 +36,8 @@ export interface OttoscalerServiceDeps {
   readonly streams: StreamRegistry;
   /** The namespace reported in log metadata. */
   readonly namespace: string;
+  /** The most workers a pipeline stage may have. */
+  readonly maxWorkersPerStage: number;
   /** The logger. */
   readonly logger: Logger;
 }
@@ -75,9 +79,23 @@ export function ottoscalerHandlers(deps: OttoscalerServiceDeps): OttoscalerServi
     }),
 
     ExecutePipeline: (call) => {
+      try {
+        // Validation comes first and is complete, so a bad pipeline is refused as it will be
+        // once execution exists.
+        compilePipeline(pipelineRequestFromWire(call.request), {
+          maxWorkersPerStage: deps.maxWorkersPerStage,
+          requireCommand: deps.runtime.requiresCommand,
+        });
+      } catch (err) {
+        call.emit("error", toGrpcError(err));
+        return;
+      }
       call.emit(
         "error",
-        grpcError(grpc.status.UNIMPLEMENTED, "ExecutePipeline is not implemented yet"),
+        grpcError(
+          grpc.status.UNIMPLEMENTED,
+          "ExecutePipeline: running pipelines is not implemented yet",
+        ),
       );
     },
 

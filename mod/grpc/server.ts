@@ -45,6 +45,8 @@ export interface ServerOptions {
   readonly shutdownGraceMs: number;
   /** The longest line an agent may send (LogStreamingService). */
   readonly maxAgentMessageBytes: number;
+  /** The most workers a pipeline stage may have. */
+  readonly maxWorkersPerStage: number;
 }
 
 /** A running server. */

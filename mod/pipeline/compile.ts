@@ -1,0 +1,288 @@
+/**
+ * Pipeline compilation: checks a pipeline request against every rule before anything runs, and
+ * turns it into stages in dependency order. Pure: no I/O, no clock.
+ *
+ * Refusals are {@linkcode ValidationError}s whose field names the stage by its id, e.g.
+ * `stages[test].depends_on: names unknown stage "bild"`.
+ *
+ * @module
+ */
+
+import { ValidationError } from "../scaler/errors.ts";
+import { MAX_TIMEOUT_SECONDS, validateTaskId } from "../scaler/validate.ts";
+
+/** Failure classes a retry policy can name. */
+export type FailureClass = "any" | "timeout" | "start_failure" | "exit_code";
+
+/** A retryable failure: a class, or one specific exit code. */
+export type RetryableFailure = { readonly class: FailureClass } | { readonly exitCode: number };
+
+/** A stage as requested (domain terms of the wire's PipelineStage). */
+export interface StageRequest {
+  readonly stageId: string;
+  readonly type?: string;
+  readonly name?: string;
+  readonly workerCount: number;
+  readonly dependsOn?: readonly string[];
+  readonly config?: Readonly<Record<string, string>>;
+  readonly image?: string;
+  readonly command?: readonly string[];
+  readonly args?: readonly string[];
+  readonly timeoutSeconds?: number;
+  readonly retryPolicy?: {
+    readonly maxAttempts?: number;
+    readonly retryDelaySeconds?: number;
+    readonly retryableFailures?: readonly string[];
+  };
+}
+
+/** A pipeline as requested. */
+export interface PipelineRequest {
+  readonly pipelineId: string;
+  readonly name?: string;
+  readonly stages: readonly StageRequest[];
+}
+
+/** A checked stage, ready to run. */
+export interface CompiledStage {
+  readonly id: string;
+  readonly type: "build" | "test" | "deploy" | "custom";
+  readonly name: string;
+  readonly workerCount: number;
+  /** Stages that must complete first. */
+  readonly dependsOn: readonly string[];
+  /** Stages that wait for this one. */
+  readonly dependents: readonly string[];
+  readonly env: Readonly<Record<string, string>>;
+  readonly image?: string;
+  /** The argv: command followed by args. Empty: the image's entrypoint. */
+  readonly argv: readonly string[];
+  /** 0: none. */
+  readonly timeoutSeconds: number;
+  /** At least 1. */
+  readonly maxAttempts: number;
+  readonly retryDelaySeconds: number;
+  readonly retryable: readonly RetryableFailure[];
+}
+
+/** A checked pipeline: stages in an order where each comes after its dependencies. */
+export interface CompiledPipeline {
+  readonly id: string;
+  readonly name: string;
+  readonly stages: readonly CompiledStage[];
+}
+
+/** Limits that depend on configuration. */
+export interface CompileLimits {
+  /** The most workers a stage may have. */
+  readonly maxWorkersPerStage: number;
+  /** Whether each stage needs a command (a runtime that runs no images). */
+  readonly requireCommand: boolean;
+}
+
+/** The most stages in one pipeline. */
+export const MAX_STAGES = 100;
+/** The most attempts a retry policy may ask for. */
+export const MAX_ATTEMPTS = 10;
+/** The longest retry delay. */
+export const MAX_RETRY_DELAY_SECONDS = 3600;
+
+const STAGE_TYPES = ["build", "test", "deploy", "custom"] as const;
+const STAGE_ID = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const FAILURE_CLASSES: readonly FailureClass[] = ["any", "timeout", "start_failure", "exit_code"];
+
+function inRange(value: number, min: number, max: number, field: string, unit = ""): number {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ValidationError(
+      field,
+      `must be an integer from ${min} to ${max}${unit}, got ${value}`,
+    );
+  }
+  return value;
+}
+
+function parseRetryable(raw: string, field: string): RetryableFailure {
+  const value = raw.trim().toLowerCase();
+  const code = value.match(/^exit_code:(\d{1,3})$/);
+  if (code && Number(code[1]) <= 255) return { exitCode: Number(code[1]) };
+  if ((FAILURE_CLASSES as readonly string[]).includes(value)) {
+    return { class: value as FailureClass };
+  }
+  throw new ValidationError(
+    field,
+    `"${raw}" is not a failure class: use any, timeout, start_failure, exit_code or exit_code:<0-255>`,
+  );
+}
+
+function compileStage(
+  stage: StageRequest,
+  limits: CompileLimits,
+): Omit<CompiledStage, "dependents"> {
+  const at = (field: string) => `stages[${stage.stageId}].${field}`;
+  const type = (stage.type || "custom").toLowerCase();
+  if (!(STAGE_TYPES as readonly string[]).includes(type)) {
+    throw new ValidationError(
+      at("type"),
+      `must be one of ${STAGE_TYPES.join(", ")}, got "${stage.type}"`,
+    );
+  }
+  const workerCount = inRange(stage.workerCount, 1, limits.maxWorkersPerStage, at("worker_count"));
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(stage.config ?? {})) {
+    if (!ENV_NAME.test(key)) {
+      throw new ValidationError(
+        `${at("config")}.${key}`,
+        "is not a valid environment variable name",
+      );
+    }
+    if (key.startsWith("OTTO_")) {
+      throw new ValidationError(
+        `${at("config")}.${key}`,
+        "is reserved: OTTO_* variables are set by Ottoscaler",
+      );
+    }
+    env[key] = value;
+  }
+  const image = stage.image?.trim() || undefined;
+  if (image && /\s/.test(image)) {
+    throw new ValidationError(at("image"), "must be an image reference without spaces");
+  }
+  const argv = [...(stage.command ?? []), ...(stage.args ?? [])];
+  if ((stage.command ?? []).some((part) => part.includes("\0"))) {
+    throw new ValidationError(at("command"), "must not contain NUL bytes");
+  }
+  if (argv.length === 0 && (limits.requireCommand || !image)) {
+    throw new ValidationError(
+      at("command"),
+      limits.requireCommand
+        ? "is required by the local runtime, which runs commands, not images"
+        : "is required when no image is given: a stage needs a command or an image to run",
+    );
+  }
+  if ((stage.command ?? []).length === 0 && (stage.args ?? []).length > 0 && !image) {
+    throw new ValidationError(at("args"), "need a command or an image to pass them to");
+  }
+  const timeoutSeconds = inRange(
+    stage.timeoutSeconds ?? 0,
+    0,
+    MAX_TIMEOUT_SECONDS,
+    at("timeout_seconds"),
+    " seconds (0: none)",
+  );
+  const policy = stage.retryPolicy ?? {};
+  const maxAttempts = Math.max(
+    1,
+    inRange(policy.maxAttempts ?? 1, 0, MAX_ATTEMPTS, at("retry_policy.max_attempts")),
+  );
+  const retryDelaySeconds = inRange(
+    policy.retryDelaySeconds ?? 0,
+    0,
+    MAX_RETRY_DELAY_SECONDS,
+    at("retry_policy.retry_delay_seconds"),
+    " seconds",
+  );
+  const failures = policy.retryableFailures ?? [];
+  const retryable = failures.length > 0
+    ? failures.map((f, i) => parseRetryable(f, `${at("retry_policy.retryable_failures")}[${i}]`))
+    : [{ class: "any" as const }];
+  return {
+    id: stage.stageId,
+    type: type as CompiledStage["type"],
+    name: stage.name || stage.stageId,
+    workerCount,
+    dependsOn: [...(stage.dependsOn ?? [])],
+    env,
+    image,
+    argv,
+    timeoutSeconds,
+    maxAttempts,
+    retryDelaySeconds,
+    retryable,
+  };
+}
+
+/** Finds a cycle among stages (by id), returning its path, e.g. [a, b, a]; undefined if none. */
+function findCycle(deps: ReadonlyMap<string, readonly string[]>): string[] | undefined {
+  const state = new Map<string, "visiting" | "done">();
+  const path: string[] = [];
+  const visit = (id: string): string[] | undefined => {
+    if (state.get(id) === "done") return undefined;
+    if (state.get(id) === "visiting") return [...path.slice(path.indexOf(id)), id];
+    state.set(id, "visiting");
+    path.push(id);
+    for (const dep of deps.get(id) ?? []) {
+      const cycle = visit(dep);
+      if (cycle) return cycle;
+    }
+    path.pop();
+    state.set(id, "done");
+    return undefined;
+  };
+  for (const id of deps.keys()) {
+    const cycle = visit(id);
+    if (cycle) return cycle;
+  }
+  return undefined;
+}
+
+/** Checks a pipeline and orders its stages; throws {@linkcode ValidationError} on the first problem. */
+export function compilePipeline(request: PipelineRequest, limits: CompileLimits): CompiledPipeline {
+  const id = validateTaskId(request.pipelineId, "pipeline_id");
+  if (request.stages.length === 0) {
+    throw new ValidationError("stages", "must name at least one stage");
+  }
+  if (request.stages.length > MAX_STAGES) {
+    throw new ValidationError(
+      "stages",
+      `must have at most ${MAX_STAGES} stages, got ${request.stages.length}`,
+    );
+  }
+  const seen = new Set<string>();
+  for (const [i, stage] of request.stages.entries()) {
+    if (!STAGE_ID.test(stage.stageId)) {
+      throw new ValidationError(
+        `stages[${i}].stage_id`,
+        `must be 1-63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit, got "${stage.stageId}"`,
+      );
+    }
+    if (seen.has(stage.stageId)) {
+      throw new ValidationError(
+        `stages[${i}].stage_id`,
+        `"${stage.stageId}" is used by another stage`,
+      );
+    }
+    seen.add(stage.stageId);
+  }
+  const compiled = request.stages.map((stage) => compileStage(stage, limits));
+  for (const stage of compiled) {
+    const field = `stages[${stage.id}].depends_on`;
+    const unique = new Set<string>();
+    for (const dep of stage.dependsOn) {
+      if (dep === stage.id) throw new ValidationError(field, "must not name the stage itself");
+      if (!seen.has(dep)) throw new ValidationError(field, `names unknown stage "${dep}"`);
+      if (unique.has(dep)) throw new ValidationError(field, `names "${dep}" twice`);
+      unique.add(dep);
+    }
+  }
+  const deps = new Map(compiled.map((s) => [s.id, s.dependsOn]));
+  const cycle = findCycle(deps);
+  if (cycle) {
+    throw new ValidationError(
+      `stages[${cycle[0]}].depends_on`,
+      `forms a cycle: ${cycle.join(" → ")}`,
+    );
+  }
+  // Order: repeatedly take the stages whose dependencies are all placed (stable by request order).
+  const placed = new Set<string>();
+  const ordered: CompiledStage[] = [];
+  while (ordered.length < compiled.length) {
+    for (const stage of compiled) {
+      if (placed.has(stage.id) || !stage.dependsOn.every((d) => placed.has(d))) continue;
+      placed.add(stage.id);
+      const dependents = compiled.filter((s) => s.dependsOn.includes(stage.id)).map((s) => s.id);
+      ordered.push({ ...stage, dependents });
+    }
+  }
+  return { id, name: request.name || id, stages: ordered };
+}
