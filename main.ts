@@ -25,6 +25,8 @@ import { connectHandler } from "./mod/grpc/handler_client.ts";
 import { startServer } from "./mod/grpc/server.ts";
 import { FileDeliveryStore } from "./mod/logs/delivery_store.ts";
 import { PushDelivery } from "./mod/logs/push.ts";
+import { PipelineExecutor } from "./mod/pipeline/executor.ts";
+import { FilePipelineStore } from "./mod/pipeline/state.ts";
 import { Scaler } from "./mod/scaler/scaler.ts";
 import { createLogger, type Logger } from "./mod/telemetry/logger.ts";
 import { LocalRuntime } from "./mod/worker/local/runtime.ts";
@@ -156,8 +158,14 @@ async function serve(args: string[]): Promise<number> {
     maxWorkersPerTask: config.maxWorkersPerTask,
     maxParallelStarts: config.maxParallelStarts,
   });
+  const pipelines = new PipelineExecutor({
+    runtime,
+    store: new FilePipelineStore(`${config.stateDir}/pipelines`),
+    logger,
+  });
   let server;
   try {
+    await pipelines.open();
     server = await startServer({
       host: config.grpcHost,
       port: config.grpcPort,
@@ -168,8 +176,10 @@ async function serve(args: string[]): Promise<number> {
       shutdownGraceMs: config.shutdownGraceSeconds * 1000,
       maxAgentMessageBytes: config.logMaxLineBytes,
       maxWorkersPerStage: config.maxWorkersPerTask,
+      pipelines,
     });
   } catch (err) {
+    await pipelines.close();
     await push?.stop();
     await runtime.close();
     throw err;
@@ -185,6 +195,7 @@ async function serve(args: string[]): Promise<number> {
   const signal = await stopped.promise;
   logger.info("shutting down", { signal });
   await server.shutdown();
+  await pipelines.close();
   await push?.stop();
   await runtime.close();
   for (const { signal, handler } of handlers) Deno.removeSignalListener(signal, handler);

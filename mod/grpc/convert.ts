@@ -11,6 +11,8 @@ import type { ScaleRequest } from "../scaler/validate.ts";
 import { ValidationError } from "../scaler/errors.ts";
 import type { WorkerStatus } from "../worker/types.ts";
 import type { PipelineRequest as DomainPipelineRequest } from "../pipeline/compile.ts";
+import type { StageProgress } from "../pipeline/executor.ts";
+import type { PipelineProgress } from "../../proto/generated/ottoscaler/v1/PipelineProgress.ts";
 import type { PipelineRequest__Output } from "../../proto/generated/ottoscaler/v1/PipelineRequest.ts";
 import type { ScaleRequest__Output } from "../../proto/generated/ottoscaler/v1/ScaleRequest.ts";
 import type { ScaleResponse } from "../../proto/generated/ottoscaler/v1/ScaleResponse.ts";
@@ -157,5 +159,29 @@ export function pipelineRequestFromWire(wire: PipelineRequest__Output): DomainPi
         }
         : undefined,
     })),
+  };
+}
+
+/** A stage transition as a wire PipelineProgress. */
+export function progressToWire(progress: StageProgress): PipelineProgress {
+  return {
+    pipeline_id: progress.pipelineId,
+    stage_id: progress.stageId,
+    status: progress.status,
+    message: progress.message,
+    worker_pod_names: [...progress.workers],
+    progress_percentage: progress.progressPercentage,
+    timestamp: progress.timestamp,
+    started_at: progress.startedAt,
+    completed_at: progress.completedAt,
+    error_message: progress.errorMessage,
+    metrics: {
+      duration_seconds: progress.metrics.durationSeconds,
+      successful_workers: progress.metrics.successfulWorkers,
+      failed_workers: progress.metrics.failedWorkers,
+      total_workers: progress.metrics.totalWorkers,
+      avg_cpu_usage: 0,
+      avg_memory_mb: 0,
+    },
   };
 }

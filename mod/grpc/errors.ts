@@ -5,6 +5,7 @@
  */
 
 import * as grpc from "@grpc/grpc-js";
+import { PipelineNotFoundError } from "../pipeline/executor.ts";
 import { ValidationError } from "../scaler/errors.ts";
 import { WorkerConflictError, WorkerEndedError, WorkerNotFoundError } from "../worker/types.ts";
 
@@ -25,7 +26,9 @@ export function grpcError(code: grpc.status, details: string): GrpcError {
 export function toGrpcError(err: unknown): GrpcError {
   if (err instanceof ValidationError) return grpcError(grpc.status.INVALID_ARGUMENT, err.message);
   if (err instanceof WorkerConflictError) return grpcError(grpc.status.ALREADY_EXISTS, err.message);
-  if (err instanceof WorkerNotFoundError) return grpcError(grpc.status.NOT_FOUND, err.message);
+  if (err instanceof WorkerNotFoundError || err instanceof PipelineNotFoundError) {
+    return grpcError(grpc.status.NOT_FOUND, err.message);
+  }
   if (err instanceof WorkerEndedError) {
     return grpcError(grpc.status.FAILED_PRECONDITION, err.message);
   }

@@ -13,11 +13,18 @@ import { validatePhaseFilter, validateTaskId } from "../scaler/validate.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import type { Runtime } from "../worker/types.ts";
 import type { OttoscalerServiceHandlers } from "../../proto/generated/ottoscaler/v1/OttoscalerService.ts";
+import { Channel } from "../async/channel.ts";
 import { compilePipeline } from "../pipeline/compile.ts";
+import {
+  type PipelineExecutor,
+  PipelineNotFoundError,
+  type StageProgress,
+} from "../pipeline/executor.ts";
 import {
   eventToWire,
   logEntryToWire,
   pipelineRequestFromWire,
+  progressToWire,
   resumeAfterFromWire,
   scaleRequestFromWire,
   scaleResponseToWire,
@@ -38,6 +45,8 @@ export interface OttoscalerServiceDeps {
   readonly namespace: string;
   /** The most workers a pipeline stage may have. */
   readonly maxWorkersPerStage: number;
+  /** Runs pipelines. */
+  readonly pipelines: PipelineExecutor;
   /** The logger. */
   readonly logger: Logger;
 }
@@ -79,10 +88,9 @@ export function ottoscalerHandlers(deps: OttoscalerServiceDeps): OttoscalerServi
     }),
 
     ExecutePipeline: (call) => {
+      let compiled;
       try {
-        // Validation comes first and is complete, so a bad pipeline is refused as it will be
-        // once execution exists.
-        compilePipeline(pipelineRequestFromWire(call.request), {
+        compiled = compilePipeline(pipelineRequestFromWire(call.request), {
           maxWorkersPerStage: deps.maxWorkersPerStage,
           requireCommand: deps.runtime.requiresCommand,
         });
@@ -90,14 +98,44 @@ export function ottoscalerHandlers(deps: OttoscalerServiceDeps): OttoscalerServi
         call.emit("error", toGrpcError(err));
         return;
       }
-      call.emit(
-        "error",
-        grpcError(
-          grpc.status.UNIMPLEMENTED,
-          "ExecutePipeline: running pipelines is not implemented yet",
-        ),
-      );
+      deps.streams.serve(call, log, async (signal) => {
+        const { run, created } = await deps.pipelines.submit(compiled, {
+          repository: call.request.repository,
+          commitSha: call.request.commit_sha,
+        });
+        log.debug(created ? "pipeline submitted" : "re-attached to pipeline", { pipeline: run.id });
+        // Subscribe first, then send where every stage stands, then live transitions: the
+        // client's stream is only a view, and dropping it leaves the pipeline running.
+        const live = new Channel<StageProgress>(Number.MAX_SAFE_INTEGER);
+        const unsubscribe = run.subscribe((p) => live.send(p));
+        const stop = () => live.close();
+        signal.addEventListener("abort", stop, { once: true });
+        run.done.then(stop);
+        try {
+          for (const progress of run.snapshot()) {
+            await writeFlowControlled(call, progressToWire(progress), signal);
+          }
+          for await (const progress of live) {
+            await writeFlowControlled(call, progressToWire(progress), signal);
+          }
+        } finally {
+          unsubscribe();
+          signal.removeEventListener("abort", stop);
+        }
+      });
     },
+
+    CancelPipeline: unary("CancelPipeline", async (request) => {
+      const id = validateTaskId(request.pipeline_id, "pipeline_id");
+      const run = deps.pipelines.get(id);
+      if (!run) throw new PipelineNotFoundError(id);
+      const cancelled = await deps.pipelines.cancel(id);
+      log.info("pipeline cancel", { pipeline: id, cancelled, reason: request.reason });
+      return {
+        cancelled,
+        message: cancelled ? `pipeline ${id} cancelled` : `pipeline ${id} had already finished`,
+      };
+    }),
 
     WatchWorkerLogs: (call) => {
       let query;

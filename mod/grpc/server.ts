@@ -14,6 +14,7 @@ import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { HealthImplementation, protoPath as healthProtoPath } from "grpc-health-check";
 import { ReflectionService } from "@grpc/reflection";
+import type { PipelineExecutor } from "../pipeline/executor.ts";
 import type { Scaler } from "../scaler/scaler.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import { acceptsAgentLines, type Runtime } from "../worker/types.ts";
@@ -47,6 +48,8 @@ export interface ServerOptions {
   readonly maxAgentMessageBytes: number;
   /** The most workers a pipeline stage may have. */
   readonly maxWorkersPerStage: number;
+  /** Runs pipelines. */
+  readonly pipelines: PipelineExecutor;
 }
 
 /** A running server. */

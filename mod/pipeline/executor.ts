@@ -43,6 +43,18 @@ export interface StageProgress {
   };
 }
 
+/** Thrown when a pipeline id is not known. */
+export class PipelineNotFoundError extends Error {
+  /** The id asked for. */
+  readonly pipelineId: string;
+  /** Creates the error for `pipelineId`. */
+  constructor(pipelineId: string) {
+    super(`Pipeline "${pipelineId}" not found`);
+    this.name = "PipelineNotFoundError";
+    this.pipelineId = pipelineId;
+  }
+}
+
 /** Options for {@linkcode PipelineExecutor}. */
 export interface ExecutorOptions {
   /** Where workers run. */

@@ -1,6 +1,8 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { EnumTypeDefinition, MessageTypeDefinition } from '@grpc/proto-loader';
 
+import type { CancelPipelineRequest as _ottoscaler_v1_CancelPipelineRequest, CancelPipelineRequest__Output as _ottoscaler_v1_CancelPipelineRequest__Output } from './ottoscaler/v1/CancelPipelineRequest.ts';
+import type { CancelPipelineResponse as _ottoscaler_v1_CancelPipelineResponse, CancelPipelineResponse__Output as _ottoscaler_v1_CancelPipelineResponse__Output } from './ottoscaler/v1/CancelPipelineResponse.ts';
 import type { OttoscalerServiceClient as _ottoscaler_v1_OttoscalerServiceClient, OttoscalerServiceDefinition as _ottoscaler_v1_OttoscalerServiceDefinition } from './ottoscaler/v1/OttoscalerService.ts';
 import type { PipelineProgress as _ottoscaler_v1_PipelineProgress, PipelineProgress__Output as _ottoscaler_v1_PipelineProgress__Output } from './ottoscaler/v1/PipelineProgress.ts';
 import type { PipelineRequest as _ottoscaler_v1_PipelineRequest, PipelineRequest__Output as _ottoscaler_v1_PipelineRequest__Output } from './ottoscaler/v1/PipelineRequest.ts';
@@ -24,6 +26,8 @@ type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> 
 export interface ProtoGrpcType {
   ottoscaler: {
     v1: {
+      CancelPipelineRequest: MessageTypeDefinition<_ottoscaler_v1_CancelPipelineRequest, _ottoscaler_v1_CancelPipelineRequest__Output>
+      CancelPipelineResponse: MessageTypeDefinition<_ottoscaler_v1_CancelPipelineResponse, _ottoscaler_v1_CancelPipelineResponse__Output>
       OttoscalerService: SubtypeConstructor<typeof grpc.Client, _ottoscaler_v1_OttoscalerServiceClient> & { service: _ottoscaler_v1_OttoscalerServiceDefinition }
       PipelineProgress: MessageTypeDefinition<_ottoscaler_v1_PipelineProgress, _ottoscaler_v1_PipelineProgress__Output>
       PipelineRequest: MessageTypeDefinition<_ottoscaler_v1_PipelineRequest, _ottoscaler_v1_PipelineRequest__Output>

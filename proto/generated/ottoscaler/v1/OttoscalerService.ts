@@ -2,6 +2,8 @@
 
 import type * as grpc from '@grpc/grpc-js'
 import type { MethodDefinition } from '@grpc/proto-loader'
+import type { CancelPipelineRequest as _ottoscaler_v1_CancelPipelineRequest, CancelPipelineRequest__Output as _ottoscaler_v1_CancelPipelineRequest__Output } from '../../ottoscaler/v1/CancelPipelineRequest.ts';
+import type { CancelPipelineResponse as _ottoscaler_v1_CancelPipelineResponse, CancelPipelineResponse__Output as _ottoscaler_v1_CancelPipelineResponse__Output } from '../../ottoscaler/v1/CancelPipelineResponse.ts';
 import type { PipelineProgress as _ottoscaler_v1_PipelineProgress, PipelineProgress__Output as _ottoscaler_v1_PipelineProgress__Output } from '../../ottoscaler/v1/PipelineProgress.ts';
 import type { PipelineRequest as _ottoscaler_v1_PipelineRequest, PipelineRequest__Output as _ottoscaler_v1_PipelineRequest__Output } from '../../ottoscaler/v1/PipelineRequest.ts';
 import type { ScaleRequest as _ottoscaler_v1_ScaleRequest, ScaleRequest__Output as _ottoscaler_v1_ScaleRequest__Output } from '../../ottoscaler/v1/ScaleRequest.ts';
@@ -13,6 +15,15 @@ import type { WorkerStatusRequest as _ottoscaler_v1_WorkerStatusRequest, WorkerS
 import type { WorkerStatusResponse as _ottoscaler_v1_WorkerStatusResponse, WorkerStatusResponse__Output as _ottoscaler_v1_WorkerStatusResponse__Output } from '../../ottoscaler/v1/WorkerStatusResponse.ts';
 
 export interface OttoscalerServiceClient extends grpc.Client {
+  CancelPipeline(argument: _ottoscaler_v1_CancelPipelineRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_ottoscaler_v1_CancelPipelineResponse__Output>): grpc.ClientUnaryCall;
+  CancelPipeline(argument: _ottoscaler_v1_CancelPipelineRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_ottoscaler_v1_CancelPipelineResponse__Output>): grpc.ClientUnaryCall;
+  CancelPipeline(argument: _ottoscaler_v1_CancelPipelineRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_ottoscaler_v1_CancelPipelineResponse__Output>): grpc.ClientUnaryCall;
+  CancelPipeline(argument: _ottoscaler_v1_CancelPipelineRequest, callback: grpc.requestCallback<_ottoscaler_v1_CancelPipelineResponse__Output>): grpc.ClientUnaryCall;
+  cancelPipeline(argument: _ottoscaler_v1_CancelPipelineRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_ottoscaler_v1_CancelPipelineResponse__Output>): grpc.ClientUnaryCall;
+  cancelPipeline(argument: _ottoscaler_v1_CancelPipelineRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_ottoscaler_v1_CancelPipelineResponse__Output>): grpc.ClientUnaryCall;
+  cancelPipeline(argument: _ottoscaler_v1_CancelPipelineRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_ottoscaler_v1_CancelPipelineResponse__Output>): grpc.ClientUnaryCall;
+  cancelPipeline(argument: _ottoscaler_v1_CancelPipelineRequest, callback: grpc.requestCallback<_ottoscaler_v1_CancelPipelineResponse__Output>): grpc.ClientUnaryCall;
+  
   ExecutePipeline(argument: _ottoscaler_v1_PipelineRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_ottoscaler_v1_PipelineProgress__Output>;
   ExecutePipeline(argument: _ottoscaler_v1_PipelineRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_ottoscaler_v1_PipelineProgress__Output>;
   executePipeline(argument: _ottoscaler_v1_PipelineRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_ottoscaler_v1_PipelineProgress__Output>;
@@ -58,6 +69,8 @@ export interface OttoscalerServiceClient extends grpc.Client {
 }
 
 export interface OttoscalerServiceHandlers extends grpc.UntypedServiceImplementation {
+  CancelPipeline: grpc.handleUnaryCall<_ottoscaler_v1_CancelPipelineRequest__Output, _ottoscaler_v1_CancelPipelineResponse>;
+  
   ExecutePipeline: grpc.handleServerStreamingCall<_ottoscaler_v1_PipelineRequest__Output, _ottoscaler_v1_PipelineProgress>;
   
   GetWorkerStatus: grpc.handleUnaryCall<_ottoscaler_v1_WorkerStatusRequest__Output, _ottoscaler_v1_WorkerStatusResponse>;
@@ -73,6 +86,7 @@ export interface OttoscalerServiceHandlers extends grpc.UntypedServiceImplementa
 }
 
 export interface OttoscalerServiceDefinition extends grpc.ServiceDefinition {
+  CancelPipeline: MethodDefinition<_ottoscaler_v1_CancelPipelineRequest, _ottoscaler_v1_CancelPipelineResponse, _ottoscaler_v1_CancelPipelineRequest__Output, _ottoscaler_v1_CancelPipelineResponse__Output>
   ExecutePipeline: MethodDefinition<_ottoscaler_v1_PipelineRequest, _ottoscaler_v1_PipelineProgress, _ottoscaler_v1_PipelineRequest__Output, _ottoscaler_v1_PipelineProgress__Output>
   GetWorkerStatus: MethodDefinition<_ottoscaler_v1_WorkerStatusRequest, _ottoscaler_v1_WorkerStatusResponse, _ottoscaler_v1_WorkerStatusRequest__Output, _ottoscaler_v1_WorkerStatusResponse__Output>
   ScaleDown: MethodDefinition<_ottoscaler_v1_ScaleRequest, _ottoscaler_v1_ScaleResponse, _ottoscaler_v1_ScaleRequest__Output, _ottoscaler_v1_ScaleResponse__Output>
