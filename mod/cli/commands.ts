@@ -12,6 +12,13 @@ import type { WorkerLogEntry__Output } from "../../proto/generated/ottoscaler/v1
 import type { WorkerStatusNotification__Output } from "../../proto/generated/ottoscaler/v1/WorkerStatusNotification.ts";
 import type { OttoscalerServiceClient } from "../../proto/generated/ottoscaler/v1/OttoscalerService.ts";
 import { connect, unaryCall } from "./client.ts";
+import {
+  cancelPipeline,
+  PipelineFileError,
+  readPipelineFile,
+  streamPipeline,
+  watchPipeline,
+} from "./pipeline.ts";
 import { eventLine, logLine, statusTable } from "./format.ts";
 
 /** Thrown for a bad command line; the message says what is wrong. */
@@ -61,8 +68,22 @@ type FlagSpec = Record<
 >;
 
 function parse(args: string[], options: FlagSpec): Flags {
+  return parseWithPositionals(args, options, false).flags;
+}
+
+function parseWithPositionals(
+  args: string[],
+  options: FlagSpec,
+  allowPositionals = true,
+): { flags: Flags; positionals: string[] } {
   try {
-    return parseArgs({ args, options: { ...COMMON, ...options }, strict: true }).values as Flags;
+    const parsed = parseArgs({
+      args,
+      options: { ...COMMON, ...options },
+      strict: true,
+      allowPositionals,
+    });
+    return { flags: parsed.values as Flags, positionals: parsed.positionals };
   } catch (err) {
     throw new UsageError(err instanceof Error ? err.message : String(err));
   }
@@ -333,10 +354,70 @@ ${SERVER_HELP}`,
   },
 };
 
+const pipeline: Command = {
+  name: "pipeline",
+  summary: "run, watch or cancel a pipeline",
+  help: `Usage: ottoscaler pipeline run FILE [--id ID]
+       ottoscaler pipeline watch ID
+       ottoscaler pipeline cancel ID
+
+run     starts the pipeline in FILE (YAML with the fields of ottoscaler.v1.PipelineRequest; see
+        examples/pipeline.yaml) and prints each stage transition until it is finished. If a
+        pipeline with that id exists, it re-attaches to it instead of starting it twice.
+        --id ID overrides the file's pipeline_id.
+watch   prints a pipeline's stages as they stand, then its transitions until it is finished.
+cancel  cancels a pipeline: running stages are cancelled and their workers stopped.
+
+Exits 0 when every stage completed, 1 otherwise.
+${SERVER_HELP}`,
+  async run(args, out) {
+    const { flags: v, positionals: positional } = parseWithPositionals(args, {
+      id: { type: "string" },
+    });
+    if (v.help || positional.length === 0) return help(this, out);
+    const [action, target] = positional;
+    if (!target) {
+      throw new UsageError(`pipeline ${action}: missing ${action === "run" ? "FILE" : "ID"}`);
+    }
+    const finish = (last: Record<string, string>) => {
+      const failed = Object.entries(last).filter(([, status]) => status !== "STAGE_COMPLETED");
+      out.line(
+        failed.length === 0
+          ? "pipeline completed"
+          : `pipeline did not complete: ${failed.map(([id, st]) => `${id} ${st}`).join(", ")}`,
+      );
+      return failed.length === 0 ? 0 : 1;
+    };
+    switch (action) {
+      case "run": {
+        let request;
+        try {
+          request = await readPipelineFile(target);
+        } catch (err) {
+          if (err instanceof PipelineFileError) throw new UsageError(err.message);
+          throw err;
+        }
+        if (typeof v.id === "string") request = { ...request, pipeline_id: v.id };
+        const pipelineRequest = request;
+        return finish(await withClient(v, (c) => streamPipeline(c, pipelineRequest, out.line)));
+      }
+      case "watch":
+        return finish(await withClient(v, (c) => watchPipeline(c, target, out.line)));
+      case "cancel": {
+        const res = await withClient(v, (c) => cancelPipeline(c, target));
+        out.line(res.message);
+        return 0;
+      }
+      default:
+        throw new UsageError(`unknown pipeline action "${action}": use run, watch or cancel`);
+    }
+  },
+};
+
 function help(command: Command, out: Output): number {
   out.line(command.help);
   return 0;
 }
 
 /** Every client command, by name. */
-export const COMMANDS: readonly Command[] = [scaleUp, scaleDown, status, logs, events];
+export const COMMANDS: readonly Command[] = [scaleUp, scaleDown, status, logs, events, pipeline];

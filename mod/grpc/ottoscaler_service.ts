@@ -18,8 +18,10 @@ import { compilePipeline } from "../pipeline/compile.ts";
 import {
   type PipelineExecutor,
   PipelineNotFoundError,
+  type PipelineRun,
   type StageProgress,
 } from "../pipeline/executor.ts";
+import type { PipelineProgress } from "../../proto/generated/ottoscaler/v1/PipelineProgress.ts";
 import {
   eventToWire,
   logEntryToWire,
@@ -49,6 +51,34 @@ export interface OttoscalerServiceDeps {
   readonly pipelines: PipelineExecutor;
   /** The logger. */
   readonly logger: Logger;
+}
+
+/**
+ * Sends a pipeline's progress: where every stage stands, then each transition until it is
+ * finished. The stream is only a view: ending it leaves the pipeline running.
+ */
+async function streamProgress(
+  call: grpc.ServerWritableStream<unknown, PipelineProgress>,
+  run: PipelineRun,
+  signal: AbortSignal,
+): Promise<void> {
+  // Subscribe before the snapshot, so no transition falls between the two.
+  const live = new Channel<StageProgress>(Number.MAX_SAFE_INTEGER);
+  const unsubscribe = run.subscribe((p) => live.send(p));
+  const stop = () => live.close();
+  signal.addEventListener("abort", stop, { once: true });
+  run.done.then(stop);
+  try {
+    for (const progress of run.snapshot()) {
+      await writeFlowControlled(call, progressToWire(progress), signal);
+    }
+    for await (const progress of live) {
+      await writeFlowControlled(call, progressToWire(progress), signal);
+    }
+  } finally {
+    unsubscribe();
+    signal.removeEventListener("abort", stop);
+  }
 }
 
 /** Builds the service's handlers. */
@@ -104,24 +134,22 @@ export function ottoscalerHandlers(deps: OttoscalerServiceDeps): OttoscalerServi
           commitSha: call.request.commit_sha,
         });
         log.debug(created ? "pipeline submitted" : "re-attached to pipeline", { pipeline: run.id });
-        // Subscribe first, then send where every stage stands, then live transitions: the
-        // client's stream is only a view, and dropping it leaves the pipeline running.
-        const live = new Channel<StageProgress>(Number.MAX_SAFE_INTEGER);
-        const unsubscribe = run.subscribe((p) => live.send(p));
-        const stop = () => live.close();
-        signal.addEventListener("abort", stop, { once: true });
-        run.done.then(stop);
-        try {
-          for (const progress of run.snapshot()) {
-            await writeFlowControlled(call, progressToWire(progress), signal);
-          }
-          for await (const progress of live) {
-            await writeFlowControlled(call, progressToWire(progress), signal);
-          }
-        } finally {
-          unsubscribe();
-          signal.removeEventListener("abort", stop);
-        }
+        await streamProgress(call, run, signal);
+      });
+    },
+
+    WatchPipeline: (call) => {
+      let id: string;
+      try {
+        id = validateTaskId(call.request.pipeline_id, "pipeline_id");
+      } catch (err) {
+        call.emit("error", toGrpcError(err));
+        return;
+      }
+      deps.streams.serve(call, log, async (signal) => {
+        const run = deps.pipelines.get(id);
+        if (!run) throw new PipelineNotFoundError(id);
+        await streamProgress(call, run, signal);
       });
     },
 

@@ -11,6 +11,7 @@ import type { RetryPolicy as _ottoscaler_v1_RetryPolicy, RetryPolicy__Output as 
 import type { ScaleRequest as _ottoscaler_v1_ScaleRequest, ScaleRequest__Output as _ottoscaler_v1_ScaleRequest__Output } from './ottoscaler/v1/ScaleRequest.ts';
 import type { ScaleResponse as _ottoscaler_v1_ScaleResponse, ScaleResponse__Output as _ottoscaler_v1_ScaleResponse__Output } from './ottoscaler/v1/ScaleResponse.ts';
 import type { StageMetrics as _ottoscaler_v1_StageMetrics, StageMetrics__Output as _ottoscaler_v1_StageMetrics__Output } from './ottoscaler/v1/StageMetrics.ts';
+import type { WatchPipelineRequest as _ottoscaler_v1_WatchPipelineRequest, WatchPipelineRequest__Output as _ottoscaler_v1_WatchPipelineRequest__Output } from './ottoscaler/v1/WatchPipelineRequest.ts';
 import type { WatchWorkerLogsRequest as _ottoscaler_v1_WatchWorkerLogsRequest, WatchWorkerLogsRequest__Output as _ottoscaler_v1_WatchWorkerLogsRequest__Output } from './ottoscaler/v1/WatchWorkerLogsRequest.ts';
 import type { WorkerLogEntry as _ottoscaler_v1_WorkerLogEntry, WorkerLogEntry__Output as _ottoscaler_v1_WorkerLogEntry__Output } from './ottoscaler/v1/WorkerLogEntry.ts';
 import type { WorkerMetadata as _ottoscaler_v1_WorkerMetadata, WorkerMetadata__Output as _ottoscaler_v1_WorkerMetadata__Output } from './ottoscaler/v1/WorkerMetadata.ts';
@@ -37,6 +38,7 @@ export interface ProtoGrpcType {
       ScaleResponse: MessageTypeDefinition<_ottoscaler_v1_ScaleResponse, _ottoscaler_v1_ScaleResponse__Output>
       StageMetrics: MessageTypeDefinition<_ottoscaler_v1_StageMetrics, _ottoscaler_v1_StageMetrics__Output>
       StageStatus: EnumTypeDefinition
+      WatchPipelineRequest: MessageTypeDefinition<_ottoscaler_v1_WatchPipelineRequest, _ottoscaler_v1_WatchPipelineRequest__Output>
       WatchWorkerLogsRequest: MessageTypeDefinition<_ottoscaler_v1_WatchWorkerLogsRequest, _ottoscaler_v1_WatchWorkerLogsRequest__Output>
       WorkerLogEntry: MessageTypeDefinition<_ottoscaler_v1_WorkerLogEntry, _ottoscaler_v1_WorkerLogEntry__Output>
       WorkerMetadata: MessageTypeDefinition<_ottoscaler_v1_WorkerMetadata, _ottoscaler_v1_WorkerMetadata__Output>

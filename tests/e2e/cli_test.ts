@@ -74,6 +74,28 @@ Deno.test("the CLI drives a running Ottoscaler", async (t) => {
       },
     );
 
+    await t.step("pipeline run, watch and cancel with the example file", async () => {
+      const example = new URL("../../examples/pipeline.yaml", import.meta.url).pathname;
+      const ran = await run("pipeline", "run", example, "--id", "cli-example");
+      assert.equal(ran.code, 0, ran.stdout + ran.stderr);
+      assert.match(ran.stdout, /flaky +RETRYING/);
+      assert.match(ran.stdout, /deploy +COMPLETED +100%/);
+      assert.match(ran.stdout, /pipeline completed\n$/);
+
+      const watched = await run("pipeline", "watch", "cli-example");
+      assert.equal(watched.code, 0);
+      assert.equal(watched.stdout.match(/COMPLETED/g)?.length, 4);
+
+      const cancel = await run("pipeline", "cancel", "cli-example");
+      assert.match(cancel.stdout, /had already finished/);
+      const unknown = await run("pipeline", "watch", "nope");
+      assert.equal(unknown.code, 1);
+      assert.match(unknown.stderr, /NOT_FOUND: Pipeline "nope" not found/);
+      const badFile = await run("pipeline", "run", "/no/such.yaml");
+      assert.equal(badFile.code, 2);
+      assert.match(badFile.stderr, /cannot read "\/no\/such.yaml"/);
+    });
+
     await t.step("mistakes are reported plainly", async () => {
       const noTask = await run("scale-up", "--workers", "1");
       assert.equal(noTask.code, 2);

@@ -8,6 +8,7 @@ import type { PipelineProgress as _ottoscaler_v1_PipelineProgress, PipelineProgr
 import type { PipelineRequest as _ottoscaler_v1_PipelineRequest, PipelineRequest__Output as _ottoscaler_v1_PipelineRequest__Output } from '../../ottoscaler/v1/PipelineRequest.ts';
 import type { ScaleRequest as _ottoscaler_v1_ScaleRequest, ScaleRequest__Output as _ottoscaler_v1_ScaleRequest__Output } from '../../ottoscaler/v1/ScaleRequest.ts';
 import type { ScaleResponse as _ottoscaler_v1_ScaleResponse, ScaleResponse__Output as _ottoscaler_v1_ScaleResponse__Output } from '../../ottoscaler/v1/ScaleResponse.ts';
+import type { WatchPipelineRequest as _ottoscaler_v1_WatchPipelineRequest, WatchPipelineRequest__Output as _ottoscaler_v1_WatchPipelineRequest__Output } from '../../ottoscaler/v1/WatchPipelineRequest.ts';
 import type { WatchWorkerLogsRequest as _ottoscaler_v1_WatchWorkerLogsRequest, WatchWorkerLogsRequest__Output as _ottoscaler_v1_WatchWorkerLogsRequest__Output } from '../../ottoscaler/v1/WatchWorkerLogsRequest.ts';
 import type { WorkerLogEntry as _ottoscaler_v1_WorkerLogEntry, WorkerLogEntry__Output as _ottoscaler_v1_WorkerLogEntry__Output } from '../../ottoscaler/v1/WorkerLogEntry.ts';
 import type { WorkerStatusNotification as _ottoscaler_v1_WorkerStatusNotification, WorkerStatusNotification__Output as _ottoscaler_v1_WorkerStatusNotification__Output } from '../../ottoscaler/v1/WorkerStatusNotification.ts';
@@ -56,6 +57,11 @@ export interface OttoscalerServiceClient extends grpc.Client {
   scaleUp(argument: _ottoscaler_v1_ScaleRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_ottoscaler_v1_ScaleResponse__Output>): grpc.ClientUnaryCall;
   scaleUp(argument: _ottoscaler_v1_ScaleRequest, callback: grpc.requestCallback<_ottoscaler_v1_ScaleResponse__Output>): grpc.ClientUnaryCall;
   
+  WatchPipeline(argument: _ottoscaler_v1_WatchPipelineRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_ottoscaler_v1_PipelineProgress__Output>;
+  WatchPipeline(argument: _ottoscaler_v1_WatchPipelineRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_ottoscaler_v1_PipelineProgress__Output>;
+  watchPipeline(argument: _ottoscaler_v1_WatchPipelineRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_ottoscaler_v1_PipelineProgress__Output>;
+  watchPipeline(argument: _ottoscaler_v1_WatchPipelineRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_ottoscaler_v1_PipelineProgress__Output>;
+  
   WatchWorkerEvents(argument: _ottoscaler_v1_WorkerStatusRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_ottoscaler_v1_WorkerStatusNotification__Output>;
   WatchWorkerEvents(argument: _ottoscaler_v1_WorkerStatusRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_ottoscaler_v1_WorkerStatusNotification__Output>;
   watchWorkerEvents(argument: _ottoscaler_v1_WorkerStatusRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_ottoscaler_v1_WorkerStatusNotification__Output>;
@@ -79,6 +85,8 @@ export interface OttoscalerServiceHandlers extends grpc.UntypedServiceImplementa
   
   ScaleUp: grpc.handleUnaryCall<_ottoscaler_v1_ScaleRequest__Output, _ottoscaler_v1_ScaleResponse>;
   
+  WatchPipeline: grpc.handleServerStreamingCall<_ottoscaler_v1_WatchPipelineRequest__Output, _ottoscaler_v1_PipelineProgress>;
+  
   WatchWorkerEvents: grpc.handleServerStreamingCall<_ottoscaler_v1_WorkerStatusRequest__Output, _ottoscaler_v1_WorkerStatusNotification>;
   
   WatchWorkerLogs: grpc.handleServerStreamingCall<_ottoscaler_v1_WatchWorkerLogsRequest__Output, _ottoscaler_v1_WorkerLogEntry>;
@@ -91,6 +99,7 @@ export interface OttoscalerServiceDefinition extends grpc.ServiceDefinition {
   GetWorkerStatus: MethodDefinition<_ottoscaler_v1_WorkerStatusRequest, _ottoscaler_v1_WorkerStatusResponse, _ottoscaler_v1_WorkerStatusRequest__Output, _ottoscaler_v1_WorkerStatusResponse__Output>
   ScaleDown: MethodDefinition<_ottoscaler_v1_ScaleRequest, _ottoscaler_v1_ScaleResponse, _ottoscaler_v1_ScaleRequest__Output, _ottoscaler_v1_ScaleResponse__Output>
   ScaleUp: MethodDefinition<_ottoscaler_v1_ScaleRequest, _ottoscaler_v1_ScaleResponse, _ottoscaler_v1_ScaleRequest__Output, _ottoscaler_v1_ScaleResponse__Output>
+  WatchPipeline: MethodDefinition<_ottoscaler_v1_WatchPipelineRequest, _ottoscaler_v1_PipelineProgress, _ottoscaler_v1_WatchPipelineRequest__Output, _ottoscaler_v1_PipelineProgress__Output>
   WatchWorkerEvents: MethodDefinition<_ottoscaler_v1_WorkerStatusRequest, _ottoscaler_v1_WorkerStatusNotification, _ottoscaler_v1_WorkerStatusRequest__Output, _ottoscaler_v1_WorkerStatusNotification__Output>
   WatchWorkerLogs: MethodDefinition<_ottoscaler_v1_WatchWorkerLogsRequest, _ottoscaler_v1_WorkerLogEntry, _ottoscaler_v1_WatchWorkerLogsRequest__Output, _ottoscaler_v1_WorkerLogEntry__Output>
 }
