@@ -32,7 +32,7 @@ import {
   scaleResponseToWire,
   statusResponseToWire,
 } from "./convert.ts";
-import { grpcError, toGrpcError } from "./errors.ts";
+import { toGrpcError } from "./errors.ts";
 import { type StreamRegistry, writeFlowControlled } from "./stream.ts";
 
 /** What the handlers need. */

@@ -35,7 +35,7 @@ Deno.test("the CLI drives a running Ottoscaler", async (t) => {
       assert.equal(up.code, 0, up.stderr);
       assert.match(
         up.stdout,
-        /^SUCCESS: created 2 worker\(s\) for task tour\n  otto-agent-tour-1\n/,
+        /^SUCCESS: created 2 worker\(s\) for task tour\n {2}otto-agent-tour-1\n/,
       );
 
       const logs = await run("logs", "--task", "tour", "--follow");
@@ -69,7 +69,7 @@ Deno.test("the CLI drives a running Ottoscaler", async (t) => {
 
         await run("scale-up", "--task", "soak", "--workers", "2", "--command", "sleep 60");
         const down = await run("scale-down", "--task", "soak", "--workers", "1");
-        assert.match(down.stdout, /^SUCCESS: stopped 1 worker\(s\).*\n  otto-agent-soak-2\n/);
+        assert.match(down.stdout, /^SUCCESS: stopped 1 worker\(s\).*\n {2}otto-agent-soak-2\n/);
         await run("scale-down", "--task", "soak");
       },
     );
