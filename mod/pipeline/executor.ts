@@ -444,7 +444,7 @@ export class PipelineExecutor {
         retryAt: undefined,
         startedAt: st.startedAt ?? new Date().toISOString(),
         message: attempt > 1 ? `attempt ${attempt} of ${stage.maxAttempts} running` : "running",
-      errorMessage: "",
+        errorMessage: "",
         workers: Array.from({ length: stage.workerCount }, (_, i) => workerName(task, i + 1)),
         successful: 0,
         failed: 0,

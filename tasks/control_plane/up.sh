@@ -1,0 +1,484 @@
+#!/usr/bin/env bash
+# Start a local Kubernetes control plane for Ottoscaler's tests and benchmarks
+# and return, leaving it running in the background:
+#   etcd -> kube-apiserver -> kube-scheduler -> kwok (simulated nodes and pods)
+# No kubelet, no kube-controller-manager, no container runtime: KWOK plays the
+# kubelet for N fake nodes, driven by the Stage objects in stages.yaml.
+#
+# Usage:  tasks/control_plane/up.sh        (stop with tasks/control_plane/down.sh)
+#
+# Environment:
+#   OTTOSCALER_DEV_DIR          default <repo>/.dev (git-ignored); state goes to
+#                               $OTTOSCALER_DEV_DIR/control-plane/, the admin
+#                               kubeconfig to $OTTOSCALER_DEV_DIR/kubeconfig
+#   OTTOSCALER_DEV_NODES        number of simulated nodes (default 3)
+#   OTTOSCALER_ETCD_PORT, OTTOSCALER_ETCD_PEER_PORT, OTTOSCALER_APISERVER_PORT,
+#   OTTOSCALER_SCHEDULER_PORT, OTTOSCALER_KWOK_PORT
+#                               fixed loopback ports; when unset, the defaults
+#                               23790 23800 26443 26459 26250 are used, or the
+#                               next free port above a default that is taken
+#   OTTOSCALER_UP_TIMEOUT       seconds to wait for each component (default 60)
+#   (build.sh's KUBE_VERSION / ETCD_VERSION / KWOK_VERSION / OTTOSCALER_CACHE apply)
+#
+# Idempotent: if the control plane recorded in the state dir is running and
+# healthy it says so and exits 0; a stale or broken one is torn down (down.sh)
+# and started afresh. A running plane is reused as it is: changed port or
+# node-count variables take effect only after down.sh. Progress goes to
+# stderr, the usage summary to stdout. Needs bash, curl, openssl, setsid,
+# flock, base64; not kubectl.
+#
+# Pod logs (GET /api/v1/namespaces/<ns>/pods/<pod>/log) work like this:
+#   the apiserver looks up the pod's node, takes the node's InternalIP
+#   (127.0.0.1, from kwok --node-ip) and kubelet port (status.daemonEndpoints,
+#   from kwok --node-port) and calls https://127.0.0.1:<kwok port>/containerLogs/
+#   <ns>/<pod>/<container> on kwok's kubelet-like server (--server-address),
+#   verifying kwok's serving cert against our CA. KWOK answers from a file in
+#   CRI log format, one line per entry:
+#       2026-01-01T00:00:00.000000000Z stdout F hello world
+#   (timestamp RFC 3339, stream stdout|stderr, F = full line / P = partial).
+#   Which file: a namespaced kwok.x-k8s.io/v1alpha1 `Logs` object with the
+#   pod's namespace and name wins (its CRD is installed here and kwok watches
+#   it: --enable-crds=Logs); otherwise the `ClusterLogs` in kwok-logs.yaml
+#   sends every pod to $STATE/logs/pods/default.log. A test appends lines to
+#   that file, or creates the file and a Logs object (before asking for the
+#   log; kwok sees new Logs objects through a watch, so allow a moment):
+#       {"apiVersion":"kwok.x-k8s.io/v1alpha1","kind":"Logs",
+#        "metadata":{"name":"<pod>","namespace":"<ns>"},
+#        "spec":{"logs":[{"logsFile":"/abs/path/<pod>.log"}]}}
+#   A follow=true stream from KWOK never ends, even after the pod finished:
+#   the reader must stop on the pod's terminal phase.
+set -euo pipefail
+
+SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO_ROOT="$(cd "$SCRIPT_DIR/../.." && pwd)"
+DEV_DIR="${OTTOSCALER_DEV_DIR:-$REPO_ROOT/.dev}"
+STATE="$DEV_DIR/control-plane"
+KUBECONFIG_OUT="$DEV_DIR/kubeconfig"
+NODES="${OTTOSCALER_DEV_NODES:-3}"
+TIMEOUT="${OTTOSCALER_UP_TIMEOUT:-60}"
+STAGES="$SCRIPT_DIR/stages.yaml"
+
+# Start order; down.sh stops them in reverse.
+COMPONENTS=(etcd kube-apiserver kube-scheduler kwok)
+
+log() { printf '[control-plane/up] %s\n' "$*" >&2; }
+die() { printf '[control-plane/up] ERROR: %s\n' "$*" >&2; exit 1; }
+
+[[ $NODES =~ ^[0-9]+$ ]] || die "OTTOSCALER_DEV_NODES must be a non-negative integer (got '$NODES')"
+[[ $TIMEOUT =~ ^[1-9][0-9]*$ ]] || die "OTTOSCALER_UP_TIMEOUT must be a positive integer"
+for tool in curl openssl setsid flock base64; do
+  command -v "$tool" >/dev/null 2>&1 || die "'$tool' not found in PATH"
+done
+[[ -f $STAGES ]] || die "missing $STAGES"
+
+mkdir -p "$DEV_DIR"
+# One up/down at a time (down.sh takes the same lock). The lock file lives
+# outside the state dir so that down.sh can delete the state dir.
+exec 9>"$DEV_DIR/control-plane.lock"
+flock 9
+
+# --- helpers ------------------------------------------------------------------
+
+# pid_of <component>: the recorded pid if that process is still alive and is
+# still the component we started (argv[0] ends in /<component>).
+pid_of() {
+  local f="$STATE/pids/$1.pid" pid argv0
+  [[ -r $f ]] || return 1
+  pid="$(<"$f")"
+  [[ $pid =~ ^[0-9]+$ ]] || return 1
+  # argv[0]: /proc/<pid>/cmdline up to the first NUL.
+  IFS= read -r -d '' argv0 2>/dev/null <"/proc/$pid/cmdline" || [[ -n ${argv0:-} ]] || return 1
+  [[ ${argv0##*/} == "$1" ]] || return 1
+  echo "$pid"
+}
+
+# api <curl args...>: curl the apiserver as the admin user; prints the body,
+# fails on HTTP >= 400.
+api() {
+  curl -sS --fail-with-body --max-time 10 \
+    --cacert "$STATE/pki/ca.crt" --cert "$STATE/pki/admin.crt" --key "$STATE/pki/admin.key" \
+    "$@"
+}
+
+# api_code <curl args...>: the HTTP status only (000 if unreachable).
+api_code() {
+  curl -s -o /dev/null -w '%{http_code}' --max-time 5 \
+    --cacert "$STATE/pki/ca.crt" --cert "$STATE/pki/admin.crt" --key "$STATE/pki/admin.key" \
+    "$@" || true
+}
+
+# healthy: everything recorded in the state dir is alive and answering.
+healthy() {
+  [[ -r $STATE/ports.env && -r $STATE/pki/admin.key && -r $KUBECONFIG_OUT ]] || return 1
+  # shellcheck source=/dev/null
+  source "$STATE/ports.env"
+  local c
+  for c in "${COMPONENTS[@]}"; do pid_of "$c" >/dev/null || return 1; done
+  [[ $(api_code "https://127.0.0.1:$APISERVER_PORT/readyz") == 200 ]] || return 1
+  [[ $(curl -sk -o /dev/null -w '%{http_code}' --max-time 5 "https://127.0.0.1:$SCHEDULER_PORT/healthz" || true) == 200 ]] || return 1
+  [[ $(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://127.0.0.1:$KWOK_PORT/healthz" || true) == 200 ]] || return 1
+}
+
+print_usage() {
+  # shellcheck source=/dev/null
+  source "$STATE/ports.env"
+  cat <<EOF
+
+Local control plane is up: https://127.0.0.1:$APISERVER_PORT ($NODE_COUNT kwok node(s); admin = system:masters)
+  kubeconfig        $KUBECONFIG_OUT        (export KUBECONFIG=$KUBECONFIG_OUT)
+  env for scripts   source $STATE/env
+  curl              curl --cacert $STATE/pki/ca.crt --cert $STATE/pki/admin.crt --key $STATE/pki/admin.key \\
+                         https://127.0.0.1:$APISERVER_PORT/api/v1/nodes
+  pod log file      $STATE/logs/pods/default.log  (CRI format: '<RFC3339 time> stdout F <text>'; per-pod: a kwok Logs object)
+  component logs    $STATE/logs/{etcd,kube-apiserver,kube-scheduler,kwok}.log
+  simulated pods    label managed-by=ottoscaler; annotations ottoscaler.io/sim-duration (e.g. "2s"),
+                    ottoscaler.io/sim-exit-code (0 -> Succeeded, else Failed)
+  stop              $SCRIPT_DIR/down.sh
+EOF
+}
+
+# --- already up? ------------------------------------------------------------------
+
+if [[ -d $STATE ]]; then
+  if healthy; then
+    log "already up and healthy (state: $STATE)"
+    print_usage
+    exit 0
+  fi
+  log "found a stale or unhealthy control plane in $STATE; tearing it down first"
+  flock -u 9 # down.sh takes the lock itself
+  "$SCRIPT_DIR/down.sh"
+  flock 9
+fi
+
+# --- binaries -------------------------------------------------------------------
+
+BIN_DIR="$("$SCRIPT_DIR/build.sh")" || die "build.sh failed"
+for c in "${COMPONENTS[@]}"; do
+  [[ -x $BIN_DIR/$c ]] || die "build.sh gave $BIN_DIR, which has no executable $c"
+done
+
+# --- ports ------------------------------------------------------------------------
+
+# port_in_use <port>: something accepts connections on 127.0.0.1:<port>.
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+declare -A TAKEN=()
+# pick_port <ENV_VAR_NAME> <default>: the env override if set (must be free),
+# else the default or the next free port above it.
+pick_port() {
+  local var=$1 port=${!1:-} tries
+  if [[ -n $port ]]; then
+    if ! [[ $port =~ ^[0-9]+$ ]] || ((port < 1 || port > 65535)); then
+      die "$var must be a port number (got '$port')"
+    fi
+    [[ -z ${TAKEN[$port]:-} ]] || die "$var=$port is also used for another component"
+    port_in_use "$port" && die "$var=$port: 127.0.0.1:$port is already in use"
+  else
+    port=$2
+    for ((tries = 0; ; tries++)); do
+      ((tries < 200)) || die "no free port found in $2..$((2 + 200)) for $var"
+      if [[ -z ${TAKEN[$port]:-} ]] && ! port_in_use "$port"; then break; fi
+      port=$((port + 1))
+    done
+  fi
+  TAKEN[$port]=1
+  echo "$port"
+}
+ETCD_PORT="$(pick_port OTTOSCALER_ETCD_PORT 23790)"; TAKEN[$ETCD_PORT]=1
+ETCD_PEER_PORT="$(pick_port OTTOSCALER_ETCD_PEER_PORT 23800)"; TAKEN[$ETCD_PEER_PORT]=1
+APISERVER_PORT="$(pick_port OTTOSCALER_APISERVER_PORT 26443)"; TAKEN[$APISERVER_PORT]=1
+SCHEDULER_PORT="$(pick_port OTTOSCALER_SCHEDULER_PORT 26459)"; TAKEN[$SCHEDULER_PORT]=1
+KWOK_PORT="$(pick_port OTTOSCALER_KWOK_PORT 26250)"; TAKEN[$KWOK_PORT]=1
+# (pick_port runs in a subshell, hence the TAKEN updates out here.)
+
+# --- state dir, certificates --------------------------------------------------------
+
+umask 077
+mkdir -p "$STATE"/{pki,pids,logs/pods,etcd-data,kwok-workdir}
+PKI="$STATE/pki"
+
+# From here on, a failure stops whatever was started (logs are kept).
+STARTED_OK=0
+on_exit() {
+  local rc=$?
+  ((STARTED_OK)) && return
+  log "start-up failed (exit $rc); stopping what was started. Logs: $STATE/logs/"
+  local c pid
+  for c in kwok kube-scheduler kube-apiserver etcd; do
+    pid="$(pid_of "$c")" || continue
+    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+  done
+  log "run $SCRIPT_DIR/down.sh to remove $STATE"
+}
+trap on_exit EXIT
+
+log "generating certificates in $PKI"
+ossl() { openssl "$@" 2>>"$STATE/logs/openssl.log" >/dev/null || die "openssl $1 failed (see $STATE/logs/openssl.log)"; }
+
+# CA (10 years; it dies with the state dir anyway).
+ossl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=ottoscaler-dev-ca" \
+  -keyout "$PKI/ca.key" -out "$PKI/ca.crt" \
+  -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign"
+
+# sign <name> <subject> <extensions>: key + CA-signed cert $PKI/<name>.{key,crt}
+sign() {
+  local name=$1 subj=$2 ext=$3
+  printf '%s\n' "basicConstraints=critical,CA:FALSE" "keyUsage=critical,digitalSignature,keyEncipherment" "$ext" \
+    >"$PKI/$name.ext"
+  ossl req -new -newkey rsa:2048 -nodes -subj "$subj" -keyout "$PKI/$name.key" -out "$PKI/$name.csr"
+  ossl x509 -req -in "$PKI/$name.csr" -CA "$PKI/ca.crt" -CAkey "$PKI/ca.key" -CAcreateserial \
+    -days 3650 -sha256 -extfile "$PKI/$name.ext" -out "$PKI/$name.crt"
+  rm -f "$PKI/$name.csr" "$PKI/$name.ext"
+}
+sign apiserver "/CN=kube-apiserver" \
+  "extendedKeyUsage=serverAuth
+subjectAltName=IP:127.0.0.1,IP:::1,IP:10.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local"
+# kwok's kubelet-like server; the apiserver verifies it (--kubelet-certificate-authority).
+sign kwok "/CN=kwok-kubelet" \
+  "extendedKeyUsage=serverAuth
+subjectAltName=IP:127.0.0.1,DNS:localhost"
+# O=system:masters: full access, and exempt from API Priority and Fairness.
+sign admin "/O=system:masters/CN=ottoscaler-admin" "extendedKeyUsage=clientAuth"
+# Service-account token signing key pair.
+ossl genrsa -out "$PKI/sa.key" 2048
+ossl rsa -in "$PKI/sa.key" -pubout -out "$PKI/sa.pub"
+
+# --- kubeconfig, env, kwok logs config ------------------------------------------------
+
+b64() { base64 -w0 <"$1"; }
+write_kubeconfig() {
+  cat >"$1" <<EOF
+apiVersion: v1
+kind: Config
+clusters:
+- name: ottoscaler-dev
+  cluster:
+    server: https://127.0.0.1:$APISERVER_PORT
+    certificate-authority-data: $(b64 "$PKI/ca.crt")
+users:
+- name: ottoscaler-admin
+  user:
+    client-certificate-data: $(b64 "$PKI/admin.crt")
+    client-key-data: $(b64 "$PKI/admin.key")
+contexts:
+- name: ottoscaler-dev
+  context:
+    cluster: ottoscaler-dev
+    user: ottoscaler-admin
+    namespace: default
+current-context: ottoscaler-dev
+EOF
+}
+# The components use their own copy, so deleting the user-facing one is harmless.
+write_kubeconfig "$STATE/admin.kubeconfig"
+
+cat >"$STATE/ports.env" <<EOF
+ETCD_PORT=$ETCD_PORT
+ETCD_PEER_PORT=$ETCD_PEER_PORT
+APISERVER_PORT=$APISERVER_PORT
+SCHEDULER_PORT=$SCHEDULER_PORT
+KWOK_PORT=$KWOK_PORT
+NODE_COUNT=$NODES
+BIN_DIR=$BIN_DIR
+EOF
+
+# Sourceable by tests and scripts.
+cat >"$STATE/env" <<EOF
+OTTOSCALER_KUBECONFIG=$KUBECONFIG_OUT
+OTTOSCALER_APISERVER=https://127.0.0.1:$APISERVER_PORT
+OTTOSCALER_CA_CERT=$PKI/ca.crt
+OTTOSCALER_CLIENT_CERT=$PKI/admin.crt
+OTTOSCALER_CLIENT_KEY=$PKI/admin.key
+OTTOSCALER_POD_LOG_FILE=$STATE/logs/pods/default.log
+OTTOSCALER_POD_LOG_DIR=$STATE/logs/pods
+OTTOSCALER_NODE_COUNT=$NODES
+EOF
+
+# Default log for every pod that has no Logs object of its own. KWOK reads it
+# with the CRI log reader, so it must exist (an empty file reads as no output).
+: >"$STATE/logs/pods/default.log"
+chmod 644 "$STATE/logs/pods/default.log"
+cat >"$STATE/kwok-logs.yaml" <<EOF
+# Generated by up.sh. No selector: applies to every pod on a kwok node.
+apiVersion: kwok.x-k8s.io/v1alpha1
+kind: ClusterLogs
+metadata:
+  name: ottoscaler-default-logs
+spec:
+  logs:
+  - logsFile: $STATE/logs/pods/default.log
+EOF
+
+# --- start ------------------------------------------------------------------------
+
+# start <component> <args...>: run $BIN_DIR/<component> detached in its own
+# session/process group (setsid) immune to hangups (nohup); the pid, which is
+# also the process-group id, goes to pids/<component>.pid. The inner shell
+# records its own pid and then execs, so the pid is right whether or not
+# setsid had to fork. It also closes every fd above 2 first: a daemon that
+# inherited the up/down lock fd (9) would hold the lock for as long as it runs,
+# and one holding a caller's pipe would keep the caller waiting for EOF.
+start() {
+  local name=$1 i
+  shift
+  rm -f "$STATE/pids/$name.pid"
+  # shellcheck disable=SC2016 # expanded by the inner bash
+  setsid bash -c '
+    echo $$ >"$1"; shift
+    for fd in /proc/self/fd/*; do
+      fd=${fd##*/}; [[ $fd -gt 2 ]] && eval "exec $fd>&-" 2>/dev/null
+    done
+    exec nohup "$@"' _ \
+    "$STATE/pids/$name.pid" "$BIN_DIR/$name" "$@" \
+    >>"$STATE/logs/$name.log" 2>&1 </dev/null &
+  for ((i = 0; i < 50; i++)); do
+    [[ -s $STATE/pids/$name.pid ]] && pid_of "$name" >/dev/null && return 0
+    sleep 0.1
+  done
+  die "$name did not start; last log lines:
+$(tail -n 20 "$STATE/logs/$name.log" 2>/dev/null)"
+}
+
+# wait_for <component> <what> <command...>: poll until the command succeeds;
+# fail with the component's log tail if it exits or times out.
+wait_for() {
+  local name=$1 what=$2 deadline=$((SECONDS + TIMEOUT))
+  shift 2
+  until "$@"; do
+    pid_of "$name" >/dev/null || die "$name exited while waiting for $what; last log lines:
+$(tail -n 30 "$STATE/logs/$name.log")"
+    ((SECONDS < deadline)) || die "timed out after ${TIMEOUT}s waiting for $what; last $name log lines:
+$(tail -n 30 "$STATE/logs/$name.log")"
+    sleep 0.2
+  done
+}
+http_ok() { [[ $(curl -sk -o /dev/null -w '%{http_code}' --max-time 3 "$1" || true) == 200 ]]; }
+api_ok() { [[ $(api_code "$1") == 200 ]]; }
+
+log "starting etcd on 127.0.0.1:$ETCD_PORT"
+start etcd \
+  --name=ottoscaler --data-dir="$STATE/etcd-data" \
+  --listen-client-urls="http://127.0.0.1:$ETCD_PORT" --advertise-client-urls="http://127.0.0.1:$ETCD_PORT" \
+  --listen-peer-urls="http://127.0.0.1:$ETCD_PEER_PORT" --initial-advertise-peer-urls="http://127.0.0.1:$ETCD_PEER_PORT" \
+  --initial-cluster="ottoscaler=http://127.0.0.1:$ETCD_PEER_PORT" \
+  --unsafe-no-fsync --log-level=warn
+wait_for etcd "etcd /health" http_ok "http://127.0.0.1:$ETCD_PORT/health"
+
+# Apiserver notes:
+# - ServiceAccount admission off: no controller-manager creates the default
+#   service account, so every pod would be rejected.
+# - TaintNodesByCondition admission off: it adds node.kubernetes.io/not-ready:
+#   NoSchedule to every new Node, and only the controller-manager's node
+#   lifecycle controller would remove it, so nothing would ever schedule.
+# - --kubelet-preferred-address-types=InternalIP: reach kwok at 127.0.0.1 (the
+#   default order tries Hostname first, which is "localhost" and may be ::1).
+# - --endpoint-reconciler-type=none: no kubernetes Service endpoint upkeep.
+log "starting kube-apiserver on https://127.0.0.1:$APISERVER_PORT"
+start kube-apiserver \
+  --etcd-servers="http://127.0.0.1:$ETCD_PORT" \
+  --bind-address=127.0.0.1 --advertise-address=127.0.0.1 --secure-port="$APISERVER_PORT" \
+  --cert-dir="$PKI" --tls-cert-file="$PKI/apiserver.crt" --tls-private-key-file="$PKI/apiserver.key" \
+  --client-ca-file="$PKI/ca.crt" \
+  --service-cluster-ip-range=10.0.0.0/24 \
+  --service-account-issuer="https://127.0.0.1:$APISERVER_PORT" \
+  --service-account-key-file="$PKI/sa.pub" --service-account-signing-key-file="$PKI/sa.key" \
+  --authorization-mode=RBAC \
+  --disable-admission-plugins=ServiceAccount,TaintNodesByCondition \
+  --endpoint-reconciler-type=none --allow-privileged=true \
+  --kubelet-preferred-address-types=InternalIP \
+  --kubelet-certificate-authority="$PKI/ca.crt"
+wait_for kube-apiserver "kube-apiserver /readyz" api_ok "https://127.0.0.1:$APISERVER_PORT/readyz"
+# /readyz does not wait for the system namespaces; pods go to "default".
+wait_for kube-apiserver "namespace default" api_ok "https://127.0.0.1:$APISERVER_PORT/api/v1/namespaces/default"
+
+log "starting kube-scheduler (health on https://127.0.0.1:$SCHEDULER_PORT)"
+start kube-scheduler \
+  --kubeconfig="$STATE/admin.kubeconfig" --leader-elect=false \
+  --bind-address=127.0.0.1 --secure-port="$SCHEDULER_PORT"
+wait_for kube-scheduler "kube-scheduler /healthz" http_ok "https://127.0.0.1:$SCHEDULER_PORT/healthz"
+
+# The Logs CRD (trimmed from sigs.k8s.io/kwok@v0.8.0
+# kustomize/crd/bases/kwok.x-k8s.io_logs.yaml) must exist before kwok starts
+# with --enable-crds=Logs. A kind is either in --config or a CRD, never both,
+# which is why the cluster-wide default (ClusterLogs) stays in --config.
+log "installing the kwok Logs CRD"
+api -o /dev/null -X POST -H 'Content-Type: application/json' \
+  "https://127.0.0.1:$APISERVER_PORT/apis/apiextensions.k8s.io/v1/customresourcedefinitions" --data-binary @- <<'EOF'
+{"apiVersion":"apiextensions.k8s.io/v1","kind":"CustomResourceDefinition",
+ "metadata":{"name":"logs.kwok.x-k8s.io"},
+ "spec":{"group":"kwok.x-k8s.io","scope":"Namespaced",
+  "names":{"kind":"Logs","listKind":"LogsList","plural":"logs","singular":"logs"},
+  "versions":[{"name":"v1alpha1","served":true,"storage":true,"subresources":{"status":{}},
+   "schema":{"openAPIV3Schema":{"type":"object","properties":{
+    "apiVersion":{"type":"string"},"kind":{"type":"string"},"metadata":{"type":"object"},
+    "spec":{"type":"object","required":["logs"],"properties":{"logs":{"type":"array","items":{
+     "type":"object","properties":{
+      "containers":{"type":"array","items":{"type":"string"}},
+      "logsFile":{"type":"string"},"previousLogsFile":{"type":"string"},"follow":{"type":"boolean"}}}}}},
+    "status":{"type":"object","x-kubernetes-preserve-unknown-fields":true}}}}}]}}
+EOF
+logs_crd_served() { api -o /dev/null "https://127.0.0.1:$APISERVER_PORT/apis/kwok.x-k8s.io/v1alpha1/logs" 2>/dev/null; }
+wait_for kube-apiserver "the Logs CRD to be served" logs_crd_served
+
+# KWOK notes:
+# - KWOK_WORKDIR: kwok always loads ~/.kwok/kwok.yaml (if it exists) in
+#   addition to --config; pointing its work dir into the state dir keeps a
+#   user's file out.
+# - --cidr: pod IPs; the default 10.0.0.0/24 overlaps the service range.
+# - --node-port must equal the --server-address port: node-initialize writes
+#   it as the node's kubelet port (otherwise pods/log has nowhere to go).
+#   --node-ip / --node-name fill every node's InternalIP / Hostname.
+# - The server speaks TLS and plain HTTP on one port; with no --tls-* files
+#   it would use a throwaway self-signed cert.
+# - Leases (--node-lease-duration-seconds) are left off: with no
+#   controller-manager nothing reads them, and they cost API writes.
+log "starting kwok (kubelet-like server on 127.0.0.1:$KWOK_PORT)"
+KWOK_WORKDIR="$STATE/kwok-workdir" start kwok \
+  --kubeconfig="$STATE/admin.kubeconfig" \
+  --manage-all-nodes=true \
+  --config="$STAGES" --config="$STATE/kwok-logs.yaml" \
+  --enable-crds=Logs \
+  --cidr=10.244.0.0/16 \
+  --node-ip=127.0.0.1 --node-name=localhost --node-port="$KWOK_PORT" \
+  --server-address="127.0.0.1:$KWOK_PORT" \
+  --tls-cert-file="$PKI/kwok.crt" --tls-private-key-file="$PKI/kwok.key"
+wait_for kwok "kwok /healthz" http_ok "http://127.0.0.1:$KWOK_PORT/healthz"
+
+# --- nodes ---------------------------------------------------------------------------
+
+log "creating $NODES simulated node(s)"
+for ((i = 0; i < NODES; i++)); do
+  name="kwok-node-$i"
+  # The kwok.x-k8s.io/node annotation marks the node as fake (kwok manages
+  # all nodes here anyway). Capacity is set on create and kept by node-initialize.
+  code="$(api_code -X POST -H 'Content-Type: application/json' \
+    "https://127.0.0.1:$APISERVER_PORT/api/v1/nodes" --data-binary @- <<EOF
+{"apiVersion":"v1","kind":"Node",
+ "metadata":{"name":"$name",
+  "annotations":{"kwok.x-k8s.io/node":"fake","node.alpha.kubernetes.io/ttl":"0"},
+  "labels":{"type":"kwok","kubernetes.io/hostname":"$name","kubernetes.io/os":"linux","kubernetes.io/arch":"amd64","kubernetes.io/role":"agent","node-role.kubernetes.io/agent":""}},
+ "spec":{},
+ "status":{"capacity":{"cpu":"32","memory":"256Gi","pods":"110","ephemeral-storage":"1Ti"},
+  "allocatable":{"cpu":"32","memory":"256Gi","pods":"110","ephemeral-storage":"1Ti"}}}
+EOF
+)"
+  [[ $code == 201 || $code == 409 ]] || die "creating node $name: HTTP $code"
+done
+
+node_ready() {
+  local body # not `api | grep -q`: grep's early exit would SIGPIPE curl and pipefail
+  body="$(api "https://127.0.0.1:$APISERVER_PORT/api/v1/nodes/$1" 2>/dev/null)" || return 1
+  # The apiserver pretty-prints JSON for curl's User-Agent: compare without whitespace.
+  body="$(tr -d '[:space:]' <<<"$body")"
+  [[ $body == *'"type":"Ready","status":"True"'* ]]
+}
+for ((i = 0; i < NODES; i++)); do
+  wait_for kwok "node kwok-node-$i to become Ready" node_ready "kwok-node-$i"
+done
+
+cp "$STATE/admin.kubeconfig" "$KUBECONFIG_OUT.tmp" && mv -f "$KUBECONFIG_OUT.tmp" "$KUBECONFIG_OUT"
+healthy || die "started, but the health check still fails"
+STARTED_OK=1
+log "up"
+print_usage
