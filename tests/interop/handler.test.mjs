@@ -149,7 +149,7 @@ describe("push delivery to a grpc-js handler on Node.js", () => {
         () => JSON.stringify([...record.entries].map(([w, m]) => [w, m.size])),
       );
       assertComplete(record, workers, "line");
-      assert.equal(record.throttled, 2, "each worker was throttled once");
+      assert.ok(record.throttled >= 2, "each worker was throttled");
       assert.ok(record.errorsAnswered >= 2, "ERROR answers were retried");
     } finally {
       client.close();
