@@ -1,0 +1,125 @@
+/**
+ * The pod builder of the Kubernetes runtime (pure): turns a {@linkcode WorkerSpec} into the worker
+ * pod Ottoscaler creates. Groundwork for the Kubernetes runtime; nothing calls it yet.
+ *
+ * Every worker pod:
+ * - never restarts (`restartPolicy: Never`): a retry is a new attempt with a new name;
+ * - carries the labels `managed-by=ottoscaler`, `app=otto-agent`, its task and index, and the
+ *   full task id in an annotation (labels must be DNS-safe, task ids need not be);
+ * - runs `sh -c <command>` when the spec has a command, else the image's entrypoint;
+ * - is secure by default: non-root with a non-root uid (so images like busybox really start),
+ *   no privilege escalation, every capability dropped, the RuntimeDefault seccomp profile, and no
+ *   service-account token;
+ * - gets `activeDeadlineSeconds` from the spec's timeout and the configured default resources.
+ *
+ * The types below are the subset of the Kubernetes Pod the builder fills, so this module needs no
+ * client library.
+ *
+ * @module
+ */
+
+import type { WorkerSpec } from "../types.ts";
+
+/** Annotation holding the full task id (label values are limited to DNS-safe 63 characters). */
+export const TASK_ID_ANNOTATION = "ottoscaler.io/task-id";
+
+/** The container's name in every worker pod. */
+export const WORKER_CONTAINER = "worker";
+
+/** A non-root uid/gid that exists in no image in particular (distroless "nonroot" uses it). */
+export const NON_ROOT_UID = 65532;
+
+/** CPU and memory requests and limits, as Kubernetes quantities (e.g. "500m", "512Mi"). */
+export interface Resources {
+  readonly requests?: Readonly<Record<string, string>>;
+  readonly limits?: Readonly<Record<string, string>>;
+}
+
+/** Options for {@linkcode buildPod}. */
+export interface PodOptions {
+  /** The namespace the pod goes to. */
+  readonly namespace: string;
+  /** Resources every worker gets. */
+  readonly resources: Resources;
+  /** Extra annotations (for example the simulated run of KWOK in tests). */
+  readonly annotations?: Readonly<Record<string, string>>;
+}
+
+/** The subset of a Kubernetes Pod that worker pods use. */
+export interface WorkerPod {
+  readonly apiVersion: "v1";
+  readonly kind: "Pod";
+  readonly metadata: {
+    readonly name: string;
+    readonly namespace: string;
+    readonly labels: Record<string, string>;
+    readonly annotations: Record<string, string>;
+  };
+  readonly spec: {
+    readonly restartPolicy: "Never";
+    readonly automountServiceAccountToken: false;
+    readonly enableServiceLinks: false;
+    readonly activeDeadlineSeconds?: number;
+    readonly securityContext: {
+      readonly runAsNonRoot: true;
+      readonly runAsUser: number;
+      readonly runAsGroup: number;
+      readonly fsGroup: number;
+      readonly seccompProfile: { readonly type: "RuntimeDefault" };
+    };
+    readonly containers: readonly [{
+      readonly name: string;
+      readonly image: string;
+      readonly command?: readonly string[];
+      readonly env: readonly { readonly name: string; readonly value: string }[];
+      readonly resources: Resources;
+      readonly securityContext: {
+        readonly allowPrivilegeEscalation: false;
+        readonly capabilities: { readonly drop: readonly ["ALL"] };
+        readonly readOnlyRootFilesystem: false;
+      };
+    }];
+  };
+}
+
+/** Builds the worker pod for `spec`; see the module doc. */
+export function buildPod(spec: WorkerSpec, options: PodOptions): WorkerPod {
+  const env = Object.entries(spec.env)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([name, value]) => ({ name, value }));
+  return {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: {
+      name: spec.id,
+      namespace: options.namespace,
+      labels: { ...spec.labels },
+      annotations: { ...options.annotations, [TASK_ID_ANNOTATION]: spec.taskId },
+    },
+    spec: {
+      restartPolicy: "Never",
+      automountServiceAccountToken: false,
+      enableServiceLinks: false,
+      ...(spec.timeoutSeconds > 0 ? { activeDeadlineSeconds: spec.timeoutSeconds } : {}),
+      securityContext: {
+        runAsNonRoot: true,
+        runAsUser: NON_ROOT_UID,
+        runAsGroup: NON_ROOT_UID,
+        fsGroup: NON_ROOT_UID,
+        seccompProfile: { type: "RuntimeDefault" },
+      },
+      containers: [{
+        name: WORKER_CONTAINER,
+        image: spec.image,
+        ...(spec.command !== undefined ? { command: ["sh", "-c", spec.command] } : {}),
+        env,
+        resources: options.resources,
+        securityContext: {
+          allowPrivilegeEscalation: false,
+          capabilities: { drop: ["ALL"] },
+          readOnlyRootFilesystem: false,
+        },
+      }],
+    },
+  };
+}
