@@ -34,17 +34,8 @@ fi
 exec 9>"$DEV_DIR/control-plane.lock"
 flock 9
 
-# pid_of <component>: recorded pid, if that process still is the component.
-pid_of() {
-  local f="$STATE/pids/$1.pid" pid argv0
-  [[ -r $f ]] || return 1
-  pid="$(<"$f")"
-  [[ $pid =~ ^[0-9]+$ ]] || return 1
-  # argv[0]: /proc/<pid>/cmdline up to the first NUL.
-  IFS= read -r -d '' argv0 2>/dev/null <"/proc/$pid/cmdline" || [[ -n ${argv0:-} ]] || return 1
-  [[ ${argv0##*/} == "$1" ]] || return 1
-  echo "$pid"
-}
+# shellcheck source=lib.sh
+source "$SCRIPT_DIR/lib.sh"
 
 # group_alive <pgid>: any process left in that process group.
 group_alive() { kill -0 -- "-$1" 2>/dev/null; }
