@@ -104,6 +104,8 @@ async function startPush(
       namespace: config.namespace,
     }),
     logger,
+    window: config.pushWindow,
+    ackTimeoutMs: config.pushAckTimeoutSeconds * 1000,
   });
   push.start();
   logger.info("push delivery to otto-handler on", {

@@ -30,6 +30,10 @@ export interface Config {
   readonly handlerTls: boolean;
   /** A PEM file with the CA of otto-handler's certificate; empty: the system's roots. */
   readonly handlerCaFile: string;
+  /** Log lines in flight per worker before push delivery waits for acknowledgements. */
+  readonly pushWindow: number;
+  /** Seconds push delivery waits for an acknowledgement before it reconnects and resends. */
+  readonly pushAckTimeoutSeconds: number;
   /** The lowest level Ottoscaler logs. */
   readonly logLevel: LogLevel;
   /** Which runtime runs workers. */
@@ -197,6 +201,22 @@ export const SETTINGS: readonly Setting[] = [
     default: "",
     doc: "PEM file with the CA that signed otto-handler's certificate (TLS); empty: system roots.",
     parse: (raw: string) => raw,
+  },
+  {
+    key: "pushWindow",
+    env: "PUSH_WINDOW",
+    flag: "push-window",
+    default: "1000",
+    doc: "Log lines in flight per worker before push delivery waits for otto-handler's ACKs.",
+    parse: integer(1, 100000),
+  },
+  {
+    key: "pushAckTimeoutSeconds",
+    env: "PUSH_ACK_TIMEOUT_SECONDS",
+    flag: "push-ack-timeout-seconds",
+    default: "30",
+    doc: "Seconds without an ACK for lines in flight before push delivery reconnects and resends.",
+    parse: integer(1, 3600),
   },
   {
     key: "logLevel",
