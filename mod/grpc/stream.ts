@@ -5,9 +5,8 @@
  * @module
  */
 
-import type * as grpc from "@grpc/grpc-js";
+import * as grpc from "@grpc/grpc-js";
 import { grpcError, toGrpcError } from "./errors.ts";
-import * as grpcValues from "@grpc/grpc-js";
 import type { Logger } from "../telemetry/logger.ts";
 
 /** Writes `message`, waiting for the stream to drain when its buffer is full. */
@@ -49,7 +48,7 @@ export class StreamRegistry {
   ): Promise<void> {
     const controller = new AbortController();
     if (this.#shuttingDown) {
-      call.emit("error", grpcError(grpcValues.status.UNAVAILABLE, "server is shutting down"));
+      call.emit("error", grpcError(grpc.status.UNAVAILABLE, "server is shutting down"));
       return;
     }
     this.#open.add(controller);
@@ -59,14 +58,14 @@ export class StreamRegistry {
     try {
       await body(controller.signal);
       if (this.#shuttingDown) {
-        call.emit("error", grpcError(grpcValues.status.UNAVAILABLE, "server is shutting down"));
+        call.emit("error", grpcError(grpc.status.UNAVAILABLE, "server is shutting down"));
       } else if (!call.cancelled) {
         call.end();
       }
     } catch (err) {
       if (!call.cancelled) {
         const error = toGrpcError(err);
-        if (error.code === grpcValues.status.INTERNAL) log.error("stream failed", { err });
+        if (error.code === grpc.status.INTERNAL) log.error("stream failed", { err });
         call.emit("error", error);
       }
     } finally {

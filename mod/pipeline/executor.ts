@@ -178,7 +178,7 @@ export class PipelineRun {
     this.#finished.resolve();
   }
 
-  /** Arranges a re-evaluation at `at` (epoch ms), keeping the earliest. */
+  /** Arranges the next re-evaluation at `at` (epoch ms), replacing any earlier arrangement. */
   wakeAt(at: number, wake: () => void): void {
     clearTimeout(this.#timer);
     this.#timer = setTimeout(wake, Math.max(0, at - Date.now()));

@@ -12,7 +12,7 @@ import type { PipelineProgress__Output } from "../../proto/generated/ottoscaler/
 import type { PipelineRequest } from "../../proto/generated/ottoscaler/v1/PipelineRequest.ts";
 import type { CancelPipelineResponse__Output } from "../../proto/generated/ottoscaler/v1/CancelPipelineResponse.ts";
 import type { WorkerStatusResponse__Output } from "../../proto/generated/ottoscaler/v1/WorkerStatusResponse.ts";
-import { readAll } from "../support/grpc.ts";
+import { readAll, readUntil } from "../support/grpc.ts";
 import { startServerProcess } from "../support/server_process.ts";
 
 const stage = (stage_id: string, script: string, depends_on: string[] = []) => ({
@@ -29,27 +29,16 @@ function finalStatuses(progress: PipelineProgress__Output[]): Record<string, str
   return out;
 }
 
-/** Reads progress until `until` holds, then drops the stream (as a client that goes away). */
-function readUntil(
+/** Reads progress until `until` holds for a message, then drops the stream (a client going away). */
+function readProgressUntil(
   client: OttoscalerServiceClient,
   request: PipelineRequest,
   until: (p: PipelineProgress__Output) => boolean,
 ): Promise<PipelineProgress__Output[]> {
-  const stream = client.ExecutePipeline(request);
-  const got: PipelineProgress__Output[] = [];
-  return new Promise((resolve, reject) => {
-    stream.on("data", (p: PipelineProgress__Output) => {
-      got.push(p);
-      if (until(p)) {
-        stream.cancel();
-        resolve(got);
-      }
-    });
-    stream.on("error", (err: grpc.ServiceError) => {
-      if (err.code !== grpc.status.CANCELLED) reject(err);
-    });
-    stream.on("end", () => resolve(got));
-  });
+  return readUntil<PipelineProgress__Output>(
+    client.ExecutePipeline(request),
+    (items) => until(items.at(-1)!),
+  );
 }
 
 function workersOf(client: OttoscalerServiceClient, task: string) {
@@ -91,7 +80,7 @@ Deno.test("pipelines over gRPC", async (t) => {
           pipeline_id: "dropped",
           stages: [stage("slow", "sleep 1; echo done"), stage("next", "true", ["slow"])],
         };
-        const first = await readUntil(client, request, (p) => p.status === "STAGE_RUNNING");
+        const first = await readProgressUntil(client, request, (p) => p.status === "STAGE_RUNNING");
         assert.equal(first.at(-1)!.stage_id, "slow");
         const rest = await readAll(client.ExecutePipeline(request));
         assert.deepEqual(
@@ -111,7 +100,7 @@ Deno.test("pipelines over gRPC", async (t) => {
       };
       const watching = readAll(client.ExecutePipeline(request));
       // Cancel once the long stage runs (seen through a second, re-attached stream).
-      await readUntil(
+      await readProgressUntil(
         client,
         request,
         (p) => p.stage_id === "long" && p.status === "STAGE_RUNNING",
@@ -147,7 +136,7 @@ Deno.test("pipelines over gRPC", async (t) => {
             stage("three", "echo three", ["two"]),
           ],
         };
-        await readUntil(
+        await readProgressUntil(
           client,
           request,
           (p) => p.stage_id === "two" && p.status === "STAGE_RUNNING",

@@ -11,10 +11,9 @@ import type { ScaleRequest } from "../../proto/generated/ottoscaler/v1/ScaleRequ
 import type { ScaleResponse__Output } from "../../proto/generated/ottoscaler/v1/ScaleResponse.ts";
 import type { WatchWorkerLogsRequest } from "../../proto/generated/ottoscaler/v1/WatchWorkerLogsRequest.ts";
 import type { WorkerLogEntry__Output } from "../../proto/generated/ottoscaler/v1/WorkerLogEntry.ts";
-import type { WorkerStatusNotification__Output } from "../../proto/generated/ottoscaler/v1/WorkerStatusNotification.ts";
 import type { WorkerStatusRequest } from "../../proto/generated/ottoscaler/v1/WorkerStatusRequest.ts";
 import type { WorkerStatusResponse__Output } from "../../proto/generated/ottoscaler/v1/WorkerStatusResponse.ts";
-import { readAll } from "../support/grpc.ts";
+import { readAll, readUntil } from "../support/grpc.ts";
 import { startServerProcess } from "../support/server_process.ts";
 
 function scaleUp(client: OttoscalerServiceClient, req: ScaleRequest) {
@@ -34,28 +33,6 @@ function watchLogs(client: OttoscalerServiceClient, req: WatchWorkerLogsRequest)
   return readAll<WorkerLogEntry__Output>(client.WatchWorkerLogs(req));
 }
 
-/** Collects events until `done` says to stop, then cancels the stream. */
-function watchEventsUntil(
-  client: OttoscalerServiceClient,
-  req: WorkerStatusRequest,
-  done: (events: WorkerStatusNotification__Output[]) => boolean,
-): Promise<WorkerStatusNotification__Output[]> {
-  const events: WorkerStatusNotification__Output[] = [];
-  const stream = client.WatchWorkerEvents(req);
-  return new Promise((resolve, reject) => {
-    stream.on("data", (event: WorkerStatusNotification__Output) => {
-      events.push(event);
-      if (done(events)) {
-        stream.cancel();
-        resolve(events);
-      }
-    });
-    stream.on("error", (err: grpc.ServiceError) => {
-      if (err.code !== grpc.status.CANCELLED) reject(err);
-    });
-  });
-}
-
 function rejectsWith(promise: Promise<unknown>, code: grpc.status, pattern: RegExp) {
   return assert.rejects(promise, (err: grpc.ServiceError) => {
     assert.equal(err.code, code, `code ${grpc.status[err.code]}: ${err.details}`);
@@ -73,9 +50,8 @@ Deno.test("serve end to end over gRPC with the local runtime", async (t) => {
     await t.step(
       "ScaleUp starts 3 workers whose lines arrive in order, numbered 1..n",
       async () => {
-        const eventsSeen = watchEventsUntil(
-          client,
-          { task_id: "e2e-logs" },
+        const eventsSeen = readUntil(
+          client.WatchWorkerEvents({ task_id: "e2e-logs" }),
           (events) => events.filter((e) => e.status === "COMPLETED").length === 3,
         );
         const res = await scaleUp(client, {
@@ -169,9 +145,8 @@ Deno.test("serve end to end over gRPC with the local runtime", async (t) => {
     });
 
     await t.step("ScaleDown stops the highest indices first; they end TERMINATED", async () => {
-      const subscribed = watchEventsUntil(
-        client,
-        { task_id: "e2e-down" },
+      const subscribed = readUntil(
+        client.WatchWorkerEvents({ task_id: "e2e-down" }),
         (events) => events.filter((e) => e.status === "TERMINATED").length === 2,
       );
       const up = await scaleUp(client, {
