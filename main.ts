@@ -30,6 +30,8 @@ import { FilePipelineStore } from "./mod/pipeline/state.ts";
 import { Scaler } from "./mod/scaler/scaler.ts";
 import { createLogger, type Logger } from "./mod/telemetry/logger.ts";
 import { LocalRuntime } from "./mod/worker/local/runtime.ts";
+import { connectKube } from "./mod/worker/kube/api.ts";
+import { KubeRuntime } from "./mod/worker/kube/runtime.ts";
 import type { Runtime } from "./mod/worker/types.ts";
 
 /** The version printed by `ottoscaler version`. */
@@ -62,7 +64,11 @@ ${commands}
 Run "ottoscaler <command> --help" for a command's flags.`;
 }
 
-async function openRuntime(config: Config, logger: Logger): Promise<Runtime> {
+async function openRuntime(
+  config: Config,
+  logger: Logger,
+  isDelivered: (workerId: string) => boolean,
+): Promise<Runtime> {
   switch (config.runtime) {
     case "local":
       return await LocalRuntime.open({
@@ -72,11 +78,43 @@ async function openRuntime(config: Config, logger: Logger): Promise<Runtime> {
         maxLineBytes: config.logMaxLineBytes,
       });
     case "kubernetes":
-      throw new ConfigError(
-        "WORKER_RUNTIME",
-        "the kubernetes runtime is not available in this version; use local",
-      );
+      return await openKubeRuntime(config, logger, isDelivered);
   }
+}
+
+/** Opens the Kubernetes runtime on the configured cluster and namespace. */
+async function openKubeRuntime(
+  config: Config,
+  logger: Logger,
+  isDelivered: (workerId: string) => boolean,
+): Promise<Runtime> {
+  let api;
+  try {
+    api = connectKube({ kubeconfig: config.kubeconfig, context: config.kubeContext });
+  } catch (err) {
+    throw new ConfigError(
+      "KUBECONFIG",
+      `cannot load a Kubernetes configuration: ${(err as Error).message}`,
+    );
+  }
+  const quantities = (cpu: string, memory: string) => ({
+    ...(cpu ? { cpu } : {}),
+    ...(memory ? { memory } : {}),
+  });
+  return await KubeRuntime.open({
+    api,
+    namespace: config.namespace,
+    logger,
+    resources: {
+      requests: quantities(config.workerCpuRequest, config.workerMemoryRequest),
+      limits: quantities(config.workerCpuLimit, config.workerMemoryLimit),
+    },
+    stopGraceSeconds: config.stopGraceSeconds,
+    startFailureGraceMs: config.startFailureGraceSeconds * 1000,
+    retentionMs: config.podRetentionSeconds * 1000,
+    maxParallelCreates: config.maxParallelStarts,
+    isDelivered,
+  });
 }
 
 /** Starts push delivery to otto-handler when OTTO_HANDLER_HOST is set. */
@@ -148,11 +186,18 @@ async function serve(args: string[]): Promise<number> {
     stateDir: config.runtime === "local" ? config.stateDir : undefined,
     namespace: config.namespace,
   });
-  const runtime = await openRuntime(config, logger);
+  // The Kubernetes runtime keeps a finished pod until push delivery says its log was delivered.
+  const late: { push?: PushDelivery } = {};
+  const runtime = await openRuntime(
+    config,
+    logger,
+    (id) => late.push ? late.push.isDelivered(id) : !config.handlerHost,
+  );
   const push = await startPush(config, runtime, logger).catch(async (err) => {
     await runtime.close();
     throw err;
   });
+  late.push = push;
   const scaler = new Scaler({
     runtime,
     logger,

@@ -50,6 +50,22 @@ export interface Config {
   readonly logMaxLineBytes: number;
   /** Seconds open streams get to finish on shutdown before they are cut. */
   readonly shutdownGraceSeconds: number;
+  /** The kubeconfig file of the Kubernetes runtime; empty: in-cluster, else the defaults. */
+  readonly kubeconfig: string;
+  /** The kubeconfig context; empty: its current context. */
+  readonly kubeContext: string;
+  /** CPU request of worker containers (a Kubernetes quantity); empty: none. */
+  readonly workerCpuRequest: string;
+  /** Memory request of worker containers; empty: none. */
+  readonly workerMemoryRequest: string;
+  /** CPU limit of worker containers; empty: none. */
+  readonly workerCpuLimit: string;
+  /** Memory limit of worker containers; empty: none. */
+  readonly workerMemoryLimit: string;
+  /** Seconds a pod may show it cannot start before its worker is failed with the reason. */
+  readonly startFailureGraceSeconds: number;
+  /** Seconds a finished pod is kept after its logs were delivered, before it is deleted. */
+  readonly podRetentionSeconds: number;
 }
 
 /** Thrown for a bad setting; names the variable (and the flag). */
@@ -114,6 +130,11 @@ function boolean(raw: string): boolean {
   throw new Error(`must be true or false, got "${raw}"`);
 }
 
+const quantity = text((v) =>
+  v === "" || /^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/.test(v.trim())
+    ? undefined
+    : `must be a Kubernetes quantity such as 500m, 2, 512Mi or 1Gi (or empty for none), got "${v}"`
+);
 const nonEmpty = text((v) => (v.trim() === "" ? "must not be empty" : undefined));
 const hostPort = text((v) =>
   v === "" || /^[^\s:]+:\d{1,5}$/.test(v) || /^\[[0-9a-fA-F:]+\]:\d{1,5}$/.test(v)
@@ -265,6 +286,73 @@ export const SETTINGS: readonly Setting[] = [
     default: "10",
     doc: "Seconds open gRPC streams get on SIGTERM/SIGINT before they are cut.",
     parse: integer(0, 3600),
+  },
+  {
+    key: "kubeconfig",
+    env: "KUBECONFIG",
+    flag: "kubeconfig",
+    default: "",
+    doc:
+      "Kubernetes runtime: the kubeconfig file; empty: the pod's service account in a cluster, else ~/.kube/config.",
+    parse: (v) => v.split(":")[0],
+  },
+  {
+    key: "kubeContext",
+    env: "KUBE_CONTEXT",
+    flag: "kube-context",
+    default: "",
+    doc: "Kubernetes runtime: the kubeconfig context; empty: its current context.",
+    parse: (v) => v.trim(),
+  },
+  {
+    key: "workerCpuRequest",
+    env: "WORKER_CPU_REQUEST",
+    flag: "worker-cpu-request",
+    default: "100m",
+    doc: "Kubernetes runtime: CPU request of every worker container (empty: none).",
+    parse: quantity,
+  },
+  {
+    key: "workerMemoryRequest",
+    env: "WORKER_MEMORY_REQUEST",
+    flag: "worker-memory-request",
+    default: "128Mi",
+    doc: "Kubernetes runtime: memory request of every worker container (empty: none).",
+    parse: quantity,
+  },
+  {
+    key: "workerCpuLimit",
+    env: "WORKER_CPU_LIMIT",
+    flag: "worker-cpu-limit",
+    default: "",
+    doc: "Kubernetes runtime: CPU limit of every worker container (empty: none).",
+    parse: quantity,
+  },
+  {
+    key: "workerMemoryLimit",
+    env: "WORKER_MEMORY_LIMIT",
+    flag: "worker-memory-limit",
+    default: "1Gi",
+    doc: "Kubernetes runtime: memory limit of every worker container (empty: none).",
+    parse: quantity,
+  },
+  {
+    key: "startFailureGraceSeconds",
+    env: "START_FAILURE_GRACE_SECONDS",
+    flag: "start-failure-grace-seconds",
+    default: "60",
+    doc:
+      "Kubernetes runtime: seconds a pod may show it cannot start (Unschedulable, ErrImagePull, ...) before its worker is failed with that reason.",
+    parse: integer(0, 86400),
+  },
+  {
+    key: "podRetentionSeconds",
+    env: "POD_RETENTION_SECONDS",
+    flag: "pod-retention-seconds",
+    default: "600",
+    doc:
+      "Kubernetes runtime: seconds a finished pod is kept once its logs were delivered; then it is deleted.",
+    parse: integer(0, 30 * 86400),
   },
 ];
 

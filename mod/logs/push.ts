@@ -74,6 +74,14 @@ export class PushDelivery {
     await Promise.all([...this.#workers.values()].map((w) => w.done));
   }
 
+  /**
+   * Whether every line and state change of a worker was acknowledged by otto-handler, its end
+   * included; until then the Kubernetes runtime keeps the worker's pod (its log is the buffer).
+   */
+  isDelivered(workerId: string): boolean {
+    return this.#opts.store.get(workerId).complete === true;
+  }
+
   /** Stops delivery (progress is kept for the next start). */
   async stop(): Promise<void> {
     this.#unwatch?.();

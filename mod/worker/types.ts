@@ -57,6 +57,8 @@ export interface WorkerSpec {
   readonly env: Readonly<Record<string, string>>;
   /** Labels to carry (DNS-safe keys and values). */
   readonly labels: Readonly<Record<string, string>>;
+  /** Annotations to carry, where the runtime has them (pods); ignored by the local runtime. */
+  readonly annotations?: Readonly<Record<string, string>>;
   /** Seconds the worker may run before it is stopped and failed as DeadlineExceeded; 0: none. */
   readonly timeoutSeconds: number;
 }

@@ -1,6 +1,6 @@
 /**
  * The pod builder of the Kubernetes runtime (pure): turns a {@linkcode WorkerSpec} into the worker
- * pod Ottoscaler creates. Groundwork for the Kubernetes runtime; nothing calls it yet.
+ * pod Ottoscaler creates.
  *
  * Every worker pod:
  * - never restarts (`restartPolicy: Never`): a retry is a new attempt with a new name;
@@ -43,6 +43,8 @@ export interface PodOptions {
   readonly resources: Resources;
   /** Extra annotations (for example the simulated run of KWOK in tests). */
   readonly annotations?: Readonly<Record<string, string>>;
+  /** Seconds between SIGTERM and SIGKILL when the pod is stopped; absent: Kubernetes' 30. */
+  readonly terminationGracePeriodSeconds?: number;
 }
 
 /** The subset of a Kubernetes Pod that worker pods use. */
@@ -60,6 +62,7 @@ export interface WorkerPod {
     readonly automountServiceAccountToken: false;
     readonly enableServiceLinks: false;
     readonly activeDeadlineSeconds?: number;
+    readonly terminationGracePeriodSeconds?: number;
     readonly securityContext: {
       readonly runAsNonRoot: true;
       readonly runAsUser: number;
@@ -94,13 +97,20 @@ export function buildPod(spec: WorkerSpec, options: PodOptions): WorkerPod {
       name: spec.id,
       namespace: options.namespace,
       labels: { ...spec.labels },
-      annotations: { ...options.annotations, [TASK_ID_ANNOTATION]: spec.taskId },
+      annotations: {
+        ...options.annotations,
+        ...spec.annotations,
+        [TASK_ID_ANNOTATION]: spec.taskId,
+      },
     },
     spec: {
       restartPolicy: "Never",
       automountServiceAccountToken: false,
       enableServiceLinks: false,
       ...(spec.timeoutSeconds > 0 ? { activeDeadlineSeconds: spec.timeoutSeconds } : {}),
+      ...(options.terminationGracePeriodSeconds !== undefined
+        ? { terminationGracePeriodSeconds: options.terminationGracePeriodSeconds }
+        : {}),
       securityContext: {
         runAsNonRoot: true,
         runAsUser: NON_ROOT_UID,

@@ -1,0 +1,351 @@
+/**
+ * The slice of the Kubernetes API the Kubernetes runtime uses, over raw JSON.
+ *
+ * Authentication and TLS come from @kubernetes/client-node's `KubeConfig` (kubeconfig files,
+ * contexts, in-cluster service accounts, exec plugins); requests go through undici, the HTTP
+ * client client-node itself uses, so objects stay plain JSON (client-node's typed API turns
+ * timestamps into `Date`s, which a watch does not) and status codes and `Retry-After` stay
+ * visible to the retry logic.
+ *
+ * @module
+ */
+
+import { HttpMethod, KubeConfig, RequestContext } from "@kubernetes/client-node";
+import { type Dispatcher, fetch as undiciFetch } from "undici";
+
+/** The fields of a Pod the runtime reads (raw JSON, as the API server sends it). */
+export interface PodObject {
+  apiVersion?: string;
+  kind?: string;
+  metadata: {
+    name: string;
+    namespace?: string;
+    uid?: string;
+    resourceVersion?: string;
+    creationTimestamp?: string;
+    deletionTimestamp?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+  };
+  spec?: {
+    nodeName?: string;
+    activeDeadlineSeconds?: number;
+    [key: string]: unknown;
+  };
+  status?: PodStatusObject;
+}
+
+/** A Pod's status (the fields the runtime reads). */
+export interface PodStatusObject {
+  phase?: string;
+  reason?: string;
+  message?: string;
+  startTime?: string;
+  podIP?: string;
+  conditions?: { type: string; status: string; reason?: string; message?: string }[];
+  containerStatuses?: ContainerStatusObject[];
+}
+
+/** A container's status. */
+export interface ContainerStatusObject {
+  name: string;
+  state?: {
+    waiting?: { reason?: string; message?: string };
+    running?: { startedAt?: string };
+    terminated?: {
+      exitCode: number;
+      reason?: string;
+      message?: string;
+      startedAt?: string;
+      finishedAt?: string;
+    };
+  };
+}
+
+/** A ConfigMap (raw JSON). */
+export interface ConfigMapObject {
+  apiVersion?: "v1";
+  kind?: "ConfigMap";
+  metadata: {
+    name: string;
+    namespace?: string;
+    uid?: string;
+    resourceVersion?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    ownerReferences?: unknown[];
+  };
+  data?: Record<string, string>;
+}
+
+/** One event of a watch stream. */
+export interface WatchEvent<T> {
+  readonly type: "ADDED" | "MODIFIED" | "DELETED" | "BOOKMARK" | "ERROR";
+  readonly object: T;
+}
+
+/** A list answer: the items and the resourceVersion to watch from. */
+export interface ListResult<T> {
+  readonly items: T[];
+  readonly resourceVersion: string;
+}
+
+/** An error answer of the API server, with its HTTP status and the `Status` object's reason. */
+export class KubeApiError extends Error {
+  /** The HTTP status code (0 when no answer came: a network error). */
+  readonly code: number;
+  /** The Status reason: NotFound, AlreadyExists, Conflict, Forbidden, Expired, … */
+  readonly reason: string;
+  /** Seconds the server asked to wait (Retry-After), when it said. */
+  readonly retryAfterSeconds?: number;
+  /** Creates the error. */
+  constructor(code: number, reason: string, message: string, retryAfterSeconds?: number) {
+    super(message);
+    this.name = "KubeApiError";
+    this.code = code;
+    this.reason = reason;
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
+/** Whether an error is worth retrying: throttled (429), a server error (5xx), or no answer. */
+export function isRetryable(err: unknown): boolean {
+  if (!(err instanceof KubeApiError)) return false;
+  return err.code === 429 || err.code >= 500 || err.code === 0;
+}
+
+/** Where to find the cluster: a kubeconfig file and context, or the in-cluster account. */
+export interface KubeConnectOptions {
+  /** A kubeconfig path; empty or absent: in-cluster if running in a pod, else the defaults. */
+  readonly kubeconfig?: string;
+  /** A context of the kubeconfig; empty or absent: its current context. */
+  readonly context?: string;
+}
+
+/** The requests the runtime makes. An interface so pure logic can be tested with a fake. */
+export interface KubeApi {
+  /** The namespace-independent base URL of the server. */
+  readonly server: string;
+  /** GET a path; resolves with the parsed JSON. */
+  get<T>(path: string): Promise<T>;
+  /** POST an object to a collection path. */
+  create<T>(path: string, body: unknown, query?: Record<string, string>): Promise<T>;
+  /** PUT an object. */
+  replace<T>(path: string, body: unknown): Promise<T>;
+  /** PATCH with a JSON merge patch. */
+  mergePatch<T>(path: string, patch: unknown): Promise<T>;
+  /** DELETE an object; a missing one is not an error. */
+  remove(path: string, query?: Record<string, string>): Promise<void>;
+  /** Lists a collection. */
+  list<T>(path: string, query?: Record<string, string>): Promise<ListResult<T>>;
+  /**
+   * Watches a collection from `resourceVersion`; calls `onEvent` per event; resolves when the
+   * stream ends (server timeout, closed connection, or `signal`); rejects when it cannot start.
+   */
+  watch<T>(
+    path: string,
+    query: Record<string, string>,
+    onEvent: (event: WatchEvent<T>) => void,
+    signal: AbortSignal,
+  ): Promise<void>;
+  /** Streams a raw body (pods/log); resolves once the answer's headers arrived. */
+  stream(path: string, query: Record<string, string>, signal: AbortSignal): Promise<
+    ReadableStream<Uint8Array>
+  >;
+}
+
+/** Loads a kubeconfig (or the in-cluster configuration) and opens the API over it. */
+export function connectKube(options: KubeConnectOptions = {}): KubeApi {
+  const config = new KubeConfig();
+  if (options.kubeconfig) config.loadFromFile(options.kubeconfig);
+  else config.loadFromDefault();
+  if (options.context) config.setCurrentContext(options.context);
+  const cluster = config.getCurrentCluster();
+  if (!cluster) throw new Error("the kubeconfig names no current cluster");
+  return new HttpKubeApi(config, cluster.server.replace(/\/$/, ""));
+}
+
+/** The namespace of this pod's service account, when running in a cluster. */
+export function inClusterNamespace(): string | undefined {
+  try {
+    return Deno.readTextFileSync("/var/run/secrets/kubernetes.io/serviceaccount/namespace").trim();
+  } catch {
+    return undefined;
+  }
+}
+
+interface Authenticated {
+  readonly headers: Record<string, string>;
+  readonly dispatcher?: Dispatcher;
+}
+
+/** The {@linkcode KubeApi} over HTTP, authenticated by a client-node `KubeConfig`. */
+class HttpKubeApi implements KubeApi {
+  readonly server: string;
+  #config: KubeConfig;
+
+  constructor(config: KubeConfig, server: string) {
+    this.#config = config;
+    this.server = server;
+  }
+
+  async #auth(url: string): Promise<Authenticated> {
+    // client-node fills headers (bearer tokens, exec plugins) and a TLS dispatcher on a context.
+    const ctx = new RequestContext(url, HttpMethod.GET);
+    await this.#config.applySecurityAuthentication(ctx);
+    return { headers: ctx.getHeaders(), dispatcher: ctx.getDispatcher() as Dispatcher | undefined };
+  }
+
+  async #request(
+    method: string,
+    path: string,
+    options: {
+      query?: Record<string, string>;
+      body?: unknown;
+      contentType?: string;
+      signal?: AbortSignal;
+    } = {},
+  ): Promise<Response> {
+    const url = new URL(this.server + path);
+    for (const [k, v] of Object.entries(options.query ?? {})) url.searchParams.set(k, v);
+    const auth = await this.#auth(url.toString());
+    const headers: Record<string, string> = { ...auth.headers, accept: "application/json" };
+    if (options.body !== undefined) {
+      headers["content-type"] = options.contentType ?? "application/json";
+    }
+    let response;
+    try {
+      response = await undiciFetch(url, {
+        method,
+        headers,
+        body: options.body === undefined ? undefined : JSON.stringify(options.body),
+        dispatcher: auth.dispatcher,
+        signal: options.signal,
+      });
+    } catch (err) {
+      if (options.signal?.aborted) throw err;
+      throw new KubeApiError(0, "NetworkError", `${method} ${path}: ${(err as Error).message}`);
+    }
+    if (!response.ok) throw await apiError(method, path, response as unknown as Response);
+    return response as unknown as Response;
+  }
+
+  async get<T>(path: string): Promise<T> {
+    return await (await this.#request("GET", path)).json() as T;
+  }
+
+  async create<T>(path: string, body: unknown, query?: Record<string, string>): Promise<T> {
+    return await (await this.#request("POST", path, { body, query })).json() as T;
+  }
+
+  async replace<T>(path: string, body: unknown): Promise<T> {
+    return await (await this.#request("PUT", path, { body })).json() as T;
+  }
+
+  async mergePatch<T>(path: string, patch: unknown): Promise<T> {
+    const response = await this.#request("PATCH", path, {
+      body: patch,
+      contentType: "application/merge-patch+json",
+    });
+    return await response.json() as T;
+  }
+
+  async remove(path: string, query?: Record<string, string>): Promise<void> {
+    try {
+      await (await this.#request("DELETE", path, { query })).body?.cancel();
+    } catch (err) {
+      if (err instanceof KubeApiError && err.code === 404) return;
+      throw err;
+    }
+  }
+
+  async list<T>(path: string, query?: Record<string, string>): Promise<ListResult<T>> {
+    const body = await (await this.#request("GET", path, { query })).json() as {
+      items: T[];
+      metadata: { resourceVersion: string };
+    };
+    return { items: body.items ?? [], resourceVersion: body.metadata.resourceVersion };
+  }
+
+  async watch<T>(
+    path: string,
+    query: Record<string, string>,
+    onEvent: (event: WatchEvent<T>) => void,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const response = await this.#request("GET", path, {
+      query: { ...query, watch: "true" },
+      signal,
+    });
+    try {
+      for await (const line of splitLines(response.body!, signal)) {
+        if (line.trim() === "") continue;
+        onEvent(JSON.parse(line) as WatchEvent<T>);
+      }
+    } catch (err) {
+      if (!signal.aborted) throw err;
+    }
+  }
+
+  async stream(
+    path: string,
+    query: Record<string, string>,
+    signal: AbortSignal,
+  ): Promise<ReadableStream<Uint8Array>> {
+    const response = await this.#request("GET", path, { query, signal });
+    return response.body!;
+  }
+}
+
+async function apiError(method: string, path: string, response: Response): Promise<KubeApiError> {
+  const text = await response.text().catch(() => "");
+  let reason = response.statusText || String(response.status);
+  let message = text;
+  try {
+    const status = JSON.parse(text) as { reason?: string; message?: string };
+    reason = status.reason ?? reason;
+    message = status.message ?? text;
+  } catch {
+    // not a Status object
+  }
+  const retryAfter = Number(response.headers.get("retry-after"));
+  return new KubeApiError(
+    response.status,
+    reason,
+    `${method} ${path}: ${response.status} ${reason}: ${message}`,
+    Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : undefined,
+  );
+}
+
+/**
+ * Splits a byte stream into lines (without their newlines). When `signal` aborts, the stream is
+ * cancelled and the lines end (an aborted fetch does not always end its body by itself).
+ */
+export async function* splitLines(
+  stream: ReadableStream<Uint8Array>,
+  signal?: AbortSignal,
+): AsyncGenerator<string> {
+  const reader = stream.getReader();
+  const cancel = () => reader.cancel().catch(() => {});
+  signal?.addEventListener("abort", cancel, { once: true });
+  const decoder = new TextDecoder();
+  let rest = "";
+  try {
+    while (!signal?.aborted) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      rest += decoder.decode(value, { stream: true });
+      let newline;
+      while ((newline = rest.indexOf("\n")) >= 0) {
+        yield rest.slice(0, newline);
+        rest = rest.slice(newline + 1);
+      }
+    }
+    if (signal?.aborted) return;
+    rest += decoder.decode();
+    if (rest !== "") yield rest;
+  } finally {
+    signal?.removeEventListener("abort", cancel);
+    reader.releaseLock();
+  }
+}

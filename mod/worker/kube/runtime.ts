@@ -1,0 +1,452 @@
+/**
+ * The Kubernetes runtime: every worker is a pod in one namespace, and the Kubernetes API is the
+ * only state (ADR 0003).
+ *
+ * ```
+ * start ─▶ bounded, retried POST pod ─┐
+ * stop  ─▶ PATCH deadline 1s + note ──┤        ┌─▶ list() / watch() listeners
+ *                                     ▼        │
+ *                     API server ─watch─▶ PodCache ─▶ podToStatus ─┤
+ *                                                    └─▶ start-failure timers, reaper
+ * logs  ─▶ pods/log (follow, timestamps; cut on the terminal phase, then a final read)
+ * ```
+ *
+ * - Creates are idempotent by pod name (`AlreadyExists` reads the pod back), run at most
+ *   `maxParallelCreates` at a time, and retry 429 (honouring Retry-After), 5xx and network errors
+ *   with backoff. A create refused for quota is a worker failed as `QuotaExceeded`.
+ * - A pod that shows it cannot start (Unschedulable, image errors, container config errors) for
+ *   `startFailureGraceMs` is given up: its reason is written on it (so it survives restarts), its
+ *   deadline cut so a late start is killed at once; the worker is failed with that reason.
+ * - A stop writes `stop-requested` and cuts `activeDeadlineSeconds` to 1: the kubelet kills the
+ *   container (TERM, grace, KILL) and keeps the pod and its log.
+ * - A terminal pod is deleted once `isDelivered` says its log was delivered and `retentionMs`
+ *   has passed since it ended.
+ * - After a restart the pods are found again by label (`managed-by=ottoscaler`) and their
+ *   workers go on: nothing is orphaned, nothing started twice.
+ *
+ * @module
+ */
+
+import { backoffDelay, sleep } from "../../async/backoff.ts";
+import type { Logger } from "../../telemetry/logger.ts";
+import {
+  isTerminal,
+  type LogLine,
+  type LogReadOptions,
+  type Runtime,
+  type StatusListener,
+  WorkerConflictError,
+  WorkerNotFoundError,
+  type WorkerSpec,
+  type WorkerStatus,
+} from "../types.ts";
+import { isRetryable, type KubeApi, KubeApiError, type PodObject } from "./api.ts";
+import { PodCache } from "./cache.ts";
+import { readPodLog } from "./logs.ts";
+import { buildPod, type Resources } from "./pod.ts";
+import {
+  FAILED_AT_ANNOTATION,
+  FAILURE_MESSAGE_ANNOTATION,
+  FAILURE_REASON_ANNOTATION,
+  INDEX_LABEL,
+  podToStatus,
+  startProblem,
+  STOP_ANNOTATION,
+} from "./status.ts";
+
+/** The label every worker pod carries, and the cache's selector. */
+export const MANAGED_SELECTOR = "managed-by=ottoscaler";
+
+/** Options for {@linkcode KubeRuntime.open}. */
+export interface KubeRuntimeOptions {
+  /** The API. */
+  readonly api: KubeApi;
+  /** The namespace of the worker pods. */
+  readonly namespace: string;
+  /** Where to log. */
+  readonly logger: Logger;
+  /** Resources of every worker container. */
+  readonly resources?: Resources;
+  /** Seconds between SIGTERM and SIGKILL when a worker is stopped (terminationGracePeriod). */
+  readonly stopGraceSeconds?: number;
+  /** How long a pod may show a start failure before it is given up (default 60 s). */
+  readonly startFailureGraceMs?: number;
+  /** How long a finished, delivered pod is kept before it is deleted (default 10 min). */
+  readonly retentionMs?: number;
+  /** Whether a finished worker's log was delivered; default: always (pull mode). */
+  readonly isDelivered?: (workerId: string) => boolean;
+  /** The most creates in flight (default 16). */
+  readonly maxParallelCreates?: number;
+  /** Attempts per create before it fails (default 8). */
+  readonly maxCreateAttempts?: number;
+  /** Backoff of create retries (default 200 ms doubling to 5 s). */
+  readonly createBackoff?: { readonly initialMs: number; readonly maxMs: number };
+}
+
+/** The Kubernetes runtime; see the module doc. */
+export class KubeRuntime implements Runtime {
+  /** The runtime's name. */
+  readonly name = "kubernetes";
+  /** Pods run their image's entrypoint when no command is given. */
+  readonly requiresCommand = false;
+
+  readonly #o: KubeRuntimeOptions;
+  readonly #cache: PodCache;
+  readonly #statuses = new Map<string, WorkerStatus>();
+  /** Workers with no pod: refused creates (QuotaExceeded…) and pods deleted before they ended. */
+  readonly #tombstones = new Map<string, WorkerStatus>();
+  readonly #listeners = new Set<StatusListener>();
+  readonly #creating = new Map<string, Promise<WorkerStatus>>();
+  readonly #giveUpTimers = new Map<string, ReturnType<typeof setTimeout>>();
+  readonly #closing = new AbortController();
+  #createSlots: number;
+  readonly #createQueue: (() => void)[] = [];
+  #reaper: ReturnType<typeof setInterval> | undefined;
+  readonly #deleting = new Set<string>();
+
+  private constructor(options: KubeRuntimeOptions) {
+    this.#o = options;
+    this.#createSlots = options.maxParallelCreates ?? 16;
+    this.#cache = new PodCache({
+      api: options.api,
+      namespace: options.namespace,
+      labelSelector: MANAGED_SELECTOR,
+      logger: options.logger,
+    });
+  }
+
+  /** Opens the runtime: lists the namespace's worker pods, then follows them by watch. */
+  static async open(options: KubeRuntimeOptions): Promise<KubeRuntime> {
+    const runtime = new KubeRuntime(options);
+    runtime.#cache.subscribe((pod, change) => runtime.#onPod(pod, change));
+    await runtime.#cache.start();
+    const sweepMs = Math.max(200, Math.min(runtime.#retentionMs(), 30_000) / 2);
+    runtime.#reaper = setInterval(() => runtime.#reap(), sweepMs);
+    options.logger.info("kubernetes runtime ready", {
+      namespace: options.namespace,
+      pods: runtime.#cache.all().length,
+    });
+    return runtime;
+  }
+
+  #retentionMs(): number {
+    return this.#o.retentionMs ?? 600_000;
+  }
+
+  #podsPath(name?: string): string {
+    const base = `/api/v1/namespaces/${this.#o.namespace}/pods`;
+    return name === undefined ? base : `${base}/${name}`;
+  }
+
+  // --- state ------------------------------------------------------------------------------
+
+  #onPod(pod: PodObject, change: "upsert" | "delete"): void {
+    const id = pod.metadata.name;
+    if (change === "delete") {
+      this.#clearGiveUp(id);
+      const last = this.#statuses.get(id);
+      this.#statuses.delete(id);
+      if (last && !isTerminal(last.phase)) {
+        // Deleted behind Ottoscaler's back before it ended: keep the worker, failed as Lost.
+        const lost: WorkerStatus = {
+          ...last,
+          phase: "failed",
+          reason: "Lost",
+          message: "the pod was deleted before it ended (unseen end)",
+          finishedAt: new Date().toISOString(),
+        };
+        this.#tombstones.set(id, lost);
+        this.#publish(lost);
+      }
+      return;
+    }
+    const status = podToStatus(pod);
+    this.#trackStartProblem(pod, status);
+    const before = this.#statuses.get(id);
+    if (before && isTerminal(before.phase) && !isTerminal(status.phase)) return; // never regress
+    this.#statuses.set(id, status);
+    if (!before || changed(before, status)) this.#publish(status);
+  }
+
+  #publish(status: WorkerStatus): void {
+    for (const listener of [...this.#listeners]) {
+      try {
+        listener(status);
+      } catch (err) {
+        this.#o.logger.error("status listener failed", { error: String(err) });
+      }
+    }
+  }
+
+  /** Arms (or disarms) the grace timer of a pod that shows it cannot start. */
+  #trackStartProblem(pod: PodObject, status: WorkerStatus): void {
+    const id = pod.metadata.name;
+    const problem = status.phase === "pending" ? startProblem(pod) : undefined;
+    if (!problem) {
+      this.#clearGiveUp(id);
+      return;
+    }
+    if (this.#giveUpTimers.has(id)) return;
+    const timer = setTimeout(() => {
+      this.#giveUpTimers.delete(id);
+      const now = this.#cache.get(id);
+      const still = now && podToStatus(now).phase === "pending" ? startProblem(now) : undefined;
+      if (!still) return;
+      this.#giveUp(id, still.reason, still.message).catch((err) =>
+        this.#o.logger.warn("could not mark a worker that cannot start", {
+          worker: id,
+          error: String(err),
+        })
+      );
+    }, this.#o.startFailureGraceMs ?? 60_000);
+    this.#giveUpTimers.set(id, timer);
+  }
+
+  #clearGiveUp(id: string): void {
+    const timer = this.#giveUpTimers.get(id);
+    if (timer !== undefined) clearTimeout(timer);
+    this.#giveUpTimers.delete(id);
+  }
+
+  /** Records on the pod that it will not start, and makes sure it never runs late. */
+  async #giveUp(id: string, reason: string, message: string): Promise<void> {
+    this.#o.logger.warn("worker cannot start; giving up", { worker: id, reason, message });
+    const pod = await this.#o.api.mergePatch<PodObject>(this.#podsPath(id), {
+      metadata: {
+        annotations: {
+          [FAILURE_REASON_ANNOTATION]: reason,
+          [FAILURE_MESSAGE_ANNOTATION]: message,
+          [FAILED_AT_ANNOTATION]: new Date().toISOString(),
+        },
+      },
+      spec: { activeDeadlineSeconds: 1 },
+    });
+    this.#cache.observe(pod);
+  }
+
+  // --- Runtime ----------------------------------------------------------------------------
+
+  /** Starts a worker pod, or returns the existing one's state; see {@linkcode Runtime.start}. */
+  start(spec: WorkerSpec): Promise<WorkerStatus> {
+    const known = this.#known(spec.id);
+    if (known) return Promise.resolve(this.#sameTask(known, spec));
+    const inFlight = this.#creating.get(spec.id);
+    if (inFlight) return inFlight.then((s) => this.#sameTask(s, spec));
+    const creating = this.#withCreateSlot(() => this.#create(spec)).finally(() =>
+      this.#creating.delete(spec.id)
+    );
+    this.#creating.set(spec.id, creating);
+    return creating;
+  }
+
+  #known(id: string): WorkerStatus | undefined {
+    return this.#statuses.get(id) ?? this.#tombstones.get(id);
+  }
+
+  #sameTask(status: WorkerStatus, spec: WorkerSpec): WorkerStatus {
+    if (status.taskId !== spec.taskId) throw new WorkerConflictError(spec.id, status.taskId);
+    return status;
+  }
+
+  async #withCreateSlot<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.#createSlots > 0) this.#createSlots--;
+    else await new Promise<void>((resolve) => this.#createQueue.push(resolve));
+    try {
+      return await fn();
+    } finally {
+      const next = this.#createQueue.shift();
+      if (next) next();
+      else this.#createSlots++;
+    }
+  }
+
+  async #create(spec: WorkerSpec): Promise<WorkerStatus> {
+    const labels = {
+      ...spec.labels,
+      "managed-by": "ottoscaler",
+      app: "otto-agent",
+      [INDEX_LABEL]: String(spec.index),
+    };
+    const body = buildPod({ ...spec, labels }, {
+      namespace: this.#o.namespace,
+      resources: this.#o.resources ?? {},
+      annotations: spec.annotations,
+      terminationGracePeriodSeconds: this.#o.stopGraceSeconds,
+    });
+    const attempts = this.#o.maxCreateAttempts ?? 8;
+    const backoff = this.#o.createBackoff ?? { initialMs: 200, maxMs: 5_000 };
+    for (let attempt = 1;; attempt++) {
+      try {
+        const pod = await this.#o.api.create<PodObject>(this.#podsPath(), body);
+        this.#cache.observe(pod);
+        return this.#statuses.get(spec.id) ?? podToStatus(pod);
+      } catch (err) {
+        if (err instanceof KubeApiError && err.code === 409) {
+          // AlreadyExists: created by an earlier try or another Ottoscaler; read it back.
+          const pod = await this.#o.api.get<PodObject>(this.#podsPath(spec.id));
+          this.#cache.observe(pod);
+          return this.#sameTask(this.#statuses.get(spec.id) ?? podToStatus(pod), spec);
+        }
+        if (
+          err instanceof KubeApiError && err.code === 403 && /exceeded quota/i.test(err.message)
+        ) {
+          return this.#refused(spec, "QuotaExceeded", err.message);
+        }
+        if (!isRetryable(err) || attempt >= attempts || this.#closing.signal.aborted) throw err;
+        const wait = err instanceof KubeApiError && err.retryAfterSeconds !== undefined
+          ? err.retryAfterSeconds * 1000
+          : backoffDelay(attempt, backoff);
+        this.#o.logger.debug("pod create retried", {
+          worker: spec.id,
+          attempt,
+          waitMs: wait,
+          error: String(err),
+        });
+        await sleep(wait, this.#closing.signal);
+      }
+    }
+  }
+
+  #refused(spec: WorkerSpec, reason: "QuotaExceeded", message: string): WorkerStatus {
+    const now = new Date().toISOString();
+    const status: WorkerStatus = {
+      id: spec.id,
+      taskId: spec.taskId,
+      index: spec.index,
+      phase: "failed",
+      createdAt: now,
+      finishedAt: now,
+      reason,
+      message,
+      labels: { ...spec.labels },
+    };
+    this.#tombstones.set(spec.id, status);
+    this.#publish(status);
+    return status;
+  }
+
+  /** Stops a worker; see {@linkcode Runtime.stop}. */
+  async stop(id: string): Promise<void> {
+    const status = this.#statuses.get(id);
+    if (!status || isTerminal(status.phase)) return;
+    const pod = this.#cache.get(id);
+    const now = new Date().toISOString();
+    const annotations: Record<string, string> = { [STOP_ANNOTATION]: now };
+    if (status.phase === "pending" && !pod?.spec?.nodeName) {
+      // Never placed: nothing runs, so it ends here; the deadline kills it if it starts late.
+      annotations[FAILURE_REASON_ANNOTATION] = "Stopped";
+      annotations[FAILURE_MESSAGE_ANNOTATION] = "stopped before it started";
+      annotations[FAILED_AT_ANNOTATION] = now;
+    }
+    const deadline = pod?.spec?.activeDeadlineSeconds;
+    const patched = await this.#o.api.mergePatch<PodObject>(this.#podsPath(id), {
+      metadata: { annotations },
+      ...(deadline !== undefined && deadline <= 1 ? {} : { spec: { activeDeadlineSeconds: 1 } }),
+    }).catch((err) => {
+      if (err instanceof KubeApiError && err.code === 404) return undefined;
+      throw err;
+    });
+    if (patched) this.#cache.observe(patched);
+    await this.#waitForEnd(id);
+  }
+
+  #waitForEnd(id: string): Promise<void> {
+    return new Promise((resolve) => {
+      const check = () => {
+        const s = this.#known(id);
+        if (!s || isTerminal(s.phase)) {
+          unwatch();
+          resolve();
+        }
+      };
+      const unwatch = this.watch((s) => {
+        if (s.id === id) check();
+      });
+      check();
+    });
+  }
+
+  /** The workers' current states; see {@linkcode Runtime.list}. */
+  list(filter: { readonly taskId?: string } = {}): WorkerStatus[] {
+    const all = [...this.#statuses.values(), ...this.#tombstones.values()];
+    return all
+      .filter((s) => filter.taskId === undefined || s.taskId === filter.taskId)
+      .sort((a, b) => a.taskId < b.taskId ? -1 : a.taskId > b.taskId ? 1 : a.index - b.index);
+  }
+
+  /** Calls `listener` on every state change; see {@linkcode Runtime.watch}. */
+  watch(listener: StatusListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** A worker's numbered log lines; see {@linkcode Runtime.logs}. */
+  logs(id: string, options: LogReadOptions = {}): AsyncIterable<LogLine> {
+    if (!this.#known(id)) throw new WorkerNotFoundError(id);
+    if (!this.#statuses.has(id)) return (async function* () {})(); // no pod, no log
+    const status = () => this.#known(id);
+    const waitFor = (predicate: (s: WorkerStatus | undefined) => boolean, signal: AbortSignal) =>
+      new Promise<void>((resolve) => {
+        const done = () => {
+          unwatch();
+          signal.removeEventListener("abort", done);
+          resolve();
+        };
+        const unwatch = this.watch((s) => {
+          if (s.id === id && predicate(s)) done();
+        });
+        signal.addEventListener("abort", done, { once: true });
+        if (predicate(status()) || signal.aborted) done();
+      });
+    const ended = (s: WorkerStatus | undefined) => !s || isTerminal(s.phase);
+    const started = (s: WorkerStatus | undefined) =>
+      ended(s) || (s?.phase === "running" || s?.startedAt !== undefined);
+    return readPodLog({
+      api: this.#o.api,
+      namespace: this.#o.namespace,
+      name: id,
+      started: (signal) => waitFor(started, signal),
+      ended: (signal) => waitFor(ended, signal),
+      isEnded: () => ended(status()),
+      hasStarted: () => {
+        const s = status();
+        return s !== undefined && s.startedAt !== undefined;
+      },
+    }, options);
+  }
+
+  /** Deletes finished pods whose logs were delivered and whose retention has passed. */
+  #reap(): void {
+    const now = Date.now();
+    const delivered = this.#o.isDelivered ?? (() => true);
+    for (const status of this.#statuses.values()) {
+      if (!isTerminal(status.phase)) continue;
+      const ended = Date.parse(status.finishedAt ?? status.createdAt);
+      if (now - ended < this.#retentionMs() || !delivered(status.id)) continue;
+      if (this.#deleting.has(status.id)) continue;
+      this.#deleting.add(status.id);
+      this.#o.logger.debug("deleting finished worker pod", { worker: status.id });
+      this.#o.api.remove(this.#podsPath(status.id), { gracePeriodSeconds: "0" }).catch((err) =>
+        this.#o.logger.warn("could not delete a finished pod", {
+          worker: status.id,
+          error: String(err),
+        })
+      ).finally(() => this.#deleting.delete(status.id));
+    }
+  }
+
+  /** Stops watching; pods keep running. */
+  async close(): Promise<void> {
+    this.#closing.abort();
+    clearInterval(this.#reaper);
+    for (const timer of this.#giveUpTimers.values()) clearTimeout(timer);
+    this.#giveUpTimers.clear();
+    await this.#cache.stop();
+  }
+}
+
+function changed(a: WorkerStatus, b: WorkerStatus): boolean {
+  return a.phase !== b.phase || a.reason !== b.reason || a.startedAt !== b.startedAt ||
+    a.finishedAt !== b.finishedAt || a.nodeName !== b.nodeName || a.podIp !== b.podIp ||
+    a.exitCode !== b.exitCode;
+}

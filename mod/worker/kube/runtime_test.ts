@@ -1,0 +1,198 @@
+import assert from "node:assert/strict";
+import { ensureCluster } from "../../../tests/support/cluster.ts";
+import { silentLogger } from "../../telemetry/logger.ts";
+import { collectLogs, runConformance, waitForEnd, waitForStatus } from "../conformance.ts";
+import { connectKube, type KubeApi, KubeApiError, type PodObject } from "./api.ts";
+import { KubeRuntime, type KubeRuntimeOptions } from "./runtime.ts";
+import { cancelPrints, prepareLog, simSpec, simulated } from "./sim_test_support.ts";
+
+/** A fresh namespace on the local control plane, and the admin API. */
+async function freshNamespace(prefix: string): Promise<{ api: KubeApi; namespace: string }> {
+  const cluster = await ensureCluster();
+  const api = connectKube({ kubeconfig: cluster.kubeconfig });
+  const namespace = `${prefix}-${crypto.randomUUID().slice(0, 8)}`;
+  await api.create("/api/v1/namespaces", { metadata: { name: namespace } });
+  return { api, namespace };
+}
+
+async function logDir(): Promise<string> {
+  const cluster = await ensureCluster();
+  return cluster.podLogDir;
+}
+
+function open(options: Partial<KubeRuntimeOptions> & { api: KubeApi; namespace: string }) {
+  return KubeRuntime.open({
+    logger: silentLogger,
+    stopGraceSeconds: 1,
+    startFailureGraceMs: 1_000,
+    retentionMs: 3_600_000,
+    ...options,
+  });
+}
+
+Deno.test("kubernetes runtime passes the conformance suite (local control plane, KWOK)", async (t) => {
+  const { api, namespace } = await freshNamespace("conformance");
+  const sim = { api, namespace, logDir: await logDir() };
+  try {
+    await runConformance(t, {
+      open: async () => simulated(await open({ api, namespace }), sim),
+      spec: simSpec,
+      mergedStreams: true,
+    });
+  } finally {
+    cancelPrints();
+  }
+});
+
+Deno.test("kubernetes runtime: start failures, quota, retention, retries", async (t) => {
+  const { api, namespace } = await freshNamespace("kube-runtime");
+  const sim = { api, namespace, logDir: await logDir() };
+  const suffix = crypto.randomUUID().slice(0, 6);
+
+  await t.step(
+    "an unschedulable worker is failed as Unschedulable after the grace time",
+    async () => {
+      // No simulated node has 5000 CPUs, so kube-scheduler marks the pod Unschedulable.
+      const runtime = await open({
+        api,
+        namespace,
+        resources: { requests: { cpu: "5000" } },
+        startFailureGraceMs: 500,
+      });
+      try {
+        const spec = simSpec(`big-${suffix}`, 1, { stdout: [] });
+        await prepareLog(sim, spec);
+        await runtime.start(spec);
+        const end = await waitForEnd(runtime, spec.id);
+        assert.equal(end.phase, "failed");
+        assert.equal(end.reason, "Unschedulable");
+        assert.match(end.message ?? "", /Insufficient cpu|nodes are available/);
+        // The reason is written on the pod, so a restarted Ottoscaler still knows it.
+        const pod = await api.get<PodObject>(`/api/v1/namespaces/${namespace}/pods/${spec.id}`);
+        assert.equal(pod.metadata.annotations?.["ottoscaler.io/failure-reason"], "Unschedulable");
+        assert.equal(pod.spec?.activeDeadlineSeconds, 1, "a late start is killed at once");
+        assert.deepEqual(await collectLogs(runtime, spec.id), [], "it never ran, so no log");
+      } finally {
+        await runtime.close();
+      }
+    },
+  );
+
+  await t.step("a create refused for quota is failed as QuotaExceeded", async () => {
+    const quotaNs = await freshNamespace("quota");
+    const quotaPath = `/api/v1/namespaces/${quotaNs.namespace}/resourcequotas`;
+    await api.create(quotaPath, { metadata: { name: "no-pods" }, spec: { hard: { pods: "0" } } });
+    // No kube-controller-manager here: the status a quota controller would compute is set by hand.
+    const quota = await api.get<Record<string, unknown>>(`${quotaPath}/no-pods`);
+    await api.replace(`${quotaPath}/no-pods/status`, {
+      ...quota,
+      status: { hard: { pods: "0" }, used: { pods: "0" } },
+    });
+    const runtime = await open({ api, namespace: quotaNs.namespace });
+    try {
+      const spec = simSpec(`quota-${suffix}`, 1, { stdout: [] });
+      const status = await runtime.start(spec);
+      assert.equal(status.phase, "failed");
+      assert.equal(status.reason, "QuotaExceeded");
+      assert.match(status.message ?? "", /exceeded quota/);
+      assert.equal(runtime.list({ taskId: spec.taskId })[0].reason, "QuotaExceeded");
+    } finally {
+      await runtime.close();
+    }
+  });
+
+  await t.step("a finished pod is deleted only after delivery, then after retention", async () => {
+    const delivered = new Set<string>();
+    const runtime = await open({
+      api,
+      namespace,
+      retentionMs: 300,
+      isDelivered: (id) => delivered.has(id),
+    });
+    try {
+      const spec = simSpec(`keep-${suffix}`, 1, { stdout: ["kept"] });
+      await prepareLog(sim, spec);
+      await runtime.start(spec);
+      await waitForEnd(runtime, spec.id);
+      // Well past the retention: still there, because its log is not delivered yet.
+      await new Promise((r) => setTimeout(r, 1_500));
+      const path = `/api/v1/namespaces/${namespace}/pods/${spec.id}`;
+      assert.equal((await api.get<PodObject>(path)).metadata.name, spec.id);
+      assert.deepEqual((await collectLogs(runtime, spec.id)).map((l) => l.message), ["kept"]);
+      delivered.add(spec.id);
+      await new Promise<void>((resolve) => {
+        const unwatch = runtime.watch(() => {});
+        const timer = setInterval(() => {
+          if (!runtime.list().some((s) => s.id === spec.id)) {
+            clearInterval(timer);
+            unwatch();
+            resolve();
+          }
+        }, 100);
+      });
+      await assert.rejects(api.get(path), (err: unknown) => (err as KubeApiError).code === 404);
+    } finally {
+      await runtime.close();
+    }
+  });
+
+  await t.step("creates are retried on 429 and 5xx answers", async () => {
+    // The real API server behind a wrapper that answers the first creates with errors.
+    const failures = [
+      new KubeApiError(429, "TooManyRequests", "throttled", 1),
+      new KubeApiError(503, "ServiceUnavailable", "unavailable"),
+      new KubeApiError(500, "InternalError", "etcd hiccup"),
+    ];
+    let calls = 0;
+    const flaky: KubeApi = {
+      server: api.server,
+      get: (path) => api.get(path),
+      replace: (path, body) => api.replace(path, body),
+      mergePatch: (path, patch) => api.mergePatch(path, patch),
+      remove: (path, query) => api.remove(path, query),
+      list: (path, query) => api.list(path, query),
+      watch: (path, query, onEvent, signal) => api.watch(path, query, onEvent, signal),
+      stream: (path, query, signal) => api.stream(path, query, signal),
+      create: <T>(path: string, body: unknown) => {
+        calls++;
+        const failure = failures.shift();
+        return failure ? Promise.reject(failure) : api.create<T>(path, body);
+      },
+    };
+    const runtime = await open({
+      api: flaky,
+      namespace,
+      createBackoff: { initialMs: 10, maxMs: 50 },
+    });
+    try {
+      const spec = simSpec(`retry-${suffix}`, 1, { stdout: ["made it"] });
+      await prepareLog(sim, spec);
+      const started = Date.now();
+      await runtime.start(spec);
+      assert.ok(Date.now() - started >= 1_000, "Retry-After: 1 was honoured");
+      assert.equal(calls, 4, "three refused creates, then one that worked");
+      assert.equal((await waitForEnd(runtime, spec.id)).phase, "succeeded");
+    } finally {
+      await runtime.close();
+    }
+  });
+
+  await t.step("a pod deleted behind Ottoscaler's back is failed as Lost", async () => {
+    const runtime = await open({ api, namespace });
+    try {
+      const spec = simSpec(`gone-${suffix}`, 1, { stdout: ["x"], sleepSeconds: 30 });
+      await prepareLog(sim, spec);
+      await runtime.start(spec);
+      await waitForStatus(runtime, spec.id, (s) => s.phase === "running");
+      await api.remove(`/api/v1/namespaces/${namespace}/pods/${spec.id}`, {
+        gracePeriodSeconds: "0",
+      });
+      const end = await waitForEnd(runtime, spec.id);
+      assert.equal(end.reason, "Lost");
+      assert.match(end.message ?? "", /deleted/);
+    } finally {
+      await runtime.close();
+      cancelPrints();
+    }
+  });
+});
