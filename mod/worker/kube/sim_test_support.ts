@@ -1,8 +1,8 @@
 /**
  * Test support: runs conformance {@linkcode Behaviour}s as KWOK-simulated worker pods on the local
  * control plane (tasks/control_plane). KWOK plays the kubelet: the stages in stages.yaml end a pod
- * after its `ottoscaler.io/sim-duration` with its `ottoscaler.io/sim-exit-code`, or as a deadline
- * kill; what the container "prints" is a CRI log file this module writes and names in a kwok
+ * after its `ottoscaler.io/sim-duration` with its `ottoscaler.io/sim-exit-code`, or at its
+ * activeDeadlineSeconds; what the container "prints" is a CRI log file this module writes and names in a kwok
  * `Logs` object, so `pods/log` through the API server returns it.
  *
  * {@linkcode simulated} wraps a runtime so that `start` first lays down the pod's log (and
@@ -26,20 +26,13 @@ export interface SimulationOptions {
   readonly logDir: string;
 }
 
-/** The annotations that make KWOK run a pod as `behaviour` describes. */
-export function simAnnotations(
-  behaviour: Behaviour,
-  timeoutSeconds = 0,
-): Record<string, string> {
-  const runs = (behaviour.sleepSeconds ?? 0) + 0.5;
-  if (timeoutSeconds > 0 && runs > timeoutSeconds) {
-    return {
-      "ottoscaler.io/sim-duration": `${timeoutSeconds}s`,
-      "ottoscaler.io/sim-outcome": "DeadlineExceeded",
-    };
-  }
+/**
+ * The annotations that make KWOK run a pod as `behaviour` describes. A timeout needs none: the
+ * pod's activeDeadlineSeconds ends it as a kubelet would (see stages.yaml).
+ */
+export function simAnnotations(behaviour: Behaviour): Record<string, string> {
   return {
-    "ottoscaler.io/sim-duration": `${runs}s`,
+    "ottoscaler.io/sim-duration": `${(behaviour.sleepSeconds ?? 0) + 0.5}s`,
     "ottoscaler.io/sim-exit-code": String(behaviour.exitCode ?? 0),
   };
 }
@@ -60,7 +53,7 @@ export function simSpec(
     env: { OTTO_TASK_ID: taskId },
     labels: { "ottoscaler.io/task": taskId, "ottoscaler.io/index": String(index) },
     annotations: {
-      ...simAnnotations(behaviour, options.timeoutSeconds),
+      ...simAnnotations(behaviour),
       "ottoscaler.io/sim-behaviour": JSON.stringify(behaviour),
     },
     timeoutSeconds: options.timeoutSeconds ?? 0,
