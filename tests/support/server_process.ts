@@ -15,6 +15,8 @@ export interface ServerProcess {
   logs(): string;
   /** Sends SIGTERM and resolves with the exit code. */
   stop(): Promise<number>;
+  /** Kills it outright (SIGKILL: no shutdown at all) and resolves once it is gone. */
+  kill(): Promise<void>;
 }
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
@@ -58,6 +60,13 @@ export async function startServerProcess(
       const status = await child.status;
       await drained;
       return status.code;
+    },
+    kill: async () => {
+      try {
+        child.kill("SIGKILL");
+      } catch { /* already gone */ }
+      await child.status;
+      await drained;
     },
   };
 }
