@@ -121,8 +121,11 @@ Local control plane is up: https://127.0.0.1:$APISERVER_PORT ($NODE_COUNT kwok n
                          https://127.0.0.1:$APISERVER_PORT/api/v1/nodes
   pod log file      $STATE/logs/pods/default.log  (CRI format: '<RFC3339 time> stdout F <text>'; per-pod: a kwok Logs object)
   component logs    $STATE/logs/{etcd,kube-apiserver,kube-scheduler,kwok}.log
-  simulated pods    label managed-by=ottoscaler; annotations ottoscaler.io/sim-duration (e.g. "2s"),
-                    ottoscaler.io/sim-exit-code (0 -> Succeeded, else Failed)
+  simulated pods    label managed-by=ottoscaler; run time from annotation ottoscaler.io/sim-duration
+                    or env OTTO_SIM_DURATION (e.g. "2s", default 1s), exit code from
+                    ottoscaler.io/sim-exit-code or env OTTO_SIM_EXIT_CODE (0 -> Succeeded, else
+                    Failed); activeDeadlineSeconds is enforced; images under registry.invalid/
+                    fail with ErrImagePull (see tasks/control_plane/stages.yaml)
   stop              $SCRIPT_DIR/down.sh
 EOF
 }

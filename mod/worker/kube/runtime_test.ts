@@ -78,6 +78,25 @@ Deno.test("kubernetes runtime: start failures, quota, retention, retries", async
     },
   );
 
+  await t.step("an image that cannot be pulled is failed as ErrImagePull", async () => {
+    const runtime = await open({ api, namespace, startFailureGraceMs: 500 });
+    try {
+      const spec = {
+        ...simSpec(`pull-${suffix}`, 1, { stdout: [] }),
+        image: "registry.invalid/ottoscaler/missing:1",
+      };
+      const pending = waitForStatus(runtime, spec.id, (s) => s.nodeName !== undefined);
+      await runtime.start(spec);
+      assert.equal((await pending).phase, "pending", "placed on a node, but it cannot start");
+      const end = await waitForEnd(runtime, spec.id);
+      assert.equal(end.phase, "failed");
+      assert.equal(end.reason, "ErrImagePull");
+      assert.match(end.message ?? "", /registry\.invalid\/ottoscaler\/missing:1/);
+    } finally {
+      await runtime.close();
+    }
+  });
+
   await t.step("a create refused for quota is failed as QuotaExceeded", async () => {
     const quotaNs = await freshNamespace("quota");
     const quotaPath = `/api/v1/namespaces/${quotaNs.namespace}/resourcequotas`;
