@@ -174,6 +174,9 @@ export function inClusterNamespace(): string | undefined {
   }
 }
 
+/** How often request headers (bearer tokens) are rebuilt from the kubeconfig. */
+const AUTH_REFRESH_MS = 60_000;
+
 interface Authenticated {
   readonly headers: Record<string, string>;
   readonly dispatcher?: Dispatcher;
@@ -183,17 +186,36 @@ interface Authenticated {
 class HttpKubeApi implements KubeApi {
   readonly server: string;
   #config: KubeConfig;
+  #authCache?: { auth: Promise<Authenticated>; at: number };
 
   constructor(config: KubeConfig, server: string) {
     this.#config = config;
     this.server = server;
   }
 
-  async #auth(url: string): Promise<Authenticated> {
-    // client-node fills headers (bearer tokens, exec plugins) and a TLS dispatcher on a context.
-    const ctx = new RequestContext(url, HttpMethod.GET);
-    await this.#config.applySecurityAuthentication(ctx);
-    return { headers: ctx.getHeaders(), dispatcher: ctx.getDispatcher() as Dispatcher | undefined };
+  /**
+   * The headers and TLS dispatcher of a request. client-node builds them on a request context,
+   * with a new connection pool each time; the first pool is kept for every request (connections
+   * are reused, not re-handshaken), and the headers (tokens can rotate) are refreshed every
+   * {@linkcode AUTH_REFRESH_MS}.
+   */
+  #auth(): Promise<Authenticated> {
+    const now = Date.now();
+    if (this.#authCache && now - this.#authCache.at < AUTH_REFRESH_MS) {
+      return this.#authCache.auth;
+    }
+    const previous = this.#authCache?.auth;
+    const auth = (async () => {
+      const ctx = new RequestContext(this.server, HttpMethod.GET);
+      await this.#config.applySecurityAuthentication(ctx);
+      const fresh = ctx.getDispatcher() as Dispatcher | undefined;
+      const kept = previous ? (await previous.catch(() => undefined))?.dispatcher : undefined;
+      if (kept && fresh) fresh.close().catch(() => {});
+      return { headers: ctx.getHeaders(), dispatcher: kept ?? fresh };
+    })();
+    this.#authCache = { auth, at: now };
+    auth.catch(() => (this.#authCache = undefined));
+    return auth;
   }
 
   async #request(
@@ -208,7 +230,7 @@ class HttpKubeApi implements KubeApi {
   ): Promise<Response> {
     const url = new URL(this.server + path);
     for (const [k, v] of Object.entries(options.query ?? {})) url.searchParams.set(k, v);
-    const auth = await this.#auth(url.toString());
+    const auth = await this.#auth();
     const headers: Record<string, string> = { ...auth.headers, accept: "application/json" };
     if (options.body !== undefined) {
       headers["content-type"] = options.contentType ?? "application/json";
