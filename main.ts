@@ -5,8 +5,11 @@
  * `serve` is the only place that chooses a worker runtime and wires the parts together:
  *
  * ```
- * config ─▶ runtime (local | kubernetes) ─▶ scaler ─▶ gRPC server (+ health, reflection)
+ * config ─▶ runtime (local | kubernetes) ─▶ scaler, pipelines ─▶ gRPC server (+ health, reflection)
  * ```
+ *
+ * Pipeline state goes with the runtime: files under STATE_DIR locally, ConfigMaps in the
+ * namespace (over the runtime's own API connection) in Kubernetes mode.
  *
  * @module
  */
@@ -24,13 +27,15 @@ import { describeGrpcError, isUnavailable } from "./mod/cli/client.ts";
 import { connectHandler } from "./mod/grpc/handler_client.ts";
 import { startServer } from "./mod/grpc/server.ts";
 import { FileDeliveryStore } from "./mod/logs/delivery_store.ts";
+import { PodDeliveryStore } from "./mod/logs/pod_delivery_store.ts";
 import { PushDelivery } from "./mod/logs/push.ts";
 import { PipelineExecutor } from "./mod/pipeline/executor.ts";
+import { ConfigMapPipelineStore } from "./mod/pipeline/configmap_store.ts";
 import { FilePipelineStore } from "./mod/pipeline/state.ts";
 import { Scaler } from "./mod/scaler/scaler.ts";
 import { createLogger, type Logger } from "./mod/telemetry/logger.ts";
 import { LocalRuntime } from "./mod/worker/local/runtime.ts";
-import { connectKube } from "./mod/worker/kube/api.ts";
+import { connectKube, type KubeApi } from "./mod/worker/kube/api.ts";
 import { KubeRuntime } from "./mod/worker/kube/runtime.ts";
 import type { Runtime } from "./mod/worker/types.ts";
 
@@ -68,6 +73,7 @@ async function openRuntime(
   config: Config,
   logger: Logger,
   isDelivered: (workerId: string) => boolean,
+  kubeApi: KubeApi | undefined,
 ): Promise<Runtime> {
   switch (config.runtime) {
     case "local":
@@ -78,7 +84,19 @@ async function openRuntime(
         maxLineBytes: config.logMaxLineBytes,
       });
     case "kubernetes":
-      return await openKubeRuntime(config, logger, isDelivered);
+      return await openKubeRuntime(config, logger, isDelivered, kubeApi ?? connectCluster(config));
+  }
+}
+
+/** Connects to the configured cluster (the Kubernetes runtime and the pipeline store share it). */
+function connectCluster(config: Config): KubeApi {
+  try {
+    return connectKube({ kubeconfig: config.kubeconfig, context: config.kubeContext });
+  } catch (err) {
+    throw new ConfigError(
+      "KUBECONFIG",
+      `cannot load a Kubernetes configuration: ${(err as Error).message}`,
+    );
   }
 }
 
@@ -87,16 +105,8 @@ async function openKubeRuntime(
   config: Config,
   logger: Logger,
   isDelivered: (workerId: string) => boolean,
+  api: KubeApi,
 ): Promise<Runtime> {
-  let api;
-  try {
-    api = connectKube({ kubeconfig: config.kubeconfig, context: config.kubeContext });
-  } catch (err) {
-    throw new ConfigError(
-      "KUBECONFIG",
-      `cannot load a Kubernetes configuration: ${(err as Error).message}`,
-    );
-  }
   const quantities = (cpu: string, memory: string) => ({
     ...(cpu ? { cpu } : {}),
     ...(memory ? { memory } : {}),
@@ -122,6 +132,7 @@ async function startPush(
   config: Config,
   runtime: Runtime,
   logger: Logger,
+  kubeApi: KubeApi | undefined,
 ): Promise<PushDelivery | undefined> {
   if (!config.handlerHost) return undefined;
   let caPem: Uint8Array | undefined;
@@ -134,7 +145,11 @@ async function startPush(
   }
   const push = new PushDelivery({
     runtime,
-    store: await FileDeliveryStore.open(`${config.stateDir}/delivery.json`),
+    // In Kubernetes mode progress is an annotation on each worker pod, so it survives a
+    // rescheduled Ottoscaler pod and goes away with the worker.
+    store: kubeApi
+      ? await PodDeliveryStore.open(kubeApi, config.namespace)
+      : await FileDeliveryStore.open(`${config.stateDir}/delivery.json`),
     transport: connectHandler({
       address: config.handlerHost,
       tls: config.handlerTls,
@@ -188,12 +203,15 @@ async function serve(args: string[]): Promise<number> {
   });
   // The Kubernetes runtime keeps a finished pod until push delivery says its log was delivered.
   const late: { push?: PushDelivery } = {};
+  // In Kubernetes mode the cluster is the only state: workers are pods, pipelines ConfigMaps.
+  const kubeApi = config.runtime === "kubernetes" ? connectCluster(config) : undefined;
   const runtime = await openRuntime(
     config,
     logger,
     (id) => late.push ? late.push.isDelivered(id) : !config.handlerHost,
+    kubeApi,
   );
-  const push = await startPush(config, runtime, logger).catch(async (err) => {
+  const push = await startPush(config, runtime, logger, kubeApi).catch(async (err) => {
     await runtime.close();
     throw err;
   });
@@ -207,8 +225,11 @@ async function serve(args: string[]): Promise<number> {
   });
   const pipelines = new PipelineExecutor({
     runtime,
-    store: new FilePipelineStore(`${config.stateDir}/pipelines`),
+    store: kubeApi
+      ? new ConfigMapPipelineStore({ api: kubeApi, namespace: config.namespace, logger })
+      : new FilePipelineStore(`${config.stateDir}/pipelines`),
     logger,
+    defaultImage: config.agentImage,
   });
   let server;
   try {

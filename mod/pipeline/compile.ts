@@ -9,7 +9,7 @@
  */
 
 import { ValidationError } from "../scaler/errors.ts";
-import { MAX_TIMEOUT_SECONDS, validateTaskId } from "../scaler/validate.ts";
+import { MAX_TIMEOUT_SECONDS, OTTO_VARIABLES, validateTaskId } from "../scaler/validate.ts";
 
 /** Failure classes a retry policy can name. */
 export type FailureClass = "any" | "timeout" | "start_failure" | "exit_code";
@@ -80,6 +80,17 @@ export interface CompileLimits {
   readonly requireCommand: boolean;
 }
 
+/**
+ * The variables Ottoscaler sets on every pipeline worker, which a stage's config may not set.
+ * Other OTTO_* names pass (as in ScaleUp), e.g. OTTO_SIM_DURATION for simulated workers.
+ */
+export const PIPELINE_VARIABLES = [
+  ...OTTO_VARIABLES,
+  "OTTO_PIPELINE_ID",
+  "OTTO_STAGE_ID",
+  "OTTO_ATTEMPT",
+] as const;
+
 /** The most stages in one pipeline. */
 export const MAX_STAGES = 100;
 /** The most attempts a retry policy may ask for. */
@@ -136,10 +147,10 @@ function compileStage(
         "is not a valid environment variable name",
       );
     }
-    if (key.startsWith("OTTO_")) {
+    if ((PIPELINE_VARIABLES as readonly string[]).includes(key)) {
       throw new ValidationError(
         `${at("config")}.${key}`,
-        "is reserved: OTTO_* variables are set by Ottoscaler",
+        "is reserved: Ottoscaler sets it on every pipeline worker",
       );
     }
     env[key] = value;

@@ -140,6 +140,12 @@ Deno.test("pipeline compilation", async (t) => {
       /variable name/,
     ],
     [
+      "a variable Ottoscaler sets",
+      { pipelineId: "p", stages: [stage("a", [], { config: { OTTO_ATTEMPT: "7" } })] },
+      "stages[a].config.OTTO_ATTEMPT",
+      /reserved/,
+    ],
+    [
       "nothing to run",
       { pipelineId: "p", stages: [stage("a", [], { command: [] })] },
       "stages[a].command",
@@ -149,6 +155,14 @@ Deno.test("pipeline compilation", async (t) => {
   for (const [name, request, field, rule] of cases) {
     await t.step(`refuses: ${name}`, () => refuses(request, field, rule));
   }
+
+  await t.step("other OTTO_* config keys become the stage's environment", () => {
+    const [only] = compilePipeline({
+      pipelineId: "p",
+      stages: [stage("a", [], { config: { OTTO_SIM_DURATION: "2s" } })],
+    }, limits).stages;
+    assert.deepEqual(only.env, { OTTO_SIM_DURATION: "2s" });
+  });
 
   await t.step("a runtime that runs images accepts an image without a command", () => {
     const l = { maxWorkersPerStage: 10, requireCommand: false };

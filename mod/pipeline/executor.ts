@@ -63,6 +63,8 @@ export interface ExecutorOptions {
   readonly store: PipelineStore;
   /** The logger. */
   readonly logger: Logger;
+  /** The image of stages that name none (OTTO_AGENT_IMAGE); runtimes without images ignore it. */
+  readonly defaultImage?: string;
 }
 
 /** The task id of one attempt of one stage: readable, so worker names show the attempt. */
@@ -458,6 +460,8 @@ export class PipelineExecutor {
   async #startWorkers(run: PipelineRun, stage: CompiledStage, attempt: number): Promise<void> {
     const task = attemptTaskId(run.id, stage.id, attempt);
     const command = stage.argv.length > 0 ? stage.argv.map(shellQuote).join(" ") : undefined;
+    // In Kubernetes mode the pipeline's ConfigMap owns its pods: deleting it cleans them up.
+    const owner = this.#opts.store.ownerOf?.(run.id);
     const results = await Promise.allSettled(
       Array.from({ length: stage.workerCount }, (_, i) => {
         const index = i + 1;
@@ -466,9 +470,10 @@ export class PipelineExecutor {
           id,
           taskId: task,
           index,
-          image: stage.image ?? "",
+          image: stage.image ?? this.#opts.defaultImage ?? "",
           command,
           timeoutSeconds: stage.timeoutSeconds,
+          ...(owner ? { owner } : {}),
           labels: {
             ...workerLabels(task, index),
             "ottoscaler.io/pipeline": workerLabels(run.id, 1)["ottoscaler.io/task"],

@@ -8,6 +8,7 @@
 
 import type { CompiledPipeline } from "./compile.ts";
 import { readJson, writeJsonAtomic } from "../storage/json_file.ts";
+import type { WorkerOwner } from "../worker/types.ts";
 
 /** The states of a stage (the wire's StageStatus). */
 export type StageStatus =
@@ -68,6 +69,12 @@ export interface PipelineStore {
   loadAll(): Promise<PipelineState[]>;
   /** Stores a pipeline's state, replacing the previous one. */
   save(state: PipelineState): Promise<void>;
+  /**
+   * The object a pipeline's workers belong to (so deleting the pipeline's record deletes its
+   * workers), once the pipeline was saved or loaded; undefined before, or for stores whose
+   * records own nothing (files).
+   */
+  ownerOf?(pipelineId: string): WorkerOwner | undefined;
 }
 
 /** A {@linkcode PipelineStore} with one JSON file per pipeline in a directory. */

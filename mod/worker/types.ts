@@ -61,6 +61,24 @@ export interface WorkerSpec {
   readonly annotations?: Readonly<Record<string, string>>;
   /** Seconds the worker may run before it is stopped and failed as DeadlineExceeded; 0: none. */
   readonly timeoutSeconds: number;
+  /**
+   * The object the worker belongs to, so that deleting it cleans the worker up (a Kubernetes
+   * owner reference: an object in the worker's own namespace). Ignored by runtimes without
+   * owners (the local runtime).
+   */
+  readonly owner?: WorkerOwner;
+}
+
+/** An object that owns workers (see {@linkcode WorkerSpec.owner}). */
+export interface WorkerOwner {
+  /** Its API version, e.g. `v1`. */
+  readonly apiVersion: string;
+  /** Its kind, e.g. `ConfigMap`. */
+  readonly kind: string;
+  /** Its name. */
+  readonly name: string;
+  /** Its uid: an owner reference names one incarnation of the object. */
+  readonly uid: string;
 }
 
 /** A worker's observed state. Times are RFC 3339 strings; absent when not reached. */

@@ -10,7 +10,9 @@
  * - is secure by default: non-root with a non-root uid (so images like busybox really start),
  *   no privilege escalation, every capability dropped, the RuntimeDefault seccomp profile, and no
  *   service-account token;
- * - gets `activeDeadlineSeconds` from the spec's timeout and the configured default resources.
+ * - gets `activeDeadlineSeconds` from the spec's timeout and the configured default resources;
+ * - names the spec's owner, if any, in `ownerReferences` (e.g. a pipeline's ConfigMap, so that
+ *   deleting it deletes its workers; the owner must live in the pod's namespace).
  *
  * The types below are the subset of the Kubernetes Pod the builder fills, so this module needs no
  * client library.
@@ -47,6 +49,18 @@ export interface PodOptions {
   readonly terminationGracePeriodSeconds?: number;
 }
 
+/**
+ * A reference to the object that owns a pod: when that object is deleted, the garbage collector
+ * (kube-controller-manager) deletes the pod. Neither a controller reference nor one that blocks
+ * the owner's deletion, so it needs no permission beyond creating the pod.
+ */
+export interface OwnerReference {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly name: string;
+  readonly uid: string;
+}
+
 /** The subset of a Kubernetes Pod that worker pods use. */
 export interface WorkerPod {
   readonly apiVersion: "v1";
@@ -56,6 +70,7 @@ export interface WorkerPod {
     readonly namespace: string;
     readonly labels: Record<string, string>;
     readonly annotations: Record<string, string>;
+    readonly ownerReferences?: readonly OwnerReference[];
   };
   readonly spec: {
     readonly restartPolicy: "Never";
@@ -102,6 +117,16 @@ export function buildPod(spec: WorkerSpec, options: PodOptions): WorkerPod {
         ...spec.annotations,
         [TASK_ID_ANNOTATION]: spec.taskId,
       },
+      ...(spec.owner
+        ? {
+          ownerReferences: [{
+            apiVersion: spec.owner.apiVersion,
+            kind: spec.owner.kind,
+            name: spec.owner.name,
+            uid: spec.owner.uid,
+          }],
+        }
+        : {}),
     },
     spec: {
       restartPolicy: "Never",

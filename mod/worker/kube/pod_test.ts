@@ -74,4 +74,16 @@ Deno.test("worker pods", async (t) => {
     assert.equal(sim.metadata.annotations["ottoscaler.io/sim-duration"], "2s");
     assert.equal(sim.metadata.annotations[TASK_ID_ANNOTATION], taskId);
   });
+
+  await t.step("an owner becomes the pod's only owner reference; none without one", () => {
+    assert.equal(pod.metadata.ownerReferences, undefined);
+    const owner = {
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      name: "ottoscaler-pipeline-p1",
+      uid: "u-1",
+    };
+    const owned = buildPod({ ...spec, owner }, options);
+    assert.deepEqual(owned.metadata.ownerReferences, [owner]);
+  });
 });
