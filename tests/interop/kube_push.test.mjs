@@ -1,0 +1,302 @@
+// Push mode on the Kubernetes runtime, against a grpc-js handler on Node.js as otto-handler runs
+// it, with Ottoscaler serving on the local control plane (KWOK plays the kubelet; what a worker
+// prints is a CRI log file named by a kwok Logs object). Checks what the pod-as-buffer design
+// promises: a finished pod is kept until the handler acknowledged its last line, then deleted;
+// delivery progress lives on the pods, so an Ottoscaler restarted with an empty STATE_DIR neither
+// loses lines nor sends acknowledged ones again.
+
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync, spawnSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import * as grpc from "@grpc/grpc-js";
+import {
+  loadContract,
+  repo,
+  startOttoscaler,
+  unary,
+  waitFor,
+} from "./support.mjs";
+
+const v1 = loadContract();
+
+/** Starts (or finds) the local control plane; returns a curl-based client of its API. */
+function cluster() {
+  const devDir = process.env.OTTOSCALER_DEV_DIR ?? join(repo, ".dev");
+  const up = spawnSync("bash", [join(repo, "tasks/control_plane/up.sh")], {
+    env: { ...process.env, OTTOSCALER_DEV_DIR: devDir },
+    encoding: "utf8",
+  });
+  if (up.status !== 0) {
+    throw new Error(`the local control plane did not start:\n${up.stderr}`);
+  }
+  const env = Object.fromEntries(
+    readFileSync(join(devDir, "control-plane", "env"), "utf8").split("\n")
+      .filter(Boolean).map(
+        (
+          line,
+        ) => [
+          line.slice(0, line.indexOf("=")),
+          line.slice(line.indexOf("=") + 1),
+        ],
+      ),
+  );
+  const curl = (method, path, body) => {
+    const args = [
+      "-sS",
+      "-w",
+      "\n%{http_code}",
+      "--cacert",
+      env.OTTOSCALER_CA_CERT,
+      "--cert",
+      env.OTTOSCALER_CLIENT_CERT,
+      "--key",
+      env.OTTOSCALER_CLIENT_KEY,
+      "-X",
+      method,
+      "-H",
+      "content-type: application/json",
+    ];
+    if (body) args.push("-d", JSON.stringify(body));
+    const out = execFileSync(
+      "curl",
+      [...args, env.OTTOSCALER_APISERVER + path],
+      {
+        encoding: "utf8",
+      },
+    );
+    const cut = out.lastIndexOf("\n");
+    return { code: Number(out.slice(cut + 1)), body: out.slice(0, cut) };
+  };
+  return {
+    env,
+    curl,
+    kubeconfig: env.OTTOSCALER_KUBECONFIG,
+    logDir: env.OTTOSCALER_POD_LOG_DIR,
+  };
+}
+
+/** A fresh namespace, and what the workers of `task` will print. */
+function prepare(k, task, workers, lines) {
+  const namespace = `push-${Math.random().toString(36).slice(2, 10)}`;
+  assert.equal(
+    k.curl("POST", "/api/v1/namespaces", { metadata: { name: namespace } })
+      .code,
+    201,
+  );
+  for (let i = 1; i <= workers; i++) {
+    const pod = `otto-agent-${task}-${i}`;
+    const file = join(k.logDir, `${namespace}_${pod}.log`);
+    const now = new Date().toISOString();
+    writeFileSync(
+      file,
+      lines.map((l) => `${now} stdout F w${i} ${l}\n`).join(""),
+    );
+    const created = k.curl(
+      "POST",
+      `/apis/kwok.x-k8s.io/v1alpha1/namespaces/${namespace}/logs`,
+      {
+        apiVersion: "kwok.x-k8s.io/v1alpha1",
+        kind: "Logs",
+        metadata: { name: pod, namespace },
+        spec: { logs: [{ logsFile: file }] },
+      },
+    );
+    assert.equal(created.code, 201, created.body);
+  }
+  return namespace;
+}
+
+/** A handler that records what arrives and acknowledges only while `acking` is true. */
+function startHandler(record) {
+  const server = new grpc.Server();
+  server.addService(v1.OttoHandlerLogService.service, {
+    ForwardWorkerLogs(call) {
+      call.on("data", (entry) => {
+        const key = `${entry.workerId}#${entry.sequence}`;
+        if (record.lines.has(key)) record.duplicates++;
+        record.lines.set(key, entry.message);
+        if (record.acking) {
+          call.write({ status: "ACK", sequence: String(entry.sequence) });
+        }
+      });
+      call.on("end", () => call.end());
+      call.on("error", () => {});
+    },
+    NotifyWorkerStatus(call, callback) {
+      record.statuses.push(`${call.request.workerId}/${call.request.status}`);
+      callback(null, { status: "RECEIVED", message: "" });
+    },
+  });
+  return new Promise((resolve, reject) => {
+    server.bindAsync(
+      "127.0.0.1:0",
+      grpc.ServerCredentials.createInsecure(),
+      (err, port) => {
+        if (err) return reject(err);
+        resolve({ port, stop: () => server.forceShutdown() });
+      },
+    );
+  });
+}
+
+const newRecord = (acking) => ({
+  lines: new Map(),
+  statuses: [],
+  duplicates: 0,
+  acking,
+});
+const LINES = ["checkout", "compile", "test", "package", "done"];
+
+describe("push delivery on the Kubernetes runtime", () => {
+  it(
+    "keeps a finished pod until its last line is acknowledged, then deletes it",
+    {
+      timeout: 120_000,
+    },
+    async () => {
+      const k = cluster();
+      const task = "kpush";
+      const namespace = prepare(k, task, 2, LINES);
+      const record = newRecord(false);
+      const handler = await startHandler(record);
+      const env = {
+        WORKER_RUNTIME: "kubernetes",
+        KUBECONFIG: k.kubeconfig,
+        NAMESPACE: namespace,
+        OTTO_HANDLER_HOST: `127.0.0.1:${handler.port}`,
+        POD_RETENTION_SECONDS: "0",
+        PUSH_ACK_TIMEOUT_SECONDS: "60",
+      };
+      let ottoscaler = await startOttoscaler({ env });
+      let client = new v1.OttoscalerService(
+        ottoscaler.address,
+        grpc.credentials.createInsecure(),
+      );
+      const pods = [1, 2].map((i) => `otto-agent-${task}-${i}`);
+      const podPath = (p) => `/api/v1/namespaces/${namespace}/pods/${p}`;
+      try {
+        await unary(client, "ScaleUp", {
+          taskId: task,
+          workerCount: 2,
+          buildConfig: { OTTO_SIM_DURATION: "0.5s" },
+        });
+        await waitFor(
+          () =>
+            record.lines.size === 10 &&
+            pods.every((p) => record.statuses.includes(`${p}/COMPLETED`)),
+          () => `lines ${record.lines.size}/10, statuses ${record.statuses}`,
+        );
+        // Finished, retention 0, but nothing acknowledged: the pods (the buffer) must stay.
+        await new Promise((r) => setTimeout(r, 2_000));
+        for (const p of pods) {
+          assert.equal(
+            k.curl("GET", podPath(p)).code,
+            200,
+            `${p} was kept`,
+          );
+        }
+
+        // A new Ottoscaler with an empty STATE_DIR; the handler now acknowledges.
+        client.close();
+        await ottoscaler.stop();
+        record.acking = true;
+        ottoscaler = await startOttoscaler({ env });
+        client = new v1.OttoscalerService(
+          ottoscaler.address,
+          grpc.credentials.createInsecure(),
+        );
+        await waitFor(
+          () => pods.every((p) => k.curl("GET", podPath(p)).code === 404),
+          () => `pods still there; lines ${record.lines.size}`,
+        );
+        for (const [i, p] of pods.entries()) {
+          LINES.forEach((line, n) =>
+            assert.equal(record.lines.get(`${p}#${n + 1}`), `w${i + 1} ${line}`)
+          );
+        }
+      } finally {
+        client.close();
+        await ottoscaler.stop();
+        handler.stop();
+      }
+    },
+  );
+
+  it("resumes from the progress recorded on the pods, not from line 1", {
+    timeout: 120_000,
+  }, async () => {
+    const k = cluster();
+    const task = "kresume";
+    const namespace = prepare(k, task, 1, LINES);
+    const record = newRecord(true);
+    const handler = await startHandler(record);
+    const env = {
+      WORKER_RUNTIME: "kubernetes",
+      KUBECONFIG: k.kubeconfig,
+      NAMESPACE: namespace,
+      OTTO_HANDLER_HOST: `127.0.0.1:${handler.port}`,
+      POD_RETENTION_SECONDS: "3600",
+    };
+    let ottoscaler = await startOttoscaler({ env });
+    let client = new v1.OttoscalerService(
+      ottoscaler.address,
+      grpc.credentials.createInsecure(),
+    );
+    const pod = `otto-agent-${task}-1`;
+    try {
+      await unary(client, "ScaleUp", {
+        taskId: task,
+        workerCount: 1,
+        buildConfig: { OTTO_SIM_DURATION: "0.5s" },
+      });
+      const progress = () => {
+        const got = k.curl(
+          "GET",
+          `/api/v1/namespaces/${namespace}/pods/${pod}`,
+        );
+        const text = JSON.parse(got.body).metadata.annotations
+          ?.["ottoscaler.io/delivery"];
+        return text ? JSON.parse(text) : undefined;
+      };
+      await waitFor(
+        () => progress()?.complete === true,
+        () => JSON.stringify(progress()),
+      );
+      assert.equal(progress().logsAcked, LINES.length);
+      const sentBefore = record.lines.size;
+      const statusesBefore = record.statuses.length;
+
+      client.close();
+      await ottoscaler.stop();
+      ottoscaler = await startOttoscaler({ env }); // a fresh, empty STATE_DIR
+      client = new v1.OttoscalerService(
+        ottoscaler.address,
+        grpc.credentials.createInsecure(),
+      );
+      const status = await unary(client, "GetWorkerStatus", { taskId: task });
+      assert.equal(
+        status.workers[0].status,
+        "succeeded",
+        "the worker is known again",
+      );
+      await new Promise((r) => setTimeout(r, 2_000));
+      assert.equal(record.lines.size, sentBefore);
+      assert.equal(record.duplicates, 0, "no acknowledged line was sent again");
+      assert.equal(
+        record.statuses.length,
+        statusesBefore,
+        "no state change was sent again",
+      );
+      assert.equal(
+        k.curl("GET", `/api/v1/namespaces/${namespace}/pods/${pod}`).code,
+        200,
+      );
+    } finally {
+      client.close();
+      await ottoscaler.stop();
+      handler.stop();
+    }
+  });
+});
