@@ -69,6 +69,8 @@ export interface KubeRuntimeOptions {
   readonly resources?: Resources;
   /** Seconds between SIGTERM and SIGKILL when a worker is stopped (terminationGracePeriod). */
   readonly stopGraceSeconds?: number;
+  /** How long past the grace period a stop waits for the kubelet before deleting (30 s). */
+  readonly stopSlackMs?: number;
   /** How long a pod may show a start failure before it is given up (default 60 s). */
   readonly startFailureGraceMs?: number;
   /** How long a finished, delivered pod is kept before it is deleted (default 10 min). */
@@ -103,6 +105,8 @@ export class KubeRuntime implements Runtime {
   readonly #createQueue: (() => void)[] = [];
   #reaper: ReturnType<typeof setInterval> | undefined;
   readonly #deleting = new Set<string>();
+  /** Workers this process asked to stop (the pod's annotation may not have been written). */
+  readonly #stopRequested = new Set<string>();
 
   private constructor(options: KubeRuntimeOptions) {
     this.#o = options;
@@ -147,12 +151,17 @@ export class KubeRuntime implements Runtime {
       const last = this.#statuses.get(id);
       this.#statuses.delete(id);
       if (last && !isTerminal(last.phase)) {
-        // Deleted behind Ottoscaler's back before it ended: keep the worker, failed as Lost.
+        // Deleted before it ended (behind Ottoscaler's back, or a stop that had to delete it):
+        // keep the worker, failed as Lost or Stopped.
+        const stopped = pod.metadata.annotations?.[STOP_ANNOTATION] !== undefined ||
+          this.#stopRequested.has(id);
         const lost: WorkerStatus = {
           ...last,
           phase: "failed",
-          reason: "Lost",
-          message: "the pod was deleted before it ended (unseen end)",
+          reason: stopped ? "Stopped" : "Lost",
+          message: stopped
+            ? "stopped; its pod was deleted before its end was seen"
+            : "the pod was deleted before it ended (unseen end)",
           finishedAt: new Date().toISOString(),
         };
         this.#tombstones.set(id, lost);
@@ -330,6 +339,7 @@ export class KubeRuntime implements Runtime {
     const status = this.#statuses.get(id);
     if (!status || isTerminal(status.phase)) return;
     const pod = this.#cache.get(id);
+    this.#stopRequested.add(id);
     const now = new Date().toISOString();
     const annotations: Record<string, string> = { [STOP_ANNOTATION]: now };
     if (status.phase === "pending" && !pod?.spec?.nodeName) {
@@ -347,18 +357,28 @@ export class KubeRuntime implements Runtime {
       throw err;
     });
     if (patched) this.#cache.observe(patched);
-    await this.#waitForEnd(id);
+    // The kubelet ends it within the grace period; if nothing does (a lost node), delete it.
+    const limitMs = (this.#o.stopGraceSeconds ?? 30) * 1000 + (this.#o.stopSlackMs ?? 30_000);
+    if (!await this.#waitForEnd(id, limitMs)) {
+      this.#o.logger.warn("stopped worker did not end; deleting its pod", { worker: id });
+      await this.#o.api.remove(this.#podsPath(id), { gracePeriodSeconds: "0" });
+      await this.#waitForEnd(id, limitMs);
+    }
   }
 
-  #waitForEnd(id: string): Promise<void> {
+  /** Resolves true once the worker is terminal (or gone), false after `limitMs`. */
+  #waitForEnd(id: string, limitMs: number): Promise<boolean> {
     return new Promise((resolve) => {
+      const finish = (ended: boolean) => {
+        clearTimeout(timer);
+        unwatch();
+        resolve(ended);
+      };
       const check = () => {
         const s = this.#known(id);
-        if (!s || isTerminal(s.phase)) {
-          unwatch();
-          resolve();
-        }
+        if (!s || isTerminal(s.phase)) finish(true);
       };
+      const timer = setTimeout(() => finish(false), limitMs);
       const unwatch = this.watch((s) => {
         if (s.id === id) check();
       });

@@ -196,6 +196,40 @@ Deno.test("kubernetes runtime: start failures, quota, retention, retries", async
     }
   });
 
+  await t.step("a stop no kubelet carries out deletes the pod and ends as Stopped", async () => {
+    // The patch that asks the kubelet to stop is lost (as if its node were gone).
+    const deaf: KubeApi = {
+      server: api.server,
+      get: (path) => api.get(path),
+      create: (path, body) => api.create(path, body),
+      replace: (path, body) => api.replace(path, body),
+      mergePatch: <T>(path: string) => api.get<T>(path),
+      remove: (path, query) => api.remove(path, query),
+      list: (path, query) => api.list(path, query),
+      watch: (path, query, onEvent, signal) => api.watch(path, query, onEvent, signal),
+      stream: (path, query, signal) => api.stream(path, query, signal),
+    };
+    const runtime = await open({ api: deaf, namespace, stopGraceSeconds: 0, stopSlackMs: 300 });
+    try {
+      const spec = simSpec(`deaf-${suffix}`, 1, { stdout: ["x"], sleepSeconds: 30 });
+      await prepareLog(sim, spec);
+      await runtime.start(spec);
+      await waitForStatus(runtime, spec.id, (s) => s.phase === "running");
+      await runtime.stop(spec.id);
+      const end = runtime.list({ taskId: spec.taskId })[0];
+      assert.equal(end.phase, "failed");
+      assert.equal(end.reason, "Stopped");
+      assert.match(end.message ?? "", /deleted before its end was seen/);
+      await assert.rejects(
+        api.get(`/api/v1/namespaces/${namespace}/pods/${spec.id}`),
+        (err: unknown) => (err as KubeApiError).code === 404,
+      );
+    } finally {
+      await runtime.close();
+      cancelPrints();
+    }
+  });
+
   await t.step("a pod deleted behind Ottoscaler's back is failed as Lost", async () => {
     const runtime = await open({ api, namespace });
     try {
