@@ -11,13 +11,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
-import {
-  loadContract,
-  repo,
-  startOttoscaler,
-  unary,
-  waitFor,
-} from "./support.mjs";
+import { loadContract, repo, startOttoscaler, unary, waitFor } from "./support.mjs";
 
 const v1 = loadContract();
 
