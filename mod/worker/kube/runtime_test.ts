@@ -20,6 +20,22 @@ async function logDir(): Promise<string> {
   return cluster.podLogDir;
 }
 
+/** `api` with some of its requests replaced (to inject failures in front of the real server). */
+function overriding(api: KubeApi, replaced: Partial<KubeApi>): KubeApi {
+  return {
+    server: api.server,
+    get: (path) => api.get(path),
+    create: (path, body, query) => api.create(path, body, query),
+    replace: (path, body) => api.replace(path, body),
+    mergePatch: (path, patch) => api.mergePatch(path, patch),
+    remove: (path, query) => api.remove(path, query),
+    list: (path, query) => api.list(path, query),
+    watch: (path, query, onEvent, signal) => api.watch(path, query, onEvent, signal),
+    stream: (path, query, signal) => api.stream(path, query, signal),
+    ...replaced,
+  };
+}
+
 function open(options: Partial<KubeRuntimeOptions> & { api: KubeApi; namespace: string }) {
   return KubeRuntime.open({
     logger: silentLogger,
@@ -163,21 +179,13 @@ Deno.test("kubernetes runtime: start failures, quota, retention, retries", async
       new KubeApiError(500, "InternalError", "etcd hiccup"),
     ];
     let calls = 0;
-    const flaky: KubeApi = {
-      server: api.server,
-      get: (path) => api.get(path),
-      replace: (path, body) => api.replace(path, body),
-      mergePatch: (path, patch) => api.mergePatch(path, patch),
-      remove: (path, query) => api.remove(path, query),
-      list: (path, query) => api.list(path, query),
-      watch: (path, query, onEvent, signal) => api.watch(path, query, onEvent, signal),
-      stream: (path, query, signal) => api.stream(path, query, signal),
+    const flaky = overriding(api, {
       create: <T>(path: string, body: unknown) => {
         calls++;
         const failure = failures.shift();
         return failure ? Promise.reject(failure) : api.create<T>(path, body);
       },
-    };
+    });
     const runtime = await open({
       api: flaky,
       namespace,
@@ -198,17 +206,7 @@ Deno.test("kubernetes runtime: start failures, quota, retention, retries", async
 
   await t.step("a stop no kubelet carries out deletes the pod and ends as Stopped", async () => {
     // The patch that asks the kubelet to stop is lost (as if its node were gone).
-    const deaf: KubeApi = {
-      server: api.server,
-      get: (path) => api.get(path),
-      create: (path, body) => api.create(path, body),
-      replace: (path, body) => api.replace(path, body),
-      mergePatch: <T>(path: string) => api.get<T>(path),
-      remove: (path, query) => api.remove(path, query),
-      list: (path, query) => api.list(path, query),
-      watch: (path, query, onEvent, signal) => api.watch(path, query, onEvent, signal),
-      stream: (path, query, signal) => api.stream(path, query, signal),
-    };
+    const deaf = overriding(api, { mergePatch: <T>(path: string) => api.get<T>(path) });
     const runtime = await open({ api: deaf, namespace, stopGraceSeconds: 0, stopSlackMs: 300 });
     try {
       const spec = simSpec(`deaf-${suffix}`, 1, { stdout: ["x"], sleepSeconds: 30 });
