@@ -136,8 +136,12 @@ export interface KubeApi {
   mergePatch<T>(path: string, patch: unknown): Promise<T>;
   /** DELETE an object; a missing one is not an error. */
   remove(path: string, query?: Record<string, string>): Promise<void>;
-  /** Lists a collection. */
-  list<T>(path: string, query?: Record<string, string>): Promise<ListResult<T>>;
+  /** Lists a collection (until `signal` aborts it, if given). */
+  list<T>(
+    path: string,
+    query?: Record<string, string>,
+    signal?: AbortSignal,
+  ): Promise<ListResult<T>>;
   /**
    * Watches a collection from `resourceVersion`; calls `onEvent` per event; resolves when the
    * stream ends (server timeout, closed connection, or `signal`); rejects when it cannot start.
@@ -173,6 +177,9 @@ export function inClusterNamespace(): string | undefined {
     return undefined;
   }
 }
+
+/** The longest a request that is not a watch or a stream may take. */
+const REQUEST_TIMEOUT_MS = 30_000;
 
 /** How often request headers (bearer tokens) are rebuilt from the kubeconfig. */
 const AUTH_REFRESH_MS = 60_000;
@@ -235,6 +242,9 @@ class HttpKubeApi implements KubeApi {
     if (options.body !== undefined) {
       headers["content-type"] = options.contentType ?? "application/json";
     }
+    // A request without a caller's signal is a short one: bound it, so a dead connection cannot
+    // hold a caller (or a shutdown) for undici's five-minute default.
+    const signal = options.signal ?? AbortSignal.timeout(REQUEST_TIMEOUT_MS);
     let response;
     try {
       response = await undiciFetch(url, {
@@ -242,11 +252,12 @@ class HttpKubeApi implements KubeApi {
         headers,
         body: options.body === undefined ? undefined : JSON.stringify(options.body),
         dispatcher: auth.dispatcher,
-        signal: options.signal,
+        signal,
       });
     } catch (err) {
       if (options.signal?.aborted) throw err;
-      throw new KubeApiError(0, "NetworkError", `${method} ${path}: ${(err as Error).message}`);
+      const reason = signal.aborted ? "Timeout" : "NetworkError";
+      throw new KubeApiError(0, reason, `${method} ${path}: ${(err as Error).message}`);
     }
     if (!response.ok) throw await apiError(method, path, response as unknown as Response);
     return response as unknown as Response;
@@ -281,8 +292,15 @@ class HttpKubeApi implements KubeApi {
     }
   }
 
-  async list<T>(path: string, query?: Record<string, string>): Promise<ListResult<T>> {
-    const body = await (await this.#request("GET", path, { query })).json() as {
+  async list<T>(
+    path: string,
+    query?: Record<string, string>,
+    signal?: AbortSignal,
+  ): Promise<ListResult<T>> {
+    const bounded = signal
+      ? AbortSignal.any([signal, AbortSignal.timeout(REQUEST_TIMEOUT_MS)])
+      : undefined;
+    const body = await (await this.#request("GET", path, { query, signal: bounded })).json() as {
       items: T[];
       metadata: { resourceVersion: string };
     };

@@ -116,9 +116,11 @@ export class PodCache {
   }
 
   async #relist(): Promise<void> {
-    const { items, resourceVersion } = await this.#options.api.list<PodObject>(this.#path(), {
-      labelSelector: this.#options.labelSelector,
-    });
+    const { items, resourceVersion } = await this.#options.api.list<PodObject>(
+      this.#path(),
+      { labelSelector: this.#options.labelSelector },
+      this.#abort.signal,
+    );
     this.lists++;
     const seen = new Set<string>();
     for (const pod of items) {

@@ -29,7 +29,7 @@ function overriding(api: KubeApi, replaced: Partial<KubeApi>): KubeApi {
     replace: (path, body) => api.replace(path, body),
     mergePatch: (path, patch) => api.mergePatch(path, patch),
     remove: (path, query) => api.remove(path, query),
-    list: (path, query) => api.list(path, query),
+    list: (path, query, signal) => api.list(path, query, signal),
     watch: (path, query, onEvent, signal) => api.watch(path, query, onEvent, signal),
     stream: (path, query, signal) => api.stream(path, query, signal),
     ...replaced,
