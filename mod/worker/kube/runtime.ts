@@ -169,6 +169,7 @@ export class KubeRuntime implements Runtime {
       }
       return;
     }
+    this.#tombstones.delete(id); // a pod of that name exists (again): it is the truth
     const status = podToStatus(pod);
     this.#trackStartProblem(pod, status);
     const before = this.#statuses.get(id);
