@@ -146,6 +146,56 @@ Deno.test("serve end to end on the Kubernetes runtime (local control plane)", as
       assert.match(worker.error_message, /Error: exited with code 1/);
     });
 
+    await t.step(
+      "ScaleDown stops the highest indices: TERMINATED, pods kept with their logs",
+      async () => {
+        const task = "soak";
+        for (const i of [1, 2, 3]) await printLines(cluster, api, namespace, task, i, [`up ${i}`]);
+        const terminated = readUntil(
+          client.WatchWorkerEvents({ task_id: task }),
+          (events) => events.filter((e) => e.status === "TERMINATED").length === 2,
+        );
+        const running = readUntil(
+          client.WatchWorkerEvents({ task_id: task }),
+          (events) => events.filter((e) => e.status === "RUNNING").length === 3,
+        );
+        const config = { image: "busybox:1.36", OTTO_SIM_DURATION: "60s" };
+        await scaleUp(client, { task_id: task, worker_count: 3, build_config: config });
+        await running;
+        const down = await unaryCall<ScaleRequest, ScaleResponse__Output>(
+          client.ScaleDown.bind(client),
+          { task_id: task, worker_count: 1 },
+        );
+        assert.equal(down.processed_count, 2);
+        assert.deepEqual(down.worker_pod_names, [3, 2].map((i) => `otto-agent-${task}-${i}`));
+        assert.deepEqual(
+          (await terminated).filter((e) => e.status === "TERMINATED").map((e) => e.worker_id)
+            .sort(),
+          [2, 3].map((i) => `otto-agent-${task}-${i}`),
+        );
+        const workers = (await status(client, task)).workers;
+        assert.deepEqual(workers.map((w) => [w.pod_name, w.status]), [
+          [`otto-agent-${task}-1`, "running"],
+          [`otto-agent-${task}-2`, "failed"],
+          [`otto-agent-${task}-3`, "failed"],
+        ]);
+        assert.match(workers[2].error_message, /^Stopped/);
+        // Stopped by deadline, not deleted: the pod and its log are still there.
+        const pods = await podsOf(api, namespace, task);
+        const three = pods.find((p) => p.metadata.name === `otto-agent-${task}-3`);
+        assert.equal(three?.status?.phase, "Failed");
+        assert.ok(three?.metadata.annotations?.["ottoscaler.io/stop-requested"]);
+        const lines = await readAll<WorkerLogEntry__Output>(
+          client.WatchWorkerLogs({ task_id: task, worker_id: `otto-agent-${task}-3` }),
+        );
+        assert.deepEqual(lines.map((l) => l.message), ["up 3"]);
+        await unaryCall<ScaleRequest, ScaleResponse__Output>(client.ScaleDown.bind(client), {
+          task_id: task,
+          worker_count: 0,
+        });
+      },
+    );
+
     await t.step("a worker no node can take is FAILED as Unschedulable", async () => {
       // A second Ottoscaler whose workers ask for more CPU than any simulated node has.
       const big = await serve({ WORKER_CPU_REQUEST: "5000" });
