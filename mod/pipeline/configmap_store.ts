@@ -31,14 +31,14 @@
  * @module
  */
 
-import { backoffDelay, type BackoffOptions, sleep } from "../async/backoff.ts";
+import type { BackoffOptions } from "../async/backoff.ts";
 import { taskPart } from "../scaler/naming.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import {
   type ConfigMapObject,
-  isRetryable,
   type KubeApi,
   KubeApiError,
+  withRetries,
 } from "../worker/kube/api.ts";
 import type { WorkerOwner } from "../worker/types.ts";
 import type { PipelineState, PipelineStore } from "./state.ts";
@@ -236,26 +236,18 @@ export class ConfigMapPipelineStore implements PipelineStore {
   }
 
   /** Runs `fn`, retrying throttling, server, network errors and conflicts with backoff. */
-  async #retrying<T>(what: string, fn: () => Promise<T>): Promise<T> {
-    const attempts = this.#o.maxAttempts ?? 8;
-    const backoff = this.#o.backoff ?? { initialMs: 200, maxMs: 5_000 };
-    for (let attempt = 1;; attempt++) {
-      try {
-        return await fn();
-      } catch (err) {
-        const conflict = err instanceof KubeApiError && err.code === 409;
-        if (!(isRetryable(err) || conflict) || attempt >= attempts) throw err;
-        const wait = err instanceof KubeApiError && err.retryAfterSeconds !== undefined
-          ? err.retryAfterSeconds * 1000
-          : backoffDelay(attempt, backoff);
+  #retrying<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    return withRetries(fn, {
+      attempts: this.#o.maxAttempts ?? 8,
+      backoff: this.#o.backoff ?? { initialMs: 200, maxMs: 5_000 },
+      alsoRetry: (err) => err instanceof KubeApiError && err.code === 409,
+      onRetry: (attempt, waitMs, err) =>
         this.#log.debug("pipeline store request retried", {
           what,
           attempt,
-          waitMs: wait,
+          waitMs,
           error: String(err),
-        });
-        await sleep(wait);
-      }
-    }
+        }),
+    });
   }
 }

@@ -12,6 +12,7 @@
 
 import { HttpMethod, KubeConfig, RequestContext } from "@kubernetes/client-node";
 import { type Dispatcher, fetch as undiciFetch } from "undici";
+import { backoffDelay, type BackoffOptions, sleep } from "../../async/backoff.ts";
 
 /** The fields of a Pod the runtime reads (raw JSON, as the API server sends it). */
 export interface PodObject {
@@ -112,6 +113,40 @@ export class KubeApiError extends Error {
 export function isRetryable(err: unknown): boolean {
   if (!(err instanceof KubeApiError)) return false;
   return err.code === 429 || err.code >= 500 || err.code === 0;
+}
+
+/** How {@linkcode withRetries} retries. */
+export interface RetryOptions {
+  /** Attempts in all, the first included. */
+  readonly attempts: number;
+  /** Backoff between attempts (a server's Retry-After wins). */
+  readonly backoff: BackoffOptions;
+  /** Errors to retry besides the {@linkcode isRetryable} ones (e.g. 409 Conflict). */
+  readonly alsoRetry?: (err: unknown) => boolean;
+  /** Stops retrying (the last error is thrown) and cuts a wait short. */
+  readonly signal?: AbortSignal;
+  /** Called before each wait. */
+  readonly onRetry?: (attempt: number, waitMs: number, err: unknown) => void;
+}
+
+/**
+ * Runs a request, retrying throttling (429, waiting as long as Retry-After says), server errors,
+ * network errors (and `alsoRetry`) with capped backoff, up to `attempts` in all.
+ */
+export async function withRetries<T>(fn: () => Promise<T>, options: RetryOptions): Promise<T> {
+  for (let attempt = 1;; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      const retry = isRetryable(err) || (options.alsoRetry?.(err) ?? false);
+      if (!retry || attempt >= options.attempts || options.signal?.aborted) throw err;
+      const waitMs = err instanceof KubeApiError && err.retryAfterSeconds !== undefined
+        ? err.retryAfterSeconds * 1000
+        : backoffDelay(attempt, options.backoff);
+      options.onRetry?.(attempt, waitMs, err);
+      await sleep(waitMs, options.signal);
+    }
+  }
 }
 
 /** Where to find the cluster: a kubeconfig file and context, or the in-cluster account. */

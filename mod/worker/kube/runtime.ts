@@ -27,7 +27,6 @@
  * @module
  */
 
-import { backoffDelay, sleep } from "../../async/backoff.ts";
 import type { Logger } from "../../telemetry/logger.ts";
 import {
   isTerminal,
@@ -40,7 +39,7 @@ import {
   type WorkerSpec,
   type WorkerStatus,
 } from "../types.ts";
-import { isRetryable, type KubeApi, KubeApiError, type PodObject } from "./api.ts";
+import { type KubeApi, KubeApiError, type PodObject, withRetries } from "./api.ts";
 import { PodCache } from "./cache.ts";
 import { readPodLog } from "./logs.ts";
 import { buildPod, type Resources } from "./pod.ts";
@@ -283,37 +282,33 @@ export class KubeRuntime implements Runtime {
       annotations: spec.annotations,
       terminationGracePeriodSeconds: this.#o.stopGraceSeconds,
     });
-    const attempts = this.#o.maxCreateAttempts ?? 8;
-    const backoff = this.#o.createBackoff ?? { initialMs: 200, maxMs: 5_000 };
-    for (let attempt = 1;; attempt++) {
-      try {
-        const pod = await this.#o.api.create<PodObject>(this.#podsPath(), body);
+    const create = () => this.#o.api.create<PodObject>(this.#podsPath(), body);
+    try {
+      const pod = await withRetries(create, {
+        attempts: this.#o.maxCreateAttempts ?? 8,
+        backoff: this.#o.createBackoff ?? { initialMs: 200, maxMs: 5_000 },
+        signal: this.#closing.signal,
+        onRetry: (attempt, waitMs, err) =>
+          this.#o.logger.debug("pod create retried", {
+            worker: spec.id,
+            attempt,
+            waitMs,
+            error: String(err),
+          }),
+      });
+      this.#cache.observe(pod);
+      return this.#statuses.get(spec.id) ?? podToStatus(pod);
+    } catch (err) {
+      if (err instanceof KubeApiError && err.code === 409) {
+        // AlreadyExists: created by an earlier try or another Ottoscaler; read it back.
+        const pod = await this.#o.api.get<PodObject>(this.#podsPath(spec.id));
         this.#cache.observe(pod);
-        return this.#statuses.get(spec.id) ?? podToStatus(pod);
-      } catch (err) {
-        if (err instanceof KubeApiError && err.code === 409) {
-          // AlreadyExists: created by an earlier try or another Ottoscaler; read it back.
-          const pod = await this.#o.api.get<PodObject>(this.#podsPath(spec.id));
-          this.#cache.observe(pod);
-          return this.#sameTask(this.#statuses.get(spec.id) ?? podToStatus(pod), spec);
-        }
-        if (
-          err instanceof KubeApiError && err.code === 403 && /exceeded quota/i.test(err.message)
-        ) {
-          return this.#refused(spec, "QuotaExceeded", err.message);
-        }
-        if (!isRetryable(err) || attempt >= attempts || this.#closing.signal.aborted) throw err;
-        const wait = err instanceof KubeApiError && err.retryAfterSeconds !== undefined
-          ? err.retryAfterSeconds * 1000
-          : backoffDelay(attempt, backoff);
-        this.#o.logger.debug("pod create retried", {
-          worker: spec.id,
-          attempt,
-          waitMs: wait,
-          error: String(err),
-        });
-        await sleep(wait, this.#closing.signal);
+        return this.#sameTask(this.#statuses.get(spec.id) ?? podToStatus(pod), spec);
       }
+      if (err instanceof KubeApiError && err.code === 403 && /exceeded quota/i.test(err.message)) {
+        return this.#refused(spec, "QuotaExceeded", err.message);
+      }
+      throw err;
     }
   }
 
