@@ -69,23 +69,14 @@ ${commands}
 Run "ottoscaler <command> --help" for a command's flags.`;
 }
 
-async function openRuntime(
-  config: Config,
-  logger: Logger,
-  isDelivered: (workerId: string) => boolean,
-  kubeApi: KubeApi | undefined,
-): Promise<Runtime> {
-  switch (config.runtime) {
-    case "local":
-      return await LocalRuntime.open({
-        stateDir: config.stateDir,
-        logger,
-        stopGraceMs: config.stopGraceSeconds * 1000,
-        maxLineBytes: config.logMaxLineBytes,
-      });
-    case "kubernetes":
-      return await openKubeRuntime(config, logger, isDelivered, kubeApi ?? connectCluster(config));
-  }
+/** Opens the local runtime on STATE_DIR. */
+async function openLocalRuntime(config: Config, logger: Logger): Promise<Runtime> {
+  return await LocalRuntime.open({
+    stateDir: config.stateDir,
+    logger,
+    stopGraceMs: config.stopGraceSeconds * 1000,
+    maxLineBytes: config.logMaxLineBytes,
+  });
 }
 
 /** Connects to the configured cluster (the Kubernetes runtime and the pipeline store share it). */
@@ -205,12 +196,10 @@ async function serve(args: string[]): Promise<number> {
   const late: { push?: PushDelivery } = {};
   // In Kubernetes mode the cluster is the only state: workers are pods, pipelines ConfigMaps.
   const kubeApi = config.runtime === "kubernetes" ? connectCluster(config) : undefined;
-  const runtime = await openRuntime(
-    config,
-    logger,
-    (id) => late.push ? late.push.isDelivered(id) : !config.handlerHost,
-    kubeApi,
-  );
+  const isDelivered = (id: string) => late.push ? late.push.isDelivered(id) : !config.handlerHost;
+  const runtime = kubeApi
+    ? await openKubeRuntime(config, logger, isDelivered, kubeApi)
+    : await openLocalRuntime(config, logger);
   const push = await startPush(config, runtime, logger, kubeApi).catch(async (err) => {
     await runtime.close();
     throw err;

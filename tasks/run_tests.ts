@@ -22,7 +22,8 @@ const deno = Deno.execPath();
 const root = new URL("..", import.meta.url).pathname;
 const interop = `${root}tests/interop`;
 const testDevDir = `${root}.dev/test-run`;
-const noColor = { NO_COLOR: "1", OTTOSCALER_DEV_DIR: testDevDir };
+/** Every child's environment: no colours, and the tests' own control plane. */
+const childEnv = { NO_COLOR: "1", OTTOSCALER_DEV_DIR: testDevDir };
 
 interface StepResult {
   readonly name: string;
@@ -40,7 +41,7 @@ async function run(
   const child = new Deno.Command(cmd, {
     args,
     cwd: options.cwd ?? root,
-    env: { ...noColor, ...options.env },
+    env: { ...childEnv, ...options.env },
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
