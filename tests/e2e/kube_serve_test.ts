@@ -13,19 +13,13 @@ import type { OttoscalerServiceClient } from "../../proto/generated/ottoscaler/v
 import type { ScaleRequest } from "../../proto/generated/ottoscaler/v1/ScaleRequest.ts";
 import type { ScaleResponse__Output } from "../../proto/generated/ottoscaler/v1/ScaleResponse.ts";
 import type { WorkerLogEntry__Output } from "../../proto/generated/ottoscaler/v1/WorkerLogEntry.ts";
-import type { WorkerStatusResponse__Output } from "../../proto/generated/ottoscaler/v1/WorkerStatusResponse.ts";
 import { type Cluster, ensureCluster } from "../support/cluster.ts";
 import { readAll, readUntil } from "../support/grpc.ts";
+import { workersOf } from "../support/calls.ts";
 import { type ServerProcess, startServerProcess } from "../support/server_process.ts";
 
 function scaleUp(client: OttoscalerServiceClient, req: ScaleRequest) {
   return unaryCall<ScaleRequest, ScaleResponse__Output>(client.ScaleUp.bind(client), req);
-}
-
-function status(client: OttoscalerServiceClient, taskId: string) {
-  return unaryCall<object, WorkerStatusResponse__Output>(client.GetWorkerStatus.bind(client), {
-    task_id: taskId,
-  });
 }
 
 /** Waits (on WatchWorkerEvents, no polling) until `count` workers of the task ended. */
@@ -141,7 +135,7 @@ Deno.test("serve end to end on the Kubernetes runtime (local control plane)", as
         build_config: { image: "busybox:1.36", OTTO_SIM_EXIT_CODE: "1" },
       });
       assert.equal((await events).at(-1)?.status, "FAILED");
-      const [worker] = (await status(client, task)).workers;
+      const [worker] = (await workersOf(client, task)).workers;
       assert.equal(worker.status, "failed");
       assert.match(worker.error_message, /Error: exited with code 1/);
     });
@@ -173,7 +167,7 @@ Deno.test("serve end to end on the Kubernetes runtime (local control plane)", as
             .sort(),
           [2, 3].map((i) => `otto-agent-${task}-${i}`),
         );
-        const workers = (await status(client, task)).workers;
+        const workers = (await workersOf(client, task)).workers;
         assert.deepEqual(workers.map((w) => [w.pod_name, w.status]), [
           [`otto-agent-${task}-1`, "running"],
           [`otto-agent-${task}-2`, "failed"],
@@ -204,7 +198,7 @@ Deno.test("serve end to end on the Kubernetes runtime (local control plane)", as
         const events = endsOf(big.client, task, 1);
         await scaleUp(big.client, { task_id: task, worker_count: 1, build_config: {} });
         assert.equal((await events).at(-1)?.status, "FAILED");
-        const [worker] = (await status(big.client, task)).workers;
+        const [worker] = (await workersOf(big.client, task)).workers;
         assert.equal(worker.status, "failed");
         assert.match(worker.error_message, /^Unschedulable: .*Insufficient cpu/);
       } finally {
@@ -230,7 +224,7 @@ Deno.test("serve end to end on the Kubernetes runtime (local control plane)", as
 
         // A new Ottoscaler with an empty state dir: everything it knows comes from the cluster.
         ({ server, client } = await serve());
-        const known = await status(client, task);
+        const known = await workersOf(client, task);
         assert.deepEqual(
           known.workers.map((w) => w.pod_name).sort(),
           [1, 2, 3].map((i) => `otto-agent-${task}-${i}`),

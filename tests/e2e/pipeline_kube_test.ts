@@ -11,7 +11,7 @@
 
 import assert from "node:assert/strict";
 import * as grpc from "@grpc/grpc-js";
-import { connect, unaryCall } from "../../mod/cli/client.ts";
+import { connect } from "../../mod/cli/client.ts";
 import {
   PIPELINE_ID_ANNOTATION,
   PIPELINE_STATE_SELECTOR,
@@ -29,10 +29,9 @@ import type { OttoscalerServiceClient } from "../../proto/generated/ottoscaler/v
 import type { PipelineProgress__Output } from "../../proto/generated/ottoscaler/v1/PipelineProgress.ts";
 import type { PipelineRequest } from "../../proto/generated/ottoscaler/v1/PipelineRequest.ts";
 import type { PipelineStage } from "../../proto/generated/ottoscaler/v1/PipelineStage.ts";
-import type { CancelPipelineResponse__Output } from "../../proto/generated/ottoscaler/v1/CancelPipelineResponse.ts";
-import type { WorkerStatusResponse__Output } from "../../proto/generated/ottoscaler/v1/WorkerStatusResponse.ts";
 import { ensureCluster } from "../support/cluster.ts";
 import { readAll, readUntil } from "../support/grpc.ts";
+import { cancelPipeline, finalStatuses, workersOf } from "../support/calls.ts";
 import { type ServerProcess, startServerProcess } from "../support/server_process.ts";
 
 /** The image of stages that name none (the server's OTTO_AGENT_IMAGE); KWOK pulls nothing. */
@@ -51,13 +50,6 @@ const stage = (
   command: ["sh", "-c", `echo ${stage_id}`],
   ...extra,
 });
-
-/** The last status of each stage in a progress stream. */
-function finalStatuses(progress: PipelineProgress__Output[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const p of progress) out[p.stage_id] = p.status;
-  return out;
-}
 
 /** The last progress of each stage. */
 function lastOf(progress: PipelineProgress__Output[]): Record<string, PipelineProgress__Output> {
@@ -105,19 +97,6 @@ function readProgressUntil(
     60,
     `progress of ${request.pipeline_id}`,
   );
-}
-
-function workersOf(client: OttoscalerServiceClient, task: string) {
-  return unaryCall<object, WorkerStatusResponse__Output>(client.GetWorkerStatus.bind(client), {
-    task_id: task,
-  });
-}
-
-function cancel(client: OttoscalerServiceClient, id: string) {
-  return unaryCall<object, CancelPipelineResponse__Output>(client.CancelPipeline.bind(client), {
-    pipeline_id: id,
-    reason: "test",
-  });
 }
 
 /** The cluster as the test sees it: pods and pipeline ConfigMaps of one namespace. */
@@ -243,7 +222,7 @@ Deno.test("pipelines over gRPC on the Kubernetes runtime (local control plane)",
       assert.deepEqual(await view.pods(), [], "no pod was created");
       assert.deepEqual(await view.configMaps(), [], "no pipeline ConfigMap was created");
       await rejectsWith(
-        cancel(client, "refused"),
+        cancelPipeline(client, "refused"),
         grpc.status.NOT_FOUND,
         /Pipeline "refused" not found/,
       );
@@ -462,7 +441,7 @@ Deno.test("pipelines over gRPC on the Kubernetes runtime (local control plane)",
       const watching = runToEnd(client, request);
       await running;
       const started = Date.now();
-      assert.equal((await cancel(client, id)).cancelled, true);
+      assert.equal((await cancelPipeline(client, id)).cancelled, true);
       const progress = await watching;
       assert.ok(Date.now() - started < 30_000, "the 60s workers were cut short");
       assert.deepEqual(finalStatuses(progress), {
@@ -487,7 +466,7 @@ Deno.test("pipelines over gRPC on the Kubernetes runtime (local control plane)",
         assert.equal(pod.status?.containerStatuses?.[0]?.state?.terminated?.exitCode, 143);
       }
       assert.equal((await view.stored(id)).state.cancelled, true);
-      assert.equal((await cancel(client, id)).cancelled, false, "already finished");
+      assert.equal((await cancelPipeline(client, id)).cancelled, false, "already finished");
     });
 
     await t.step("a dropped stream re-attaches: current state, then live progress", async () => {

@@ -6,13 +6,12 @@
 
 import assert from "node:assert/strict";
 import * as grpc from "@grpc/grpc-js";
-import { connect, unaryCall } from "../../mod/cli/client.ts";
+import { connect } from "../../mod/cli/client.ts";
 import type { OttoscalerServiceClient } from "../../proto/generated/ottoscaler/v1/OttoscalerService.ts";
 import type { PipelineProgress__Output } from "../../proto/generated/ottoscaler/v1/PipelineProgress.ts";
 import type { PipelineRequest } from "../../proto/generated/ottoscaler/v1/PipelineRequest.ts";
-import type { CancelPipelineResponse__Output } from "../../proto/generated/ottoscaler/v1/CancelPipelineResponse.ts";
-import type { WorkerStatusResponse__Output } from "../../proto/generated/ottoscaler/v1/WorkerStatusResponse.ts";
 import { readAll, readUntil } from "../support/grpc.ts";
+import { cancelPipeline, finalStatuses, workersOf } from "../support/calls.ts";
 import { startServerProcess } from "../support/server_process.ts";
 
 const stage = (stage_id: string, script: string, depends_on: string[] = []) => ({
@@ -21,13 +20,6 @@ const stage = (stage_id: string, script: string, depends_on: string[] = []) => (
   depends_on,
   command: ["sh", "-c", script],
 });
-
-/** The last status of each stage in a progress stream. */
-function finalStatuses(progress: PipelineProgress__Output[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const p of progress) out[p.stage_id] = p.status;
-  return out;
-}
 
 /** Reads progress until `until` holds for a message, then drops the stream (a client going away). */
 function readProgressUntil(
@@ -39,12 +31,6 @@ function readProgressUntil(
     client.ExecutePipeline(request),
     (items) => until(items.at(-1)!),
   );
-}
-
-function workersOf(client: OttoscalerServiceClient, task: string) {
-  return unaryCall<object, WorkerStatusResponse__Output>(client.GetWorkerStatus.bind(client), {
-    task_id: task,
-  });
 }
 
 Deno.test("pipelines over gRPC", async (t) => {
@@ -105,12 +91,7 @@ Deno.test("pipelines over gRPC", async (t) => {
         request,
         (p) => p.stage_id === "long" && p.status === "STAGE_RUNNING",
       );
-      const cancel = (id: string) =>
-        unaryCall<object, CancelPipelineResponse__Output>(client.CancelPipeline.bind(client), {
-          pipeline_id: id,
-          reason: "test",
-        });
-      assert.equal((await cancel("cancel-me")).cancelled, true);
+      assert.equal((await cancelPipeline(client, "cancel-me")).cancelled, true);
       assert.deepEqual(finalStatuses(await watching), {
         long: "STAGE_CANCELLED",
         after: "STAGE_SKIPPED",
@@ -118,8 +99,8 @@ Deno.test("pipelines over gRPC", async (t) => {
       const stopped = await workersOf(client, "cancel-me-long-a1");
       assert.equal(stopped.workers[0].status, "failed");
       assert.match(stopped.workers[0].error_message, /Stopped/);
-      assert.equal((await cancel("cancel-me")).cancelled, false);
-      await assert.rejects(cancel("no-such-pipeline"), (err: grpc.ServiceError) => {
+      assert.equal((await cancelPipeline(client, "cancel-me")).cancelled, false);
+      await assert.rejects(cancelPipeline(client, "no-such-pipeline"), (err: grpc.ServiceError) => {
         assert.equal(err.code, grpc.status.NOT_FOUND);
         return true;
       });
