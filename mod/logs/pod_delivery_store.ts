@@ -63,7 +63,9 @@ export class PodDeliveryStore implements DeliveryStore {
       eventsAcked: Math.max(current.eventsAcked, patch.eventsAcked ?? 0),
       ...(current.complete || patch.complete ? { complete: true } : {}),
     };
-    if (JSON.stringify(next) === JSON.stringify(current)) return;
+    const same = next.logsAcked === current.logsAcked &&
+      next.eventsAcked === current.eventsAcked && next.complete === current.complete;
+    if (same) return; // nothing to write
     this.#states.set(workerId, next);
     this.#dirty.add(workerId);
     this.#timer ??= setTimeout(() => {

@@ -135,6 +135,15 @@ function startHandler(record) {
   });
 }
 
+/** Ottoscaler's environment: the Kubernetes runtime in `namespace`, pushing to `handler`. */
+const kubeEnv = (k, namespace, handler, extra) => ({
+  WORKER_RUNTIME: "kubernetes",
+  KUBECONFIG: k.kubeconfig,
+  NAMESPACE: namespace,
+  OTTO_HANDLER_HOST: `127.0.0.1:${handler.port}`,
+  ...extra,
+});
+
 const newRecord = (acking) => ({
   lines: new Map(),
   statuses: [],
@@ -155,14 +164,10 @@ describe("push delivery on the Kubernetes runtime", () => {
       const namespace = prepare(k, task, 2, LINES);
       const record = newRecord(false);
       const handler = await startHandler(record);
-      const env = {
-        WORKER_RUNTIME: "kubernetes",
-        KUBECONFIG: k.kubeconfig,
-        NAMESPACE: namespace,
-        OTTO_HANDLER_HOST: `127.0.0.1:${handler.port}`,
+      const env = kubeEnv(k, namespace, handler, {
         POD_RETENTION_SECONDS: "0",
         PUSH_ACK_TIMEOUT_SECONDS: "60",
-      };
+      });
       let ottoscaler = await startOttoscaler({ env });
       let client = new v1.OttoscalerService(
         ottoscaler.address,
@@ -226,13 +231,7 @@ describe("push delivery on the Kubernetes runtime", () => {
     const namespace = prepare(k, task, 1, LINES);
     const record = newRecord(true);
     const handler = await startHandler(record);
-    const env = {
-      WORKER_RUNTIME: "kubernetes",
-      KUBECONFIG: k.kubeconfig,
-      NAMESPACE: namespace,
-      OTTO_HANDLER_HOST: `127.0.0.1:${handler.port}`,
-      POD_RETENTION_SECONDS: "3600",
-    };
+    const env = kubeEnv(k, namespace, handler, { POD_RETENTION_SECONDS: "3600" });
     let ottoscaler = await startOttoscaler({ env });
     let client = new v1.OttoscalerService(
       ottoscaler.address,
