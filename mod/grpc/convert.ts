@@ -7,8 +7,8 @@
 import type { WorkerEvent } from "../events/transitions.ts";
 import type { TaskLogLine } from "../logs/task_logs.ts";
 import type { ScaleResult } from "../scaler/scaler.ts";
-import type { ScaleRequest } from "../scaler/validate.ts";
-import { ValidationError } from "../scaler/errors.ts";
+import type { ScaleRequest } from "../scaler/scaler.ts";
+import { ValidationError } from "../worker/errors.ts";
 import type { WorkerStatus } from "../worker/types.ts";
 import type { PipelineRequest as DomainPipelineRequest } from "../pipeline/compile.ts";
 import type { StageProgress } from "../pipeline/executor.ts";

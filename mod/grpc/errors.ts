@@ -6,7 +6,7 @@
 
 import * as grpc from "@grpc/grpc-js";
 import { PipelineNotFoundError } from "../pipeline/executor.ts";
-import { ValidationError } from "../scaler/errors.ts";
+import { ValidationError } from "../worker/errors.ts";
 import { WorkerConflictError, WorkerEndedError, WorkerNotFoundError } from "../worker/types.ts";
 
 /** A gRPC error: what `callback(err)` and `call.destroy(err)` take. */

@@ -7,9 +7,9 @@
 
 import * as grpc from "@grpc/grpc-js";
 import type { WorkerEvent } from "../events/transitions.ts";
-import type { AckStatus } from "../events/notifier.ts";
-import type { ForwardCall } from "../logs/forwarder.ts";
-import type { HandlerTransport } from "../logs/push.ts";
+import type { AckStatus } from "../push/notifier.ts";
+import type { ForwardCall } from "../push/forwarder.ts";
+import type { HandlerTransport } from "../push/push.ts";
 import type { LogLine, WorkerStatus } from "../worker/types.ts";
 import type { WorkerStatusAck__Output } from "../../proto/generated/ottoscaler/v1/WorkerStatusAck.ts";
 import { eventToWire, logEntryToWire } from "./convert.ts";

@@ -9,7 +9,7 @@ import * as grpc from "@grpc/grpc-js";
 import { watchEvents } from "../events/watch.ts";
 import { watchTaskLogs } from "../logs/task_logs.ts";
 import type { Scaler } from "../scaler/scaler.ts";
-import { validatePhaseFilter, validateTaskId } from "../scaler/validate.ts";
+import { validatePhaseFilter, validateTaskId } from "../worker/validate.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import type { Runtime } from "../worker/types.ts";
 import type { OttoscalerServiceHandlers } from "../../proto/generated/ottoscaler/v1/OttoscalerService.ts";

@@ -8,8 +8,8 @@
  * @module
  */
 
-import { ValidationError } from "../scaler/errors.ts";
-import { MAX_TIMEOUT_SECONDS, OTTO_VARIABLES, validateTaskId } from "../scaler/validate.ts";
+import { ValidationError } from "../worker/errors.ts";
+import { MAX_TIMEOUT_SECONDS, OTTO_VARIABLES, validateTaskId } from "../worker/validate.ts";
 
 /** Failure classes a retry policy can name. */
 export type FailureClass = "any" | "timeout" | "start_failure" | "exit_code";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ValidationError } from "../scaler/errors.ts";
+import { ValidationError } from "../worker/errors.ts";
 import { compilePipeline, type PipelineRequest, type StageRequest } from "./compile.ts";
 
 const limits = { maxWorkersPerStage: 10, requireCommand: true };

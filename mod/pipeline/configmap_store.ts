@@ -32,14 +32,9 @@
  */
 
 import type { BackoffOptions } from "../async/backoff.ts";
-import { taskPart } from "../scaler/naming.ts";
+import { taskPart } from "../worker/naming.ts";
 import type { Logger } from "../telemetry/logger.ts";
-import {
-  type ConfigMapObject,
-  type KubeApi,
-  KubeApiError,
-  withRetries,
-} from "../worker/kube/api.ts";
+import { type ConfigMapObject, type KubeApi, KubeApiError, withRetries } from "../kube/api.ts";
 import type { WorkerOwner } from "../worker/types.ts";
 import type { PipelineState, PipelineStore } from "./state.ts";
 

@@ -1,12 +1,7 @@
 import assert from "node:assert/strict";
 import { ensureCluster } from "../../tests/support/cluster.ts";
 import { silentLogger } from "../telemetry/logger.ts";
-import {
-  type ConfigMapObject,
-  connectKube,
-  type KubeApi,
-  KubeApiError,
-} from "../worker/kube/api.ts";
+import { type ConfigMapObject, connectKube, type KubeApi, KubeApiError } from "../kube/api.ts";
 import { compilePipeline } from "./compile.ts";
 import {
   ConfigMapPipelineStore,

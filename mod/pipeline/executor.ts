@@ -17,7 +17,8 @@
  */
 
 import type { Logger } from "../telemetry/logger.ts";
-import { workerLabels, workerName } from "../scaler/naming.ts";
+import { workerLabels, workerName } from "../worker/naming.ts";
+import { workerSpec } from "../worker/spec.ts";
 import { isTerminal, type Runtime, type WorkerStatus } from "../worker/types.ts";
 import type { CompiledPipeline, CompiledStage, RetryableFailure } from "./compile.ts";
 import { isFinalStage, type PipelineState, type PipelineStore, type StageState } from "./state.ts";
@@ -465,33 +466,27 @@ export class PipelineExecutor {
     const results = await Promise.allSettled(
       Array.from({ length: stage.workerCount }, (_, i) => {
         const index = i + 1;
-        const id = workerName(task, index);
-        return this.#opts.runtime.start({
-          id,
+        return this.#opts.runtime.start(workerSpec({
           taskId: task,
           index,
           image: stage.image ?? this.#opts.defaultImage ?? "",
           command,
           timeoutSeconds: stage.timeoutSeconds,
-          ...(owner ? { owner } : {}),
+          owner,
           labels: {
-            ...workerLabels(task, index),
             "ottoscaler.io/pipeline": workerLabels(run.id, 1)["ottoscaler.io/task"],
             "ottoscaler.io/stage": stage.id.toLowerCase().replace(/[^a-z0-9-]/g, "-"),
             "ottoscaler.io/attempt": String(attempt),
           },
-          env: {
-            ...stage.env,
-            OTTO_TASK_ID: task,
-            OTTO_WORKER_ID: id,
-            OTTO_WORKER_INDEX: String(index),
-            OTTO_REPOSITORY: run.state.repository,
-            OTTO_COMMIT_SHA: run.state.commitSha,
+          env: stage.env,
+          repository: run.state.repository,
+          commitSha: run.state.commitSha,
+          ottoEnv: {
             OTTO_PIPELINE_ID: run.id,
             OTTO_STAGE_ID: stage.id,
             OTTO_ATTEMPT: String(attempt),
           },
-        });
+        }));
       }),
     );
     const failure = results.find((r) => r.status === "rejected");

@@ -10,16 +10,33 @@
  */
 
 import type { Logger } from "../telemetry/logger.ts";
-import { isTerminal, type Runtime, type WorkerSpec, type WorkerStatus } from "../worker/types.ts";
+import { isTerminal, type Runtime, type WorkerStatus } from "../worker/types.ts";
 import { KeyedLock, mapBounded } from "./keyed_lock.ts";
-import { workerLabels, workerName } from "./naming.ts";
+import { workerSpec } from "../worker/spec.ts";
 import {
   parseBuildConfig,
-  type ScaleRequest,
   validateCount,
   validatePhaseFilter,
   validateTaskId,
-} from "./validate.ts";
+} from "../worker/validate.ts";
+
+/** A ScaleUp or ScaleDown request, in domain terms. */
+export interface ScaleRequest {
+  /** The task. */
+  readonly taskId: string;
+  /** ScaleUp: how many workers the task must have; ScaleDown: how many unfinished it may keep. */
+  readonly workerCount: number;
+  /** The repository, given to workers as OTTO_REPOSITORY. */
+  readonly repository?: string;
+  /** The commit, given to workers as OTTO_COMMIT_SHA. */
+  readonly commitSha?: string;
+  /** Environment plus the reserved keys `image`, `command`, `timeout_seconds`. */
+  readonly buildConfig?: Readonly<Record<string, string>>;
+  /** Who asked. */
+  readonly triggeredBy?: string;
+  /** Why. */
+  readonly reason?: string;
+}
 
 /** How a scale request went (the wire's ScaleResponse.Status). */
 export type ScaleOutcome = "SUCCESS" | "FAILED" | "PARTIAL_SUCCESS" | "ALREADY_PROCESSED";
@@ -89,27 +106,17 @@ export class Scaler {
     const template = parseBuildConfig(request.buildConfig ?? {}, {
       requireCommand: this.#opts.runtime.requiresCommand,
     });
-    const specs = Array.from({ length: count }, (_, i): WorkerSpec => {
-      const index = i + 1;
-      const id = workerName(taskId, index);
-      return {
-        id,
+    const specs = Array.from({ length: count }, (_, i) =>
+      workerSpec({
         taskId,
-        index,
+        index: i + 1,
         image: template.image ?? this.#opts.defaultImage,
         command: template.command,
         timeoutSeconds: template.timeoutSeconds,
-        labels: workerLabels(taskId, index),
-        env: {
-          ...template.env,
-          OTTO_TASK_ID: taskId,
-          OTTO_WORKER_ID: id,
-          OTTO_WORKER_INDEX: String(index),
-          OTTO_REPOSITORY: request.repository ?? "",
-          OTTO_COMMIT_SHA: request.commitSha ?? "",
-        },
-      };
-    });
+        env: template.env,
+        repository: request.repository,
+        commitSha: request.commitSha,
+      }));
     return this.#lock.run(taskId, async () => {
       const existing = new Set(this.#opts.runtime.list({ taskId }).map((w) => w.id));
       const missing = specs.filter((spec) => !existing.has(spec.id));

@@ -7,7 +7,7 @@ import type {
   WorkerSpec,
   WorkerStatus,
 } from "../worker/types.ts";
-import { ValidationError } from "./errors.ts";
+import { ValidationError } from "../worker/errors.ts";
 import { Scaler } from "./scaler.ts";
 
 /** A hand-written in-memory runtime: records calls, fails starts of chosen indices. */

@@ -176,7 +176,7 @@ export interface LogReadOptions {
 export type StatusListener = (status: WorkerStatus) => void;
 
 /**
- * Runs workers. Every implementation passes `mod/worker/conformance.ts`.
+ * Runs workers. Every implementation passes `tests/support/conformance.ts`.
  *
  * Contract:
  * - `start` is idempotent by `spec.id`: starting an existing worker creates nothing and returns

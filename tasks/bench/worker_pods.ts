@@ -7,7 +7,7 @@
  */
 
 import type { Config } from "../../mod/config/config.ts";
-import { workerLabels, workerName } from "../../mod/scaler/naming.ts";
+import { workerLabels, workerName } from "../../mod/worker/naming.ts";
 import { buildPod, type WorkerPod } from "../../mod/worker/kube/pod.ts";
 import type { WorkerSpec } from "../../mod/worker/types.ts";
 

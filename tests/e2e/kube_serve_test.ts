@@ -8,7 +8,7 @@
 
 import assert from "node:assert/strict";
 import { connect, unaryCall } from "../../mod/cli/client.ts";
-import { connectKube, type KubeApi, type PodObject } from "../../mod/worker/kube/api.ts";
+import { connectKube, type KubeApi, type PodObject } from "../../mod/kube/api.ts";
 import type { OttoscalerServiceClient } from "../../proto/generated/ottoscaler/v1/OttoscalerService.ts";
 import type { ScaleRequest } from "../../proto/generated/ottoscaler/v1/ScaleRequest.ts";
 import type { ScaleResponse__Output } from "../../proto/generated/ottoscaler/v1/ScaleResponse.ts";

@@ -24,7 +24,7 @@ import {
   connectKube,
   type KubeApi,
   type PodObject,
-} from "../../mod/worker/kube/api.ts";
+} from "../../mod/kube/api.ts";
 import type { OttoscalerServiceClient } from "../../proto/generated/ottoscaler/v1/OttoscalerService.ts";
 import type { PipelineProgress__Output } from "../../proto/generated/ottoscaler/v1/PipelineProgress.ts";
 import type { PipelineRequest } from "../../proto/generated/ottoscaler/v1/PipelineRequest.ts";

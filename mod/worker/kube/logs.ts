@@ -13,7 +13,7 @@
  */
 
 import type { LogLine } from "../types.ts";
-import { type KubeApi, splitLines } from "./api.ts";
+import { type KubeApi, splitLines } from "../../kube/api.ts";
 import { WORKER_CONTAINER } from "./pod.ts";
 
 /** How the reader learns a pod's state. */

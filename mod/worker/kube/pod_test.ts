@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { workerLabels, workerName } from "../../scaler/naming.ts";
+import { workerLabels, workerName } from "../naming.ts";
 import type { WorkerSpec } from "../types.ts";
 import { buildPod, NON_ROOT_UID, TASK_ID_ANNOTATION } from "./pod.ts";
 

@@ -39,8 +39,8 @@ import {
   type WorkerSpec,
   type WorkerStatus,
 } from "../types.ts";
-import { type KubeApi, KubeApiError, type PodObject, withRetries } from "./api.ts";
-import { PodCache } from "./cache.ts";
+import { type KubeApi, KubeApiError, type PodObject, withRetries } from "../../kube/api.ts";
+import { PodCache } from "../../kube/cache.ts";
 import { readPodLog } from "./logs.ts";
 import { buildPod, type Resources } from "./pod.ts";
 import {

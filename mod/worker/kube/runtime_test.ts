@@ -1,10 +1,15 @@
 import assert from "node:assert/strict";
 import { ensureCluster } from "../../../tests/support/cluster.ts";
 import { silentLogger } from "../../telemetry/logger.ts";
-import { collectLogs, runConformance, waitForEnd, waitForStatus } from "../conformance.ts";
-import { connectKube, type KubeApi, KubeApiError, type PodObject } from "./api.ts";
+import {
+  collectLogs,
+  runConformance,
+  waitForEnd,
+  waitForStatus,
+} from "../../../tests/support/conformance.ts";
+import { connectKube, type KubeApi, KubeApiError, type PodObject } from "../../kube/api.ts";
 import { KubeRuntime, type KubeRuntimeOptions } from "./runtime.ts";
-import { cancelPrints, prepareLog, simSpec, simulated } from "./sim_test_support.ts";
+import { cancelPrints, prepareLog, simSpec, simulated } from "../../../tests/support/kube_sim.ts";
 
 /** A fresh namespace on the local control plane, and the admin API. */
 async function freshNamespace(prefix: string): Promise<{ api: KubeApi; namespace: string }> {

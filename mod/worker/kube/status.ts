@@ -21,7 +21,7 @@
  */
 
 import type { EndReason, Phase, WorkerStatus } from "../types.ts";
-import type { PodObject } from "./api.ts";
+import type { PodObject } from "../../kube/api.ts";
 import { TASK_ID_ANNOTATION, WORKER_CONTAINER } from "./pod.ts";
 
 /** Annotation set when Ottoscaler stops a worker (RFC 3339 time of the request). */

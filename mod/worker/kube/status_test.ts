@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { ContainerStatusObject, PodObject, PodStatusObject } from "./api.ts";
+import type { ContainerStatusObject, PodObject, PodStatusObject } from "../../kube/api.ts";
 import { podToStatus, startProblem } from "./status.ts";
 
 function pod(

@@ -9,7 +9,7 @@
  * @module
  */
 
-import type { Pulse } from "../pulse.ts";
+import type { Pulse } from "../../async/pulse.ts";
 import type { LogLine, LogSource } from "../types.ts";
 
 /** A stored entry: short keys keep the file small. */

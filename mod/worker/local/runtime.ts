@@ -21,7 +21,7 @@
 
 import { resolve } from "node:path";
 import type { Logger } from "../../telemetry/logger.ts";
-import { Pulse } from "../pulse.ts";
+import { Pulse } from "../../async/pulse.ts";
 import {
   type AgentLine,
   type AgentLogSink,

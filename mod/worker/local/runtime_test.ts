@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
-import { type Behaviour, runConformance } from "../conformance.ts";
+import { type Behaviour, runConformance } from "../../../tests/support/conformance.ts";
 import { silentLogger } from "../../telemetry/logger.ts";
 import type { WorkerSpec } from "../types.ts";
 import { LocalRuntime } from "./runtime.ts";
 import { signalGroup } from "./process.ts";
-import { waitForEnd } from "../conformance.ts";
+import { waitForEnd } from "../../../tests/support/conformance.ts";
 
 /** Quotes a string for sh. */
 function shQuote(s: string): string {

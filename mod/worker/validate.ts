@@ -1,30 +1,14 @@
 /**
- * Validation of scale requests: pure functions that either return a clean request or throw a
- * {@linkcode ValidationError} naming the field and the rule. They run before anything is created.
+ * Validation of what describes workers (task ids, counts, `build_config`, phase filters): pure
+ * functions that either return a clean value or throw a {@linkcode ValidationError} naming the
+ * field and the rule. ScaleUp, ScaleDown and pipeline stages all use them before anything is
+ * created.
  *
  * @module
  */
 
-import { type Phase, PHASES } from "../worker/types.ts";
+import { type Phase, PHASES } from "./types.ts";
 import { ValidationError } from "./errors.ts";
-
-/** A ScaleUp or ScaleDown request, in domain terms. */
-export interface ScaleRequest {
-  /** The task. */
-  readonly taskId: string;
-  /** ScaleUp: how many workers the task must have; ScaleDown: how many unfinished it may keep. */
-  readonly workerCount: number;
-  /** The repository, given to workers as OTTO_REPOSITORY. */
-  readonly repository?: string;
-  /** The commit, given to workers as OTTO_COMMIT_SHA. */
-  readonly commitSha?: string;
-  /** Environment plus the reserved keys `image`, `command`, `timeout_seconds`. */
-  readonly buildConfig?: Readonly<Record<string, string>>;
-  /** Who asked. */
-  readonly triggeredBy?: string;
-  /** Why. */
-  readonly reason?: string;
-}
 
 /** What `build_config` describes once its reserved keys are taken out. */
 export interface WorkerTemplate {

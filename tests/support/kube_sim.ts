@@ -12,9 +12,9 @@
  * @module
  */
 
-import type { Behaviour } from "../conformance.ts";
-import type { Runtime, WorkerSpec } from "../types.ts";
-import type { KubeApi } from "./api.ts";
+import type { Behaviour } from "./conformance.ts";
+import type { Runtime, WorkerSpec } from "../../mod/worker/types.ts";
+import type { KubeApi } from "../../mod/kube/api.ts";
 
 /** Where simulated logs go. */
 export interface SimulationOptions {

@@ -18,7 +18,7 @@
 
 import type * as grpc from "@grpc/grpc-js";
 import { sleep } from "../async/backoff.ts";
-import { Pulse } from "../worker/pulse.ts";
+import { Pulse } from "../async/pulse.ts";
 import { isTerminal, type LogLine, type Runtime, type WorkerStatus } from "../worker/types.ts";
 import type { DeliveryStore } from "./delivery_store.ts";
 

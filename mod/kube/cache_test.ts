@@ -4,7 +4,7 @@
  */
 
 import assert from "node:assert/strict";
-import { silentLogger } from "../../telemetry/logger.ts";
+import { silentLogger } from "../telemetry/logger.ts";
 import { type KubeApi, KubeApiError, type PodObject, type WatchEvent } from "./api.ts";
 import { PodCache } from "./cache.ts";
 

@@ -11,10 +11,10 @@
  */
 
 import { backoffDelay, type BackoffOptions, sleep } from "../async/backoff.ts";
-import { type AckStatus, notifyWorkerEvents } from "../events/notifier.ts";
+import { type AckStatus, notifyWorkerEvents } from "./notifier.ts";
 import type { WorkerEvent } from "../events/transitions.ts";
 import type { Logger } from "../telemetry/logger.ts";
-import { Pulse } from "../worker/pulse.ts";
+import { Pulse } from "../async/pulse.ts";
 import type { LogLine, Runtime, WorkerStatus } from "../worker/types.ts";
 import type { DeliveryStore } from "./delivery_store.ts";
 import { type ForwardCall, forwardWorkerLogs, type WireLogEntry } from "./forwarder.ts";

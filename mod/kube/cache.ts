@@ -14,8 +14,8 @@
  * @module
  */
 
-import type { Logger } from "../../telemetry/logger.ts";
-import { backoffDelay, sleep } from "../../async/backoff.ts";
+import type { Logger } from "../telemetry/logger.ts";
+import { backoffDelay, sleep } from "../async/backoff.ts";
 import { type KubeApi, KubeApiError, type PodObject, type WatchEvent } from "./api.ts";
 
 /** What happened to a pod. */

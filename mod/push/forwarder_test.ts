@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { EventEmitter } from "node:events";
 import { silentLogger } from "../telemetry/logger.ts";
-import { waitForEnd } from "../worker/conformance.ts";
+import { waitForEnd } from "../../tests/support/conformance.ts";
 import { LocalRuntime } from "../worker/local/runtime.ts";
 import type { WorkerSpec } from "../worker/types.ts";
 import type { DeliveryState, DeliveryStore } from "./delivery_store.ts";

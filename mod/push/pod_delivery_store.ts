@@ -11,7 +11,7 @@
  * @module
  */
 
-import { type KubeApi, KubeApiError, type PodObject } from "../worker/kube/api.ts";
+import { type KubeApi, KubeApiError, type PodObject } from "../kube/api.ts";
 import type { DeliveryState, DeliveryStore } from "./delivery_store.ts";
 
 /** The pod annotation holding a worker's delivery progress (JSON). */

@@ -6,10 +6,10 @@
  * @module
  */
 
-import type { DeliveryStore } from "../logs/delivery_store.ts";
-import type { Pulse } from "../worker/pulse.ts";
+import type { DeliveryStore } from "./delivery_store.ts";
+import type { Pulse } from "../async/pulse.ts";
 import { isTerminal, type Runtime } from "../worker/types.ts";
-import { transitionsOf, type WorkerEvent } from "./transitions.ts";
+import { transitionsOf, type WorkerEvent } from "../events/transitions.ts";
 
 /** The handler's answer: RECEIVED, IGNORED or ERROR. */
 export type AckStatus = "RECEIVED" | "IGNORED" | "ERROR";

@@ -12,7 +12,7 @@
 
 import { HttpMethod, KubeConfig, RequestContext } from "@kubernetes/client-node";
 import { type Dispatcher, fetch as undiciFetch } from "undici";
-import { backoffDelay, type BackoffOptions, sleep } from "../../async/backoff.ts";
+import { backoffDelay, type BackoffOptions, sleep } from "../async/backoff.ts";
 
 /** The fields of a Pod the runtime reads (raw JSON, as the API server sends it). */
 export interface PodObject {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { ensureCluster } from "../../tests/support/cluster.ts";
-import { connectKube, type PodObject } from "../worker/kube/api.ts";
+import { connectKube, type PodObject } from "../kube/api.ts";
 import { DELIVERY_ANNOTATION, PodDeliveryStore } from "./pod_delivery_store.ts";
 
 Deno.test("delivery progress lives on the worker pods and is read back by a new store", async () => {

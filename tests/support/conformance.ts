@@ -16,8 +16,8 @@ import {
   type Runtime,
   type WorkerSpec,
   type WorkerStatus,
-} from "./types.ts";
-import { WorkerConflictError, WorkerNotFoundError } from "./types.ts";
+} from "../../mod/worker/types.ts";
+import { WorkerConflictError, WorkerNotFoundError } from "../../mod/worker/types.ts";
 
 /** What a test worker does. */
 export interface Behaviour {
