@@ -1,5 +1,6 @@
 /**
- * Capped exponential backoff with full jitter, and an abortable sleep.
+ * Capped exponential backoff with "equal jitter" (half the cap fixed, half random, so a retry
+ * never comes at once and retries still spread out), and an abortable sleep.
  *
  * @module
  */
@@ -12,7 +13,10 @@ export interface BackoffOptions {
   readonly maxMs: number;
 }
 
-/** The delay before retry `attempt` (from 1): random in [0, min(max, initial * 2^(attempt-1))]. */
+/**
+ * The delay before retry `attempt` (from 1): with `cap = min(max, initial * 2^(attempt-1))`, a
+ * random value in [cap / 2, cap].
+ */
 export function backoffDelay(
   attempt: number,
   options: BackoffOptions,

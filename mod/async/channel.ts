@@ -1,11 +1,13 @@
 /**
- * A bounded async channel: producers `send` (waiting while it is full), one consumer iterates.
- * Bounding it is what lets a slow consumer slow its producers instead of growing memory.
+ * An async channel: producers `send` (waiting while it is full), one consumer iterates. A bounded
+ * channel is what lets a slow consumer slow its producers instead of growing memory. Producers
+ * that cannot wait (a listener called synchronously) use {@linkcode Channel.unbounded}; each such
+ * call site says what bounds its volume instead.
  *
  * @module
  */
 
-/** A bounded many-producer, one-consumer channel; see the module doc. */
+/** A many-producer, one-consumer channel, bounded unless made unbounded; see the module doc. */
 export class Channel<T> implements AsyncIterable<T> {
   readonly #capacity: number;
   readonly #items: T[] = [];
@@ -17,6 +19,14 @@ export class Channel<T> implements AsyncIterable<T> {
   /** Creates a channel holding at most `capacity` items. */
   constructor(capacity: number) {
     this.#capacity = Math.max(1, capacity);
+  }
+
+  /**
+   * A channel that never makes a producer wait. Only for producers that cannot wait; the caller
+   * must bound the volume some other way (and say how where it calls this).
+   */
+  static unbounded<T>(): Channel<T> {
+    return new Channel<T>(Number.MAX_SAFE_INTEGER);
   }
 
   /** Whether the channel was closed (no more items are accepted). */

@@ -29,8 +29,9 @@ export function watchEvents(
   filter: EventFilter,
   signal: AbortSignal,
 ): AsyncIterable<WorkerEvent> {
-  // Events per worker are few (at most three), so the queue is bounded by the worker count.
-  const channel = new Channel<WorkerEvent>(Number.MAX_SAFE_INTEGER);
+  // Unbounded: the runtime's listener cannot wait. Events per worker are few (at most three), so
+  // the queue is bounded by the number of workers.
+  const channel = Channel.unbounded<WorkerEvent>();
   const sent = new Map<string, number>();
   const offer = (status: WorkerStatus) => {
     if (filter.taskId && status.taskId !== filter.taskId) return;

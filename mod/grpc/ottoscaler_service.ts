@@ -63,7 +63,8 @@ async function streamProgress(
   signal: AbortSignal,
 ): Promise<void> {
   // Subscribe before the snapshot, so no transition falls between the two.
-  const live = new Channel<StageProgress>(Number.MAX_SAFE_INTEGER);
+  // Unbounded: the run's listener cannot wait. Transitions are bounded by stages x attempts x 3.
+  const live = Channel.unbounded<StageProgress>();
   const unsubscribe = run.subscribe((p) => live.send(p));
   const stop = () => live.close();
   signal.addEventListener("abort", stop, { once: true });

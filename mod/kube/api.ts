@@ -13,6 +13,7 @@
 import { HttpMethod, KubeConfig, RequestContext } from "@kubernetes/client-node";
 import { type Dispatcher, fetch as undiciFetch } from "undici";
 import { backoffDelay, type BackoffOptions, sleep } from "../async/backoff.ts";
+import { isNotFound, isRetryable, KubeApiError } from "./errors.ts";
 
 /** The fields of a Pod the runtime reads (raw JSON, as the API server sends it). */
 export interface PodObject {
@@ -89,30 +90,6 @@ export interface WatchEvent<T> {
 export interface ListResult<T> {
   readonly items: T[];
   readonly resourceVersion: string;
-}
-
-/** An error answer of the API server, with its HTTP status and the `Status` object's reason. */
-export class KubeApiError extends Error {
-  /** The HTTP status code (0 when no answer came: a network error). */
-  readonly code: number;
-  /** The Status reason: NotFound, AlreadyExists, Conflict, Forbidden, Expired, … */
-  readonly reason: string;
-  /** Seconds the server asked to wait (Retry-After), when it said. */
-  readonly retryAfterSeconds?: number;
-  /** Creates the error. */
-  constructor(code: number, reason: string, message: string, retryAfterSeconds?: number) {
-    super(message);
-    this.name = "KubeApiError";
-    this.code = code;
-    this.reason = reason;
-    this.retryAfterSeconds = retryAfterSeconds;
-  }
-}
-
-/** Whether an error is worth retrying: throttled (429), a server error (5xx), or no answer. */
-export function isRetryable(err: unknown): boolean {
-  if (!(err instanceof KubeApiError)) return false;
-  return err.code === 429 || err.code >= 500 || err.code === 0;
 }
 
 /** How {@linkcode withRetries} retries. */
@@ -322,7 +299,7 @@ class HttpKubeApi implements KubeApi {
     try {
       await (await this.#request("DELETE", path, { query })).body?.cancel();
     } catch (err) {
-      if (err instanceof KubeApiError && err.code === 404) return;
+      if (isNotFound(err)) return;
       throw err;
     }
   }
@@ -388,7 +365,10 @@ async function apiError(method: string, path: string, response: Response): Promi
     response.status,
     reason,
     `${method} ${path}: ${response.status} ${reason}: ${message}`,
-    Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : undefined,
+    {
+      statusMessage: message,
+      retryAfterSeconds: Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : undefined,
+    },
   );
 }
 

@@ -16,7 +16,8 @@
 
 import type { Logger } from "../telemetry/logger.ts";
 import { backoffDelay, sleep } from "../async/backoff.ts";
-import { type KubeApi, KubeApiError, type PodObject, type WatchEvent } from "./api.ts";
+import type { KubeApi, PodObject, WatchEvent } from "./api.ts";
+import { isGone, KubeApiError } from "./errors.ts";
 
 /** What happened to a pod. */
 export type PodChange = "upsert" | "delete";
@@ -142,7 +143,7 @@ export class PodCache {
         failures = 0;
       } catch (err) {
         if (signal.aborted) break;
-        if (err instanceof KubeApiError && err.code === 410) {
+        if (isGone(err)) {
           this.#options.logger.info("pod watch expired; relisting");
           await this.#relistUntilDone();
           continue;

@@ -5,7 +5,8 @@
 
 import assert from "node:assert/strict";
 import { silentLogger } from "../telemetry/logger.ts";
-import { type KubeApi, KubeApiError, type PodObject, type WatchEvent } from "./api.ts";
+import type { KubeApi, PodObject, WatchEvent } from "./api.ts";
+import { KubeApiError } from "./errors.ts";
 import { PodCache } from "./cache.ts";
 
 const pod = (name: string, rv: number, phase = "Running", uid = `uid-${name}`): PodObject => ({

@@ -34,7 +34,8 @@
 import type { BackoffOptions } from "../async/backoff.ts";
 import { taskPart } from "../worker/naming.ts";
 import type { Logger } from "../telemetry/logger.ts";
-import { type ConfigMapObject, type KubeApi, KubeApiError, withRetries } from "../kube/api.ts";
+import { type ConfigMapObject, type KubeApi, withRetries } from "../kube/api.ts";
+import { isAlreadyExists, isConflict, isNotFound } from "../kube/errors.ts";
 import type { WorkerOwner } from "../worker/types.ts";
 import type { PipelineState, PipelineStore } from "./state.ts";
 
@@ -201,14 +202,14 @@ export class ConfigMapPipelineStore implements PipelineStore {
           return await this.#o.api.replace<ConfigMapObject>(this.#path(name), body);
         } catch (err) {
           // Deleted behind our back: make it again.
-          if (!(err instanceof KubeApiError && err.code === 404)) throw err;
+          if (!isNotFound(err)) throw err;
           this.#known.delete(id);
         }
       }
       try {
         return await this.#o.api.create<ConfigMapObject>(this.#path(), body);
       } catch (err) {
-        if (!(err instanceof KubeApiError && err.code === 409 && err.reason === "AlreadyExists")) {
+        if (!isAlreadyExists(err)) {
           throw err;
         }
       }
@@ -235,7 +236,7 @@ export class ConfigMapPipelineStore implements PipelineStore {
     return withRetries(fn, {
       attempts: this.#o.maxAttempts ?? 8,
       backoff: this.#o.backoff ?? { initialMs: 200, maxMs: 5_000 },
-      alsoRetry: (err) => err instanceof KubeApiError && err.code === 409,
+      alsoRetry: isConflict,
       onRetry: (attempt, waitMs, err) =>
         this.#log.debug("pipeline store request retried", {
           what,

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { ensureCluster } from "../../tests/support/cluster.ts";
 import { silentLogger } from "../telemetry/logger.ts";
-import { type ConfigMapObject, connectKube, type KubeApi, KubeApiError } from "../kube/api.ts";
+import { type ConfigMapObject, connectKube, type KubeApi } from "../kube/api.ts";
+import { KubeApiError } from "../kube/errors.ts";
 import { compilePipeline } from "./compile.ts";
 import {
   ConfigMapPipelineStore,
@@ -174,7 +175,7 @@ Deno.test("pipeline state in ConfigMaps (local control plane)", async (t) => {
   await t.step("throttling, server errors and conflicts are retried", async () => {
     // The real API behind a wrapper that answers the first writes with errors.
     const createFailures = [
-      new KubeApiError(429, "TooManyRequests", "slow down", 0.05),
+      new KubeApiError(429, "TooManyRequests", "slow down", { retryAfterSeconds: 0.05 }),
       new KubeApiError(503, "ServiceUnavailable", "try again"),
     ];
     const replaceFailures = [new KubeApiError(409, "Conflict", "the object has been modified")];

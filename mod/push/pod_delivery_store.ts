@@ -11,7 +11,8 @@
  * @module
  */
 
-import { type KubeApi, KubeApiError, type PodObject } from "../kube/api.ts";
+import type { KubeApi, PodObject } from "../kube/api.ts";
+import { isNotFound } from "../kube/errors.ts";
 import type { DeliveryState, DeliveryStore } from "./delivery_store.ts";
 
 /** The pod annotation holding a worker's delivery progress (JSON). */
@@ -90,7 +91,7 @@ export class PodDeliveryStore implements DeliveryStore {
             metadata: { annotations: { [DELIVERY_ANNOTATION]: JSON.stringify(state) } },
           });
         } catch (err) {
-          if (err instanceof KubeApiError && err.code === 404) return; // the pod is gone
+          if (isNotFound(err)) return; // the pod is gone
           failed.push(id);
         }
       }));

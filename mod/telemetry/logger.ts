@@ -1,6 +1,8 @@
 /**
  * A small structured logger: one JSON object per line on stderr, with a level threshold and
- * fields carried by child loggers. It stands in for jsr:@std/log (JSR is unreachable from our
+ * fields carried by child loggers. An `Error` field is written as `Name: message` with its stack
+ * (and its cause) beside it under `<field>_stack`; a field named like one of the record's own keys
+ * (`time`, `level`, `msg`) is kept as `field_<key>` and never overwrites them. It stands in for jsr:@std/log (JSR is unreachable from our
  * build machines); the {@linkcode Logger} interface is the seam to swap it back.
  *
  * @module
@@ -49,6 +51,20 @@ export interface LoggerOptions {
   readonly fields?: LogFields;
 }
 
+/** The keys every record has; fields with these names are renamed, never overwrite them. */
+const RESERVED_KEYS = new Set(["time", "level", "msg"]);
+
+/** An error's stack, followed by its causes' (`caused by: ...`), at most 5 deep. */
+function errorStack(err: Error): string | undefined {
+  const parts: string[] = [];
+  let current: unknown = err;
+  for (let depth = 0; current instanceof Error && depth < 5; depth++) {
+    parts.push(current.stack ?? `${current.name}: ${current.message}`);
+    current = current.cause;
+  }
+  return parts.length > 0 ? parts.join("\ncaused by: ") : undefined;
+}
+
 /** Creates a JSON-lines logger. */
 export function createLogger(options: LoggerOptions = {}): Logger {
   const threshold = LOG_LEVELS.indexOf(options.level ?? "info");
@@ -56,9 +72,16 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const base = options.fields ?? {};
   const write = (level: LogLevel, message: string, fields?: LogFields) => {
     if (LOG_LEVELS.indexOf(level) < threshold) return;
-    const record: LogFields = { time: new Date().toISOString(), level, msg: message, ...base };
-    for (const [key, value] of Object.entries(fields ?? {})) {
-      record[key] = value instanceof Error ? `${value.name}: ${value.message}` : value;
+    const record: LogFields = { time: new Date().toISOString(), level, msg: message };
+    for (const [key, value] of [...Object.entries(base), ...Object.entries(fields ?? {})]) {
+      const name = RESERVED_KEYS.has(key) ? `field_${key}` : key;
+      if (value instanceof Error) {
+        record[name] = `${value.name}: ${value.message}`;
+        const stack = errorStack(value);
+        if (stack) record[`${name}_stack`] = stack;
+      } else {
+        record[name] = value;
+      }
     }
     sink(JSON.stringify(record));
   };

@@ -39,7 +39,8 @@ import {
   type WorkerSpec,
   type WorkerStatus,
 } from "../types.ts";
-import { type KubeApi, KubeApiError, type PodObject, withRetries } from "../../kube/api.ts";
+import { type KubeApi, type PodObject, withRetries } from "../../kube/api.ts";
+import { isAlreadyExists, isNotFound, isQuotaExceeded } from "../../kube/errors.ts";
 import { PodCache } from "../../kube/cache.ts";
 import { readPodLog } from "./logs.ts";
 import { buildPod, type Resources } from "./pod.ts";
@@ -299,14 +300,14 @@ export class KubeRuntime implements Runtime {
       this.#cache.observe(pod);
       return this.#statuses.get(spec.id) ?? podToStatus(pod);
     } catch (err) {
-      if (err instanceof KubeApiError && err.code === 409) {
+      if (isAlreadyExists(err)) {
         // AlreadyExists: created by an earlier try or another Ottoscaler; read it back.
         const pod = await this.#o.api.get<PodObject>(this.#podsPath(spec.id));
         this.#cache.observe(pod);
         return this.#sameTask(this.#statuses.get(spec.id) ?? podToStatus(pod), spec);
       }
-      if (err instanceof KubeApiError && err.code === 403 && /exceeded quota/i.test(err.message)) {
-        return this.#refused(spec, "QuotaExceeded", err.message);
+      if (isQuotaExceeded(err)) {
+        return this.#refused(spec, "QuotaExceeded", err.statusMessage);
       }
       throw err;
     }
@@ -349,7 +350,7 @@ export class KubeRuntime implements Runtime {
       metadata: { annotations },
       ...(deadline !== undefined && deadline <= 1 ? {} : { spec: { activeDeadlineSeconds: 1 } }),
     }).catch((err) => {
-      if (err instanceof KubeApiError && err.code === 404) return undefined;
+      if (isNotFound(err)) return undefined;
       throw err;
     });
     if (patched) this.#cache.observe(patched);

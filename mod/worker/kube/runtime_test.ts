@@ -7,7 +7,8 @@ import {
   waitForEnd,
   waitForStatus,
 } from "../../../tests/support/conformance.ts";
-import { connectKube, type KubeApi, KubeApiError, type PodObject } from "../../kube/api.ts";
+import { connectKube, type KubeApi, type PodObject } from "../../kube/api.ts";
+import { KubeApiError } from "../../kube/errors.ts";
 import { KubeRuntime, type KubeRuntimeOptions } from "./runtime.ts";
 import { cancelPrints, prepareLog, simSpec, simulated } from "../../../tests/support/kube_sim.ts";
 
@@ -179,7 +180,7 @@ Deno.test("kubernetes runtime: start failures, quota, retention, retries", async
   await t.step("creates are retried on 429 and 5xx answers", async () => {
     // The real API server behind a wrapper that answers the first creates with errors.
     const failures = [
-      new KubeApiError(429, "TooManyRequests", "throttled", 1),
+      new KubeApiError(429, "TooManyRequests", "throttled", { retryAfterSeconds: 1 }),
       new KubeApiError(503, "ServiceUnavailable", "unavailable"),
       new KubeApiError(500, "InternalError", "etcd hiccup"),
     ];
