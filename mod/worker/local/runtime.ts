@@ -25,11 +25,9 @@ import { Pulse } from "../../async/pulse.ts";
 import {
   type AgentLine,
   type AgentLogSink,
-  type EndReason,
   isTerminal,
   type LogLine,
   type LogReadOptions,
-  type Phase,
   type Runtime,
   type StatusListener,
   WorkerConflictError,
@@ -42,6 +40,17 @@ import { OutputCapture } from "./capture.ts";
 import { readLogFile } from "./log_file.ts";
 import { isAlive, processStartTime, signalGroup, spawnWrapped } from "./process.ts";
 import { readJson, writeJsonAtomic } from "../../storage/json_file.ts";
+import {
+  lockStateDir,
+  readOutcome,
+  readPidFile,
+  SAFE_ID,
+  saveRecord,
+  statusOf,
+  type TrackedWorker,
+  watchWorkerDirs,
+  type WorkerRecord,
+} from "./worker_dir.ts";
 
 /** Options for {@linkcode LocalRuntime.open}. */
 export interface LocalRuntimeOptions {
@@ -56,44 +65,6 @@ export interface LocalRuntimeOptions {
   /** The PATH workers get; default Ottoscaler's own PATH. */
   readonly workerPath?: string;
 }
-
-/** What state.json holds. */
-interface WorkerRecord {
-  phase: Phase;
-  createdAt: string;
-  startedAt?: string;
-  finishedAt?: string;
-  exitCode?: number;
-  reason?: EndReason;
-  message?: string;
-  pid?: number;
-  pidStartTime?: string;
-  /** Set when Ottoscaler asked the worker to end, and why. */
-  stopReason?: "Stopped" | "DeadlineExceeded";
-}
-
-/** One worker as the runtime tracks it in memory. */
-interface TrackedWorker {
-  readonly spec: WorkerSpec;
-  readonly dir: string;
-  record: WorkerRecord;
-  /** Wakes the capture loop: output written, process exited. */
-  readonly wake: Pulse;
-  /** Signals appends to the numbered log, for followers. */
-  readonly logPulse: Pulse;
-  /** Set when our own child (the wrapper) has exited. */
-  childExited: boolean;
-  /** Resolves once the worker is terminal and its log complete. */
-  readonly ended: Promise<void>;
-  markEnded: () => void;
-  deadline?: ReturnType<typeof setTimeout>;
-  /** The running capture loop, if any. */
-  loop?: Promise<void>;
-  /** The open capture while the worker can still take lines. */
-  capture?: OutputCapture;
-}
-
-const SAFE_ID = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 /** Runs workers as local process groups; see the module doc. */
 export class LocalRuntime implements Runtime, AgentLogSink {
@@ -133,22 +104,14 @@ export class LocalRuntime implements Runtime, AgentLogSink {
    */
   static async open(options: LocalRuntimeOptions): Promise<LocalRuntime> {
     const runtime = new LocalRuntime(options);
-    await runtime.#lockStateDir();
+    await lockStateDir(runtime.#opts.stateDir);
     await runtime.#recover();
-    runtime.#watch();
+    runtime.#watcher = watchWorkerDirs(
+      runtime.#workersDir,
+      (id) => runtime.#workers.get(id)?.wake.notify(),
+      runtime.#log,
+    );
     return runtime;
-  }
-
-  async #lockStateDir(): Promise<void> {
-    await Deno.mkdir(this.#workersDir, { recursive: true });
-    const lockPath = `${this.#opts.stateDir}/owner.json`;
-    const owner = await readJson<{ pid: number; startTime?: string }>(lockPath);
-    if (owner && owner.pid !== Deno.pid && isAlive(owner.pid, owner.startTime)) {
-      throw new Error(
-        `State directory "${this.#opts.stateDir}" is in use by another Ottoscaler (pid ${owner.pid})`,
-      );
-    }
-    await writeJsonAtomic(lockPath, { pid: Deno.pid, startTime: processStartTime(Deno.pid) });
   }
 
   async #recover(): Promise<void> {
@@ -187,7 +150,7 @@ export class LocalRuntime implements Runtime, AgentLogSink {
           pidStartTime: processStartTime(pid),
           startedAt: (stat.mtime ?? new Date()).toISOString(),
         };
-        await this.#save(worker);
+        await saveRecord(worker);
       }
       this.#log.info("re-adopting worker", { worker: id, pid });
       this.#scheduleDeadline(worker);
@@ -196,29 +159,6 @@ export class LocalRuntime implements Runtime, AgentLogSink {
         await OutputCapture.open(dir, this.#opts.maxLineBytes),
       );
     }
-  }
-
-  #watch(): void {
-    try {
-      this.#watcher = Deno.watchFs(this.#workersDir, { recursive: true });
-    } catch (err) {
-      this.#log.warn("file watching unavailable; output is picked up every 500 ms", { err });
-      return;
-    }
-    const prefix = this.#workersDir.replace(/\/+$/, "") + "/";
-    (async () => {
-      try {
-        for await (const event of this.#watcher!) {
-          for (const path of event.paths) {
-            const rel = path.startsWith(prefix) ? path.slice(prefix.length) : undefined;
-            const id = rel?.split("/", 1)[0];
-            if (id) this.#workers.get(id)?.wake.notify();
-          }
-        }
-      } catch (err) {
-        if (!this.#closed) this.#log.warn("file watcher ended", { err });
-      }
-    })();
   }
 
   #track(spec: WorkerSpec, record: WorkerRecord): TrackedWorker {
@@ -247,7 +187,7 @@ export class LocalRuntime implements Runtime, AgentLogSink {
       if (existing.spec.taskId !== spec.taskId) {
         return Promise.reject(new WorkerConflictError(spec.id, existing.spec.taskId));
       }
-      return pending ?? Promise.resolve(this.#status(existing));
+      return pending ?? Promise.resolve(statusOf(existing, this.#hostname));
     }
     if (pending) return pending;
     if (!SAFE_ID.test(spec.id)) {
@@ -263,10 +203,10 @@ export class LocalRuntime implements Runtime, AgentLogSink {
     await Deno.mkdir(dir);
     await writeJsonAtomic(`${dir}/spec.json`, spec);
     const worker = this.#track(spec, { phase: "pending", createdAt: new Date().toISOString() });
-    await this.#save(worker);
+    await saveRecord(worker);
     this.#publish(worker);
     await this.#launch(worker);
-    return this.#status(worker);
+    return statusOf(worker, this.#hostname);
   }
 
   async #launch(worker: TrackedWorker): Promise<void> {
@@ -300,7 +240,7 @@ export class LocalRuntime implements Runtime, AgentLogSink {
       pid: child.pid,
       pidStartTime: processStartTime(child.pid),
     };
-    await this.#save(worker);
+    await saveRecord(worker);
     this.#publish(worker);
     this.#log.debug("worker started", { worker: spec.id, pid: child.pid });
     child.status.then(() => {
@@ -332,7 +272,7 @@ export class LocalRuntime implements Runtime, AgentLogSink {
       worker.logPulse.notify();
       // Anything the worker left running in its group ends with it, as in a container.
       if (worker.record.pid) signalGroup(worker.record.pid, "SIGKILL");
-      await this.#end(worker, await this.#outcome(worker));
+      await this.#end(worker, await readOutcome(worker));
     } catch (err) {
       worker.capture = undefined;
       capture.close();
@@ -347,36 +287,6 @@ export class LocalRuntime implements Runtime, AgentLogSink {
     return pid === undefined || !isAlive(pid, pidStartTime);
   }
 
-  async #outcome(worker: TrackedWorker): Promise<Partial<WorkerRecord>> {
-    const exit = await readExitFile(worker.dir);
-    const exitCode = exit?.code;
-    const finishedAt = exit?.at;
-    const stopReason = worker.record.stopReason;
-    if (stopReason === "DeadlineExceeded") {
-      return {
-        exitCode,
-        finishedAt,
-        reason: "DeadlineExceeded",
-        message: `timed out after ${worker.spec.timeoutSeconds}s and was stopped`,
-      };
-    }
-    if (stopReason === "Stopped") {
-      return { exitCode, finishedAt, reason: "Stopped", message: "stopped on request" };
-    }
-    if (exitCode === 0) {
-      return { exitCode, finishedAt, reason: "Completed", message: "exited with code 0" };
-    }
-    if (exitCode !== undefined) {
-      return { exitCode, finishedAt, reason: "Error", message: `exited with code ${exitCode}` };
-    }
-    return {
-      finishedAt,
-      reason: "Lost",
-      message: "the worker's process ended unseen and left no exit code " +
-        "(killed outright, or the machine restarted)",
-    };
-  }
-
   async #end(worker: TrackedWorker, outcome: Partial<WorkerRecord>): Promise<void> {
     if (worker.deadline !== undefined) clearTimeout(worker.deadline);
     worker.record = {
@@ -385,7 +295,7 @@ export class LocalRuntime implements Runtime, AgentLogSink {
       finishedAt: outcome.finishedAt ?? new Date().toISOString(),
       phase: outcome.reason === "Completed" ? "succeeded" : "failed",
     };
-    await this.#save(worker);
+    await saveRecord(worker);
     worker.markEnded();
     worker.logPulse.notify();
     this.#publish(worker);
@@ -421,11 +331,11 @@ export class LocalRuntime implements Runtime, AgentLogSink {
     if (isTerminal(worker.record.phase)) return;
     if (!worker.record.stopReason) {
       worker.record.stopReason = why;
-      await this.#save(worker);
+      await saveRecord(worker);
     }
     const pid = worker.record.pid;
     if (pid === undefined || !worker.loop) {
-      await this.#end(worker, await this.#outcome(worker));
+      await this.#end(worker, await readOutcome(worker));
       return;
     }
     signalGroup(pid, "SIGTERM");
@@ -448,7 +358,7 @@ export class LocalRuntime implements Runtime, AgentLogSink {
     const out: WorkerStatus[] = [];
     for (const worker of this.#workers.values()) {
       if (filter.taskId === undefined || worker.spec.taskId === filter.taskId) {
-        out.push(this.#status(worker));
+        out.push(statusOf(worker, this.#hostname));
       }
     }
     return out.sort((a, b) =>
@@ -503,30 +413,8 @@ export class LocalRuntime implements Runtime, AgentLogSink {
     await Deno.remove(`${this.#opts.stateDir}/owner.json`).catch(() => {});
   }
 
-  #status(worker: TrackedWorker): WorkerStatus {
-    const { spec, record } = worker;
-    return {
-      id: spec.id,
-      taskId: spec.taskId,
-      index: spec.index,
-      phase: record.phase,
-      createdAt: record.createdAt,
-      startedAt: record.startedAt,
-      finishedAt: record.finishedAt,
-      exitCode: record.exitCode,
-      reason: record.reason,
-      message: record.message,
-      nodeName: this.#hostname,
-      labels: spec.labels,
-    };
-  }
-
-  async #save(worker: TrackedWorker): Promise<void> {
-    await writeJsonAtomic(`${worker.dir}/state.json`, worker.record);
-  }
-
   #publish(worker: TrackedWorker): void {
-    const status = this.#status(worker);
+    const status = statusOf(worker, this.#hostname);
     for (const listener of this.#listeners) {
       try {
         listener(status);
@@ -534,26 +422,5 @@ export class LocalRuntime implements Runtime, AgentLogSink {
         this.#log.error("status listener threw", { worker: status.id, err });
       }
     }
-  }
-}
-
-async function readPidFile(dir: string): Promise<number | undefined> {
-  try {
-    const pid = Number.parseInt(await Deno.readTextFile(`${dir}/pid`), 10);
-    return Number.isFinite(pid) && pid > 0 ? pid : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-async function readExitFile(dir: string): Promise<{ code: number; at: string } | undefined> {
-  try {
-    const path = `${dir}/exit`;
-    const code = Number.parseInt(await Deno.readTextFile(path), 10);
-    const { mtime } = await Deno.stat(path);
-    if (!Number.isFinite(code)) return undefined;
-    return { code, at: (mtime ?? new Date()).toISOString() };
-  } catch {
-    return undefined;
   }
 }

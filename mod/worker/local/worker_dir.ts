@@ -1,0 +1,198 @@
+/**
+ * The on-disk side of the local runtime: a worker's record (`state.json`), the `pid` and `exit`
+ * files its wrapper writes, the state directory's owner lock, and the file watcher that wakes a
+ * worker's capture loop when its directory changes. The layout is drawn in `runtime.ts`.
+ *
+ * @module
+ */
+
+import type { Logger } from "../../telemetry/logger.ts";
+import type { Pulse } from "../../async/pulse.ts";
+import { readJson, writeJsonAtomic } from "../../storage/json_file.ts";
+import type { EndReason, Phase, WorkerSpec, WorkerStatus } from "../types.ts";
+import type { OutputCapture } from "./capture.ts";
+import { isAlive, processStartTime } from "./process.ts";
+
+/** What state.json holds. */
+export interface WorkerRecord {
+  /** The worker's phase. */
+  phase: Phase;
+  /** When it was created. */
+  createdAt: string;
+  /** When its process started. */
+  startedAt?: string;
+  /** When it ended. */
+  finishedAt?: string;
+  /** Its exit code, once ended by exiting. */
+  exitCode?: number;
+  /** Why it ended, when not by succeeding. */
+  reason?: EndReason;
+  /** A readable account of the end. */
+  message?: string;
+  /** The wrapper's process id (the process group). */
+  pid?: number;
+  /** The wrapper's start time, so a reused pid is not taken for it. */
+  pidStartTime?: string;
+  /** Set when Ottoscaler asked the worker to end, and why. */
+  stopReason?: "Stopped" | "DeadlineExceeded";
+}
+
+/** One worker as the runtime tracks it in memory. */
+export interface TrackedWorker {
+  /** What it runs. */
+  readonly spec: WorkerSpec;
+  /** Its directory. */
+  readonly dir: string;
+  /** Its record, saved with {@linkcode saveRecord}. */
+  record: WorkerRecord;
+  /** Wakes the capture loop: output written, process exited. */
+  readonly wake: Pulse;
+  /** Signals appends to the numbered log, for followers. */
+  readonly logPulse: Pulse;
+  /** Set when our own child (the wrapper) has exited. */
+  childExited: boolean;
+  /** Resolves once the worker is terminal and its log complete. */
+  readonly ended: Promise<void>;
+  /** Resolves {@linkcode ended}. */
+  markEnded: () => void;
+  /** The timer of its deadline, if it has one. */
+  deadline?: ReturnType<typeof setTimeout>;
+  /** The running capture loop, if any. */
+  loop?: Promise<void>;
+  /** The open capture while the worker can still take lines. */
+  capture?: OutputCapture;
+}
+
+/** Worker directory names: the DNS-safe worker ids. */
+export const SAFE_ID = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+/** Writes a worker's record to its `state.json`, atomically. */
+export async function saveRecord(worker: TrackedWorker): Promise<void> {
+  await writeJsonAtomic(`${worker.dir}/state.json`, worker.record);
+}
+
+/** A worker's status, as the runtime reports it. */
+export function statusOf(worker: TrackedWorker, hostname: string): WorkerStatus {
+  const { spec, record } = worker;
+  return {
+    id: spec.id,
+    taskId: spec.taskId,
+    index: spec.index,
+    phase: record.phase,
+    createdAt: record.createdAt,
+    startedAt: record.startedAt,
+    finishedAt: record.finishedAt,
+    exitCode: record.exitCode,
+    reason: record.reason,
+    message: record.message,
+    nodeName: hostname,
+    labels: spec.labels,
+  };
+}
+
+/**
+ * Takes the state directory for this process (`owner.json`), creating `workers/` in it; throws if
+ * another live Ottoscaler holds it.
+ */
+export async function lockStateDir(stateDir: string): Promise<void> {
+  await Deno.mkdir(`${stateDir}/workers`, { recursive: true });
+  const lockPath = `${stateDir}/owner.json`;
+  const owner = await readJson<{ pid: number; startTime?: string }>(lockPath);
+  if (owner && owner.pid !== Deno.pid && isAlive(owner.pid, owner.startTime)) {
+    throw new Error(
+      `State directory "${stateDir}" is in use by another Ottoscaler (pid ${owner.pid})`,
+    );
+  }
+  await writeJsonAtomic(lockPath, { pid: Deno.pid, startTime: processStartTime(Deno.pid) });
+}
+
+/**
+ * Watches the workers' directories and calls `changed` with the worker id of every path that
+ * changes. Returns the watcher (close it to stop), or undefined where file watching is
+ * unavailable: then callers pick output up on a timer.
+ */
+export function watchWorkerDirs(
+  workersDir: string,
+  changed: (id: string) => void,
+  logger: Logger,
+): Deno.FsWatcher | undefined {
+  let watcher: Deno.FsWatcher;
+  try {
+    watcher = Deno.watchFs(workersDir, { recursive: true });
+  } catch (err) {
+    logger.warn("file watching unavailable; output is picked up every 500 ms", { err });
+    return undefined;
+  }
+  const prefix = workersDir.replace(/\/+$/, "") + "/";
+  (async () => {
+    try {
+      for await (const event of watcher) {
+        for (const path of event.paths) {
+          const rel = path.startsWith(prefix) ? path.slice(prefix.length) : undefined;
+          const id = rel?.split("/", 1)[0];
+          if (id) changed(id);
+        }
+      }
+    } catch (err) {
+      logger.warn("file watcher ended", { err });
+    }
+  })();
+  return watcher;
+}
+
+/** The pid the worker's wrapper wrote, if it did. */
+export async function readPidFile(dir: string): Promise<number | undefined> {
+  try {
+    const pid = Number.parseInt(await Deno.readTextFile(`${dir}/pid`), 10);
+    return Number.isFinite(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The exit code the worker's wrapper wrote, and when, if it did. */
+async function readExitFile(dir: string): Promise<{ code: number; at: string } | undefined> {
+  try {
+    const path = `${dir}/exit`;
+    const code = Number.parseInt(await Deno.readTextFile(path), 10);
+    const { mtime } = await Deno.stat(path);
+    if (!Number.isFinite(code)) return undefined;
+    return { code, at: (mtime ?? new Date()).toISOString() };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * How a worker whose process has ended ended: from the exit code its wrapper wrote and from why
+ * Ottoscaler stopped it, if it did; `Lost` when there is no exit code.
+ */
+export async function readOutcome(worker: TrackedWorker): Promise<Partial<WorkerRecord>> {
+  const exit = await readExitFile(worker.dir);
+  const exitCode = exit?.code;
+  const finishedAt = exit?.at;
+  const stopReason = worker.record.stopReason;
+  if (stopReason === "DeadlineExceeded") {
+    return {
+      exitCode,
+      finishedAt,
+      reason: "DeadlineExceeded",
+      message: `timed out after ${worker.spec.timeoutSeconds}s and was stopped`,
+    };
+  }
+  if (stopReason === "Stopped") {
+    return { exitCode, finishedAt, reason: "Stopped", message: "stopped on request" };
+  }
+  if (exitCode === 0) {
+    return { exitCode, finishedAt, reason: "Completed", message: "exited with code 0" };
+  }
+  if (exitCode !== undefined) {
+    return { exitCode, finishedAt, reason: "Error", message: `exited with code ${exitCode}` };
+  }
+  return {
+    finishedAt,
+    reason: "Lost",
+    message: "the worker's process ended unseen and left no exit code " +
+      "(killed outright, or the machine restarted)",
+  };
+}
