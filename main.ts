@@ -134,7 +134,7 @@ async function startPush(
       throw new ConfigError("OTTO_HANDLER_CA_FILE", `cannot read: ${(err as Error).message}`);
     }
   }
-  const push = new PushDelivery({
+  const push = PushDelivery.open({
     runtime,
     // In Kubernetes mode progress is an annotation on each worker pod, so it survives a
     // rescheduled Ottoscaler pod and goes away with the worker.
@@ -151,7 +151,6 @@ async function startPush(
     window: config.pushWindow,
     ackTimeoutMs: config.pushAckTimeoutSeconds * 1000,
   });
-  push.start();
   logger.info("push delivery to otto-handler on", {
     handlerHost: config.handlerHost,
     tls: config.handlerTls,
@@ -192,19 +191,21 @@ async function serve(args: string[]): Promise<number> {
     stateDir: config.runtime === "local" ? config.stateDir : undefined,
     namespace: config.namespace,
   });
-  // The Kubernetes runtime keeps a finished pod until push delivery says its log was delivered.
-  const late: { push?: PushDelivery } = {};
+  // Every part is closed from one stack, in the reverse order of its start, on the way out:
+  // after a signal, and equally when a later part fails to start.
+  await using parts = new AsyncDisposableStack();
   // In Kubernetes mode the cluster is the only state: workers are pods, pipelines ConfigMaps.
   const kubeApi = config.runtime === "kubernetes" ? connectCluster(config) : undefined;
-  const isDelivered = (id: string) => late.push ? late.push.isDelivered(id) : !config.handlerHost;
+  // The Kubernetes runtime keeps a finished pod until push delivery says its log was delivered;
+  // the runtime starts first, so it asks through a reference that push delivery fills in.
+  let push: PushDelivery | undefined;
+  const isDelivered = (id: string) => push ? push.isDelivered(id) : !config.handlerHost;
   const runtime = kubeApi
     ? await openKubeRuntime(config, logger, isDelivered, kubeApi)
     : await openLocalRuntime(config, logger);
-  const push = await startPush(config, runtime, logger, kubeApi).catch(async (err) => {
-    await runtime.close();
-    throw err;
-  });
-  late.push = push;
+  parts.defer(() => runtime.close());
+  push = await startPush(config, runtime, logger, kubeApi);
+  if (push) parts.defer(() => push!.close());
   const scaler = new Scaler({
     runtime,
     logger,
@@ -220,44 +221,41 @@ async function serve(args: string[]): Promise<number> {
     logger,
     defaultImage: config.agentImage,
   });
-  let server;
-  try {
-    await pipelines.open();
-    server = await startServer({
-      host: config.grpcHost,
-      port: config.grpcPort,
-      scaler,
-      runtime,
-      namespace: config.namespace,
-      logger,
-      shutdownGraceMs: config.shutdownGraceSeconds * 1000,
-      maxAgentMessageBytes: config.logMaxLineBytes,
-      maxWorkersPerStage: config.maxWorkersPerTask,
-      pipelines,
-    });
-  } catch (err) {
-    await pipelines.close();
-    await push?.stop();
-    await runtime.close();
-    throw err;
-  }
-
-  const stopped = Promise.withResolvers<Deno.Signal>();
-  const signals: Deno.Signal[] = ["SIGTERM", "SIGINT"];
-  const handlers = signals.map((signal) => {
-    const handler = () => stopped.resolve(signal);
-    Deno.addSignalListener(signal, handler);
-    return { signal, handler };
+  parts.defer(() => pipelines.close());
+  await pipelines.open();
+  const server = await startServer({
+    host: config.grpcHost,
+    port: config.grpcPort,
+    scaler,
+    runtime,
+    namespace: config.namespace,
+    logger,
+    shutdownGraceMs: config.shutdownGraceSeconds * 1000,
+    maxAgentMessageBytes: config.logMaxLineBytes,
+    maxWorkersPerStage: config.maxWorkersPerTask,
+    pipelines,
   });
-  const signal = await stopped.promise;
+  parts.defer(() => server.close());
+
+  const signal = await nextSignal(["SIGTERM", "SIGINT"]);
   logger.info("shutting down", { signal });
-  await server.shutdown();
-  await pipelines.close();
-  await push?.stop();
-  await runtime.close();
-  for (const { signal, handler } of handlers) Deno.removeSignalListener(signal, handler);
+  await parts.disposeAsync();
   logger.info("stopped; workers keep running and are re-adopted at the next start");
   return 0;
+}
+
+/** Resolves with the first of `signals` to arrive, and stops listening for them. */
+function nextSignal(signals: Deno.Signal[]): Promise<Deno.Signal> {
+  return new Promise((resolve) => {
+    const handlers = signals.map((signal) => {
+      const handler = () => {
+        for (const { signal, handler } of handlers) Deno.removeSignalListener(signal, handler);
+        resolve(signal);
+      };
+      Deno.addSignalListener(signal, handler);
+      return { signal, handler };
+    });
+  });
 }
 
 /** Runs the command line; resolves with the exit code. */

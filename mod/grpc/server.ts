@@ -57,7 +57,7 @@ export interface RunningServer {
   /** The bound port. */
   readonly port: number;
   /** Shuts down gracefully, then forcibly after the grace period. */
-  shutdown(): Promise<void>;
+  close(): Promise<void>;
 }
 
 /** The service names health reports on. */
@@ -120,7 +120,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   log.info("gRPC server listening", { address: options.host, port });
 
   let stopping: Promise<void> | undefined;
-  const shutdown = () => {
+  const close = () => {
     stopping ??= (async () => {
       for (const name of SERVICE_NAMES) health.setStatus(name, "NOT_SERVING");
       streams.shutdown();
@@ -141,5 +141,5 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     })();
     return stopping;
   };
-  return { port, shutdown };
+  return { port, close };
 }

@@ -91,8 +91,8 @@ export class PodCache {
     this.#apply(pod, "upsert");
   }
 
-  /** Stops watching. */
-  async stop(): Promise<void> {
+  /** Stops watching; safe to call more than once, or before {@linkcode PodCache.start}. */
+  async close(): Promise<void> {
     this.#abort.abort();
     await this.#loop;
   }

@@ -75,7 +75,7 @@ Deno.test("the cache lists, then watches from the list's resourceVersion and res
   cache.subscribe((p, change) => seen.push(`${change}:${p.metadata.name}:${p.status?.phase}`));
   await cache.start();
   await settle(calls, 4);
-  await cache.stop();
+  await cache.close();
   assert.deepEqual(calls, ["list", "watch@10", "watch@12", "watch@13"], "resumes from the last rv");
   assert.deepEqual(seen, ["upsert:a:Running", "upsert:b:Pending", "upsert:b:Succeeded"]);
   assert.equal(cache.get("b")?.status?.phase, "Succeeded");
@@ -92,7 +92,7 @@ Deno.test("410 Gone relists, and pods gone meanwhile are reported deleted", asyn
   cache.subscribe((p, change) => seen.push(`${change}:${p.metadata.name}`));
   await cache.start();
   await settle(calls, 4);
-  await cache.stop();
+  await cache.close();
   assert.deepEqual(calls, ["list", "watch@10", "list", "watch@40"]);
   assert.equal(cache.lists, 2);
   assert.deepEqual(seen, ["upsert:a", "upsert:b", "upsert:b", "delete:a"]);
@@ -115,7 +115,7 @@ Deno.test("an ERROR event with code 410 relists too; other failures back off and
   const cache = new PodCache({ api, namespace: "ns", labelSelector: "x=y", logger: silentLogger });
   await cache.start();
   await settle(calls, 5);
-  await cache.stop();
+  await cache.close();
   assert.deepEqual(calls, ["list", "watch@1", "watch@1", "list", "watch@50"]);
 });
 
@@ -127,5 +127,5 @@ Deno.test("a stale write never replaces a newer cached version", async () => {
   assert.equal(cache.get("a")?.status?.phase, "Running");
   cache.observe(pod("a", 25, "Succeeded"));
   assert.equal(cache.get("a")?.status?.phase, "Succeeded");
-  await cache.stop();
+  await cache.close();
 });

@@ -57,16 +57,17 @@ export class PushDelivery {
   readonly #workers = new Map<string, { changed: Pulse; done: Promise<void> }>();
   #unwatch?: () => void;
 
-  /** Creates the delivery; call {@linkcode PushDelivery.start}. */
-  constructor(options: PushDeliveryOptions) {
+  private constructor(options: PushDeliveryOptions) {
     this.#opts = options;
     this.#log = options.logger.with({ component: "push" });
   }
 
-  /** Starts delivering for every known and every new worker. */
-  start(): void {
-    this.#unwatch = this.#opts.runtime.watch((status) => this.#ensure(status));
-    for (const status of this.#opts.runtime.list()) this.#ensure(status);
+  /** Starts delivering for every known and every new worker; {@linkcode close} stops it. */
+  static open(options: PushDeliveryOptions): PushDelivery {
+    const push = new PushDelivery(options);
+    push.#unwatch = push.#opts.runtime.watch((status) => push.#ensure(status));
+    for (const status of push.#opts.runtime.list()) push.#ensure(status);
+    return push;
   }
 
   /** Resolves once every worker known now has been delivered completely (for tests and bench). */
@@ -82,8 +83,8 @@ export class PushDelivery {
     return this.#opts.store.get(workerId).complete === true;
   }
 
-  /** Stops delivery (progress is kept for the next start). */
-  async stop(): Promise<void> {
+  /** Stops delivery (progress is kept for the next start); safe to call more than once. */
+  async close(): Promise<void> {
     this.#unwatch?.();
     this.#stopping.abort();
     await Promise.allSettled([...this.#workers.values()].map((w) => w.done));

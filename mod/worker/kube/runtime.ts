@@ -458,7 +458,7 @@ export class KubeRuntime implements Runtime {
     clearInterval(this.#reaper);
     for (const timer of this.#giveUpTimers.values()) clearTimeout(timer);
     this.#giveUpTimers.clear();
-    await this.#cache.stop();
+    await this.#cache.close();
   }
 }
 
