@@ -243,7 +243,7 @@ async function measure(
     if (!complete) {
       result.problems.push(`only ${result.ran} of ${PODS} pods ran within ${TIMEOUT_MS / 1000} s`);
     }
-    result.problems.push(...more);
+    result.problems.push(...more, ...watch.problems());
     return result;
   } finally {
     await watch?.close();

@@ -20,6 +20,15 @@ export interface PodEvent {
   };
 }
 
+/** A watch asked for a resourceVersion the server no longer has (410 Gone): relist. */
+export class WatchGoneError extends Error {
+  /** Creates the error. */
+  constructor(message: string) {
+    super(message);
+    this.name = "WatchGoneError";
+  }
+}
+
 /** A request's outcome: its HTTP status and body text. */
 export interface Answer {
   readonly status: number;
@@ -126,18 +135,32 @@ export class BenchKube {
     throw new Error(`pods of ${namespace} still there a minute after their deletion`);
   }
 
+  /** Lists a namespace's pods: the items and the list's resourceVersion. */
+  async listPods(
+    namespace: string,
+  ): Promise<{ items: PodEvent["object"][]; resourceVersion: string }> {
+    const list = await this.call<
+      { items: PodEvent["object"][]; metadata: { resourceVersion: string } }
+    >(
+      "GET",
+      `/api/v1/namespaces/${namespace}/pods`,
+    );
+    return { items: list.items, resourceVersion: list.metadata.resourceVersion };
+  }
+
   /**
-   * Watches the pods of a namespace from now on, on a connection of its own: lists for a
-   * resourceVersion, then opens the watch and resolves once the server answered (the watch is
-   * established). `done` settles when the stream ends; `close` ends it and its connection.
+   * Watches a namespace's pods from `resourceVersion`, calling `onEvent` for each event (BOOKMARK
+   * and ERROR events included). `done` resolves when the server ends the stream (its timeout, or
+   * a watcher it closed for falling behind) and rejects with {@linkcode WatchGoneError} when the
+   * version is too old (410), so the caller can relist.
    */
   async watchPods(
     namespace: string,
+    resourceVersion: string,
     onEvent: (event: PodEvent) => void,
   ): Promise<{ done: Promise<void>; close: () => void }> {
     const path = `/api/v1/namespaces/${namespace}/pods`;
-    const list = await this.call<{ metadata: { resourceVersion: string } }>("GET", path);
-    const query = `watch=true&resourceVersion=${list.metadata.resourceVersion}` +
+    const query = `watch=true&resourceVersion=${resourceVersion}` +
       "&timeoutSeconds=3600&allowWatchBookmarks=true";
     // Its own client: aborting a watch on a connection shared with other requests can leave a
     // later request of Deno's fetch hanging.
@@ -161,11 +184,23 @@ export class BenchKube {
     });
     if (!response.ok || !response.body) {
       close();
-      throw new Error(`watch ${path}: ${response.status} ${await response.text()}`);
+      const text = await response.text();
+      if (response.status === 410) throw new WatchGoneError(text);
+      throw new Error(`watch ${path}: ${response.status} ${text}`);
     }
     body.reader = response.body.getReader();
-    const done = readLines(body.reader, (line) => onEvent(JSON.parse(line) as PodEvent)).catch(
+    let gone = false;
+    const done = readLines(body.reader, (line) => {
+      const event = JSON.parse(line) as PodEvent & { object: { code?: number } };
+      if (event.type === "ERROR" && event.object.code === 410) gone = true;
+      onEvent(event);
+    }).then(
+      () => {
+        close();
+        if (gone) throw new WatchGoneError("the watch's resourceVersion is too old");
+      },
       (err) => {
+        close();
         if (!abort.signal.aborted) throw err;
       },
     );
