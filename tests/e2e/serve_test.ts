@@ -98,7 +98,16 @@ Deno.test("serve end to end over gRPC with the local runtime", async (t) => {
 
         const report = await status(client, { task_id: "e2e-logs" });
         assert.equal(report.total_count, 3);
-        assert.equal(report.succeeded_count, 3);
+        // The restarted worker may have finished by now (a loaded machine is slow to restart);
+        // the others are reported as they ended.
+        const others = report.workers.filter((w) => w.task_id !== "e2e-restart");
+        assert.equal(others.filter((w) => w.status === "succeeded").length, 3);
+        assert.equal(
+          report.succeeded_count,
+          3 +
+            report.workers.filter((w) => w.task_id === "e2e-restart" && w.status === "succeeded")
+              .length,
+        );
         assert.ok(report.workers.every((w) => w.status === "succeeded" && w.error_message === ""));
       },
     );
@@ -262,7 +271,16 @@ Deno.test("serve end to end over gRPC with the local runtime", async (t) => {
         client = connect(again.address);
         const report = await status(client, {});
         assert.equal(report.total_count, 3 + 1 + 3 + 1, "every worker is still known");
-        assert.equal(report.succeeded_count, 3);
+        // The restarted worker may have finished by now (a loaded machine is slow to restart);
+        // the others are reported as they ended.
+        const others = report.workers.filter((w) => w.task_id !== "e2e-restart");
+        assert.equal(others.filter((w) => w.status === "succeeded").length, 3);
+        assert.equal(
+          report.succeeded_count,
+          3 +
+            report.workers.filter((w) => w.task_id === "e2e-restart" && w.status === "succeeded")
+              .length,
+        );
         const lines = await watchLogs(client, { task_id: "e2e-restart", follow: true });
         assert.deepEqual(lines.map((e) => [Number(e.sequence), e.message]), [[1, "before"], [
           2,
