@@ -26,7 +26,7 @@ import { COMMANDS, UsageError } from "./mod/cli/commands.ts";
 import { describeGrpcError, isUnavailable } from "./mod/cli/client.ts";
 import { connectHandler } from "./mod/grpc/handler_client.ts";
 import { startServer } from "./mod/grpc/server.ts";
-import { FileDeliveryStore } from "./mod/push/delivery_store.ts";
+import { type DeliveryStore, FileDeliveryStore } from "./mod/push/delivery_store.ts";
 import { PodDeliveryStore } from "./mod/push/pod_delivery_store.ts";
 import { PushDelivery } from "./mod/push/push.ts";
 import { PipelineExecutor } from "./mod/pipeline/executor.ts";
@@ -118,14 +118,28 @@ async function openKubeRuntime(
   });
 }
 
-/** Starts push delivery to otto-handler when OTTO_HANDLER_HOST is set. */
+/**
+ * Opens push delivery's progress store when OTTO_HANDLER_HOST is set. In Kubernetes mode progress
+ * is an annotation on each worker pod, so it survives a rescheduled Ottoscaler pod and goes away
+ * with the worker.
+ */
+async function openDeliveryStore(
+  config: Config,
+  kubeApi: KubeApi | undefined,
+): Promise<DeliveryStore | undefined> {
+  if (!config.handlerHost) return undefined;
+  return kubeApi
+    ? await PodDeliveryStore.open(kubeApi, config.namespace)
+    : await FileDeliveryStore.open(`${config.stateDir}/delivery.json`);
+}
+
+/** Starts push delivery to otto-handler (OTTO_HANDLER_HOST), recording progress in `store`. */
 async function startPush(
   config: Config,
   runtime: Runtime,
   logger: Logger,
-  kubeApi: KubeApi | undefined,
-): Promise<PushDelivery | undefined> {
-  if (!config.handlerHost) return undefined;
+  store: DeliveryStore,
+): Promise<PushDelivery> {
   let caPem: Uint8Array | undefined;
   if (config.handlerCaFile) {
     try {
@@ -136,11 +150,7 @@ async function startPush(
   }
   const push = PushDelivery.open({
     runtime,
-    // In Kubernetes mode progress is an annotation on each worker pod, so it survives a
-    // rescheduled Ottoscaler pod and goes away with the worker.
-    store: kubeApi
-      ? await PodDeliveryStore.open(kubeApi, config.namespace)
-      : await FileDeliveryStore.open(`${config.stateDir}/delivery.json`),
+    store,
     transport: connectHandler({
       address: config.handlerHost,
       tls: config.handlerTls,
@@ -196,16 +206,18 @@ async function serve(args: string[]): Promise<number> {
   await using parts = new AsyncDisposableStack();
   // In Kubernetes mode the cluster is the only state: workers are pods, pipelines ConfigMaps.
   const kubeApi = config.runtime === "kubernetes" ? connectCluster(config) : undefined;
-  // The Kubernetes runtime keeps a finished pod until push delivery says its log was delivered;
-  // the runtime starts first, so it asks through a reference that push delivery fills in.
-  let push: PushDelivery | undefined;
-  const isDelivered = (id: string) => push ? push.isDelivered(id) : !config.handlerHost;
+  // A finished worker's pod is kept until its log and state changes were delivered: with push
+  // delivery, until its progress store says so; without, at once.
+  const deliveries = await openDeliveryStore(config, kubeApi);
+  const isDelivered = (id: string) => !deliveries || deliveries.get(id).complete === true;
   const runtime = kubeApi
     ? await openKubeRuntime(config, logger, isDelivered, kubeApi)
     : await openLocalRuntime(config, logger);
   parts.defer(() => runtime.close());
-  push = await startPush(config, runtime, logger, kubeApi);
-  if (push) parts.defer(() => push!.close());
+  if (deliveries) {
+    const push = await startPush(config, runtime, logger, deliveries);
+    parts.defer(() => push.close());
+  }
   const scaler = new Scaler({
     runtime,
     logger,
