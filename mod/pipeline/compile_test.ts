@@ -37,9 +37,9 @@ Deno.test("pipeline compilation", async (t) => {
     assert.deepEqual(compiled.stages[3].dependsOn, ["unit", "lint"]);
   });
 
-  await t.step("defaults: custom type, one attempt, any failure retryable, no timeout", () => {
+  await t.step("defaults: unspecified type, one attempt, any failure retryable, no timeout", () => {
     const [only] = compilePipeline({ pipelineId: "p", stages: [stage("a")] }, limits).stages;
-    assert.equal(only.type, "custom");
+    assert.equal(only.type, "unspecified");
     assert.equal(only.name, "a");
     assert.equal(only.maxAttempts, 1);
     assert.equal(only.timeoutSeconds, 0);
@@ -131,7 +131,7 @@ Deno.test("pipeline compilation", async (t) => {
       "type",
       { pipelineId: "p", stages: [stage("a", [], { type: "release" })] },
       "stages[a].type",
-      /build, test, deploy, custom/,
+      /unknown stage type "release"/,
     ],
     [
       "env name",
