@@ -153,7 +153,11 @@ export function tolerantDecoding(definition: protoLoader.PackageDefinition, serv
         }
         return request;
       }
-      : original;
+      : (bytes) => {
+        // protobufjs passes over a truncated field; the wire's framing is checked here.
+        fields(bytes);
+        return original(bytes);
+      };
     (method as { requestDeserialize: Deserialize }).requestDeserialize = (bytes) => {
       try {
         return decode(bytes);
