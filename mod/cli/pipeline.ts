@@ -58,15 +58,15 @@ export async function readPipelineFile(path: string): Promise<PipelineRequest> {
   return { ...request, stages };
 }
 
-/** One line of progress: time, stage, status, percentage, message, workers. */
+/** One line of progress: time, stage, status, percentage, [type], message. */
 export function progressLine(p: PipelineProgress__Output): string {
   const time = (p.timestamp || new Date().toISOString()).slice(11, 19);
   const status = p.status.replace("STAGE_", "");
   const type = String(p.stage_type ?? "").replace("STAGE_TYPE_", "").toLowerCase();
   const detail = p.error_message ? `${p.message} (${p.error_message})` : p.message;
-  return `${time}  ${p.stage_id.padEnd(12)} ${type.padEnd(11)} ${status.padEnd(10)} ${
+  return `${time}  ${p.stage_id.padEnd(12)} ${status.padEnd(10)} ${
     String(p.progress_percentage).padStart(3)
-  }%  ${detail}`;
+  }%  [${type}] ${detail}`;
 }
 
 /**
