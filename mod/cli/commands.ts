@@ -425,10 +425,8 @@ ${SERVER_HELP}`,
             pipeline_id: target,
             stage_id: stage,
             approved: action === "approve",
-            approver: typeof v.approver === "string"
-              ? v.approver
-              : Deno.env.get("USER") ?? "ottoscaler-cli",
-            comment: typeof v.comment === "string" ? v.comment : "",
+            approver: String(v.approver ?? Deno.env.get("USER") ?? "ottoscaler-cli"),
+            comment: String(v.comment ?? ""),
           }));
         out.line(`${res.message} (${res.status})`);
         return 0;
