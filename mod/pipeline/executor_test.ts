@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { silentLogger } from "../telemetry/logger.ts";
+import { createLogger, silentLogger } from "../telemetry/logger.ts";
 import { LocalRuntime } from "../worker/local/runtime.ts";
 import { compilePipeline, type StageRequest } from "./compile.ts";
 import {
@@ -20,6 +20,8 @@ const stage = (stageId: string, script: string, extra: Partial<StageRequest> = {
 /** A runtime and an executor over one temporary state directory, reopenable. */
 async function harness() {
   const dir = await Deno.makeTempDir({ prefix: "ottoscaler-pipeline-" });
+  const logs: { msg: string; pipeline?: string }[] = [];
+  const logger = createLogger({ sink: (line) => logs.push(JSON.parse(line)) });
   const open = async () => {
     const runtime = await LocalRuntime.open({
       stateDir: `${dir}/state`,
@@ -29,7 +31,7 @@ async function harness() {
     const executor = new PipelineExecutor({
       runtime,
       store: new FilePipelineStore(`${dir}/state/pipelines`),
-      logger: silentLogger,
+      logger,
     });
     await executor.open();
     return { runtime, executor };
@@ -37,6 +39,7 @@ async function harness() {
   let parts = await open();
   return {
     dir,
+    logs,
     get runtime() {
       return parts.runtime;
     },
@@ -323,6 +326,13 @@ Deno.test("pipeline executor on the local runtime", async (t) => {
       await run.done;
       assert.deepEqual(statusOf(run), { gate: "STAGE_CANCELLED", tidy: "STAGE_SKIPPED" });
       assert.equal(h.runtime.list({ taskId: attemptTaskId(id, "tidy", 1) }).length, 0);
+    });
+
+    await t.step("each pipeline's end is logged once", async () => {
+      await h.executor.close();
+      const finished = h.logs.filter((l) => l.msg === "pipeline finished").map((l) => l.pipeline);
+      assert.ok(finished.length >= 10, `${finished.length} pipelines finished`);
+      assert.equal(new Set(finished).size, finished.length, finished.join(", "));
     });
   } finally {
     await h.close();
