@@ -234,7 +234,7 @@ async function serve(args: string[]): Promise<number> {
     defaultImage: config.agentImage,
   });
   parts.defer(() => pipelines.close());
-  await pipelines.open();
+  await pipelines.start();
   const server = await startServer({
     host: config.grpcHost,
     port: config.grpcPort,

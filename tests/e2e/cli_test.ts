@@ -79,7 +79,7 @@ Deno.test("the CLI drives a running Ottoscaler", async (t) => {
       const ran = await run("pipeline", "run", example, "--id", "cli-example");
       assert.equal(ran.code, 0, ran.stdout + ran.stderr);
       assert.match(ran.stdout, /flaky +RETRYING/);
-      assert.match(ran.stdout, /deploy +COMPLETED +100%/);
+      assert.match(ran.stdout, /deploy +COMPLETED +100% {2}\[deploy\] /);
       assert.match(ran.stdout, /pipeline completed\n$/);
 
       const watched = await run("pipeline", "watch", "cli-example");
@@ -94,6 +94,52 @@ Deno.test("the CLI drives a running Ottoscaler", async (t) => {
       const badFile = await run("pipeline", "run", "/no/such.yaml");
       assert.equal(badFile.code, 2);
       assert.match(badFile.stderr, /cannot read "\/no\/such.yaml"/);
+    });
+
+    await t.step("pipeline approve and reject an APPROVAL stage", async () => {
+      const file = await Deno.makeTempFile({ suffix: ".yaml" });
+      await Deno.writeTextFile(
+        file,
+        [
+          "stages:",
+          "  - {stage_id: build, type: build, worker_count: 1, command: [echo, built]}",
+          "  - {stage_id: gate, type: approval, worker_count: 0, depends_on: [build]}",
+          "  - {stage_id: ship, type: DEPLOY, worker_count: 1, command: [true], depends_on: [gate]}",
+          "  - {stage_id: tidy, type: cleanup, worker_count: 1, command: [true], depends_on: [ship]}",
+        ].join("\n"),
+      );
+      for (const [id, action] of [["cli-approved", "approve"], ["cli-rejected", "reject"]]) {
+        const running = run("pipeline", "run", file, "--id", id);
+        let decided;
+        do {
+          decided = await run(
+            "pipeline",
+            action,
+            id,
+            "gate",
+            "--approver",
+            "ann",
+            "--comment",
+            "ok",
+          );
+        } while (decided.code !== 0 && /not waiting for approval|not found/.test(decided.stderr));
+        assert.equal(decided.code, 0, decided.stderr);
+        const ran = await running;
+        assert.match(ran.stdout, /gate +RUNNING .*\[approval\] waiting for approval/);
+        if (action === "approve") {
+          assert.equal(ran.code, 0, ran.stdout);
+          assert.match(ran.stdout, /gate +COMPLETED .*approved by ann: ok/);
+        } else {
+          assert.equal(ran.code, 1);
+          assert.match(ran.stdout, /gate +FAILED .*rejected by ann: ok/);
+          assert.match(ran.stdout, /ship +SKIPPED/);
+          assert.match(ran.stdout, /tidy +COMPLETED/);
+        }
+      }
+      const again = await run("pipeline", "approve", "cli-approved", "gate");
+      assert.equal(again.code, 1);
+      assert.match(again.stderr, /FAILED_PRECONDITION: stage "gate" is not waiting/);
+      await Deno.remove(file);
     });
 
     await t.step("mistakes are reported plainly", async () => {

@@ -11,9 +11,17 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
-import { loadContract, repo, startOttoscaler, unary, waitFor } from "./support.mjs";
+import {
+  loadContract,
+  loadOttoHandlerView,
+  repo,
+  startOttoscaler,
+  unary,
+  waitFor,
+} from "./support.mjs";
 
 const v1 = loadContract();
+const view = loadOttoHandlerView();
 
 /** Starts (or finds) the local control plane; returns a curl-based client of its API. */
 function cluster() {
@@ -152,7 +160,86 @@ const newRecord = (acking) => ({
 });
 const LINES = ["checkout", "compile", "test", "package", "done"];
 
+/** A handler on otto-handler's own proto: no field 9, so each entry is answered ACK sequence 0. */
+function startSequenceZeroHandler(record) {
+  const server = new grpc.Server();
+  server.addService(view.OttoHandlerLogService.service, {
+    ForwardWorkerLogs(call) {
+      call.on("data", (entry) => {
+        record.entries++;
+        record.lines.add(`${entry.workerId} ${entry.message}`);
+        call.write({ status: 0, sequence: 0 });
+      });
+      call.on("end", () => call.end());
+      call.on("error", () => {});
+    },
+    NotifyWorkerStatus(call, callback) {
+      record.statuses.push(`${call.request.workerId}/${call.request.status}`);
+      callback(null, { status: 0, message: "" });
+    },
+  });
+  return new Promise((resolve, reject) => {
+    server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (err, port) => {
+      if (err) return reject(err);
+      resolve({ port, stop: () => server.forceShutdown() });
+    });
+  });
+}
+
 describe("push delivery on the Kubernetes runtime", () => {
+  it("completes with a handler that ACKs each entry with sequence 0; then the pods go", {
+    timeout: 120_000,
+  }, async () => {
+    const k = cluster();
+    const task = "kzero";
+    const lines = Array.from({ length: 40 }, (_, i) => `step ${i + 1}`);
+    const namespace = prepare(k, task, 2, lines);
+    const record = { entries: 0, lines: new Set(), statuses: [] };
+    const handler = await startSequenceZeroHandler(record);
+    // A window below the line count: without sequence-0 acknowledgements delivery would stall.
+    const env = kubeEnv(k, namespace, handler, {
+      POD_RETENTION_SECONDS: "0",
+      PUSH_WINDOW: "10",
+      PUSH_ACK_TIMEOUT_SECONDS: "2",
+    });
+    const ottoscaler = await startOttoscaler({ env });
+    const client = new view.OttoscalerService(
+      ottoscaler.address,
+      grpc.credentials.createInsecure(),
+    );
+    const pods = [1, 2].map((i) => `otto-agent-${task}-${i}`);
+    try {
+      await unary(client, "ScaleUp", {
+        taskId: task,
+        workerCount: 2,
+        buildConfig: { OTTO_SIM_DURATION: "0.5s" },
+      });
+      await waitFor(
+        () =>
+          pods.every((p) =>
+            k.curl("GET", `/api/v1/namespaces/${namespace}/pods/${p}`).code === 404
+          ),
+        () => `pods still there; ${record.lines.size} lines, statuses ${record.statuses}`,
+      );
+      for (const [i, p] of pods.entries()) {
+        for (const line of lines) assert.ok(record.lines.has(`${p} w${i + 1} ${line}`), line);
+        // StatusType numbers: CREATED 0, RUNNING 1, COMPLETED 2; each sent once.
+        assert.deepEqual(
+          record.statuses.filter((s) => s.startsWith(`${p}/`)),
+          [`${p}/0`, `${p}/1`, `${p}/2`],
+        );
+      }
+      // Delivery is complete: nothing is sent again, even after more than an ack timeout.
+      const settled = record.entries;
+      await new Promise((r) => setTimeout(r, 3_000));
+      assert.equal(record.entries, settled, "nothing resent after the last acknowledgement");
+    } finally {
+      client.close();
+      await ottoscaler.stop();
+      handler.stop();
+    }
+  });
+
   it(
     "keeps a finished pod until its last line is acknowledged, then deletes it",
     {
