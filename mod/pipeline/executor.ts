@@ -20,6 +20,7 @@ import type { Logger } from "../telemetry/logger.ts";
 import { workerLabels, workerName } from "../worker/naming.ts";
 import { workerSpec } from "../worker/spec.ts";
 import { isTerminal, type Runtime, type WorkerStatus } from "../worker/types.ts";
+import type { ImagePolicy } from "../worker/image_policy.ts";
 import type { CompiledPipeline, CompiledStage, RetryableFailure } from "./compile.ts";
 import { isFinalStage, type PipelineState, type PipelineStore, type StageState } from "./state.ts";
 
@@ -66,6 +67,8 @@ export interface ExecutorOptions {
   readonly logger: Logger;
   /** The image of stages that name none (OTTO_AGENT_IMAGE); runtimes without images ignore it. */
   readonly defaultImage?: string;
+  /** Which images workers may run (IMAGE_ALLOWLIST); absent: any. */
+  readonly imagePolicy?: ImagePolicy;
 }
 
 /** The task id of one attempt of one stage: readable, so worker names show the attempt. */
@@ -236,6 +239,13 @@ export class PipelineExecutor {
   ): Promise<{ run: PipelineRun; created: boolean }> {
     const existing = this.#runs.get(definition.id);
     if (existing) return { run: existing, created: false };
+    const policy = this.#opts.imagePolicy;
+    definition.stages.forEach((stage, i) => {
+      const image = stage.image ?? this.#opts.defaultImage;
+      if (policy && image !== undefined) {
+        policy.check(stage.image ? `stages[${i}].image` : `stages[${i}]: OTTO_AGENT_IMAGE`, image);
+      }
+    });
     const stages: Record<string, StageState> = {};
     for (const stage of definition.stages) {
       stages[stage.id] = {
