@@ -339,6 +339,9 @@ async function serve(args: string[]): Promise<number> {
     stateDir: config.runtime === "local" ? config.stateDir : undefined,
     namespace: config.namespace,
   });
+  // Listening for the stop signal from the start: a SIGTERM while the parts start (right after
+  // the server said it listens, say) must close them, not kill the process outright.
+  const stopSignal = nextSignal(["SIGTERM", "SIGINT"]);
   // Every part is closed from one stack, in the reverse order of its start, on the way out:
   // after a signal, and equally when a later part fails to start.
   await using parts = new AsyncDisposableStack();
@@ -399,7 +402,7 @@ async function serve(args: string[]): Promise<number> {
   });
   parts.defer(() => server.close());
 
-  const signal = await nextSignal(["SIGTERM", "SIGINT"]);
+  const signal = await stopSignal;
   logger.info("shutting down", { signal });
   await parts.disposeAsync();
   logger.info("stopped; workers keep running and are re-adopted at the next start");
