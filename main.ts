@@ -23,7 +23,7 @@ import {
   settingsHelp,
 } from "./mod/config/config.ts";
 import { COMMANDS, UsageError } from "./mod/cli/commands.ts";
-import { describeGrpcError, isUnavailable } from "./mod/cli/client.ts";
+import { describeGrpcError, isUnavailable, refusalHint } from "./mod/cli/client.ts";
 import { connectHandler } from "./mod/grpc/handler_client.ts";
 import { startServer } from "./mod/grpc/server.ts";
 import { Authenticator } from "./mod/grpc/auth/authenticator.ts";
@@ -458,6 +458,8 @@ export async function main(args: string[]): Promise<number> {
     if (isUnavailable(err)) {
       console.error("hint: is Ottoscaler running there? Start it with: deno task dev");
     }
+    const hint = refusalHint(err);
+    if (hint) console.error(hint);
     return 1;
   }
 }

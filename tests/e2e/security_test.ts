@@ -114,6 +114,7 @@ Deno.test("TLS, tokens and roles on every method; rotation; health listener", as
   await Deno.copyFile(first.certFile, certFile);
   await Deno.copyFile(first.keyFile, keyFile);
   const caPem = await Deno.readTextFile(ca.certFile);
+  const caFile = ca.certFile;
   const healthPort = 20000 + Math.floor(Math.random() * 20000);
   const server = await startServerProcess({
     env: {
@@ -240,6 +241,57 @@ Deno.test("TLS, tokens and roles on every method; rotation; health listener", as
         assert.equal(other.code, grpc.status.UNIMPLEMENTED);
       } finally {
         plain.close();
+      }
+    });
+
+    await t.step("the CLI: --tls, --ca-file, --token, --token-file, and its refusals", async () => {
+      const tokenFile = `${pki.dir}/viewer.token`;
+      await Deno.writeTextFile(tokenFile, `${VIEWER}\n`);
+      const cli = async (args: string[], env: Record<string, string> = {}) => {
+        const out = await new Deno.Command(Deno.execPath(), {
+          args: ["run", "--allow-all", MAIN, ...args],
+          env: { OTTOSCALER_ADDR: address, OTTOSCALER_TOKEN: "", ...env },
+          stdout: "piped",
+          stderr: "piped",
+        }).output();
+        const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+        return { code: out.code, text };
+      };
+      const ca = ["--ca-file", caFile];
+      const ok = await cli(["status", ...ca, "--output", "json"], { OTTOSCALER_TOKEN: OPERATOR });
+      assert.equal(ok.code, 0, ok.text);
+      assert.match(ok.text, /"total_count"/);
+      const none = await cli(["status", ...ca]);
+      assert.equal(none.code, 1);
+      assert.match(none.text, /error: UNAUTHENTICATED: no credentials/);
+      assert.match(none.text, /hint: pass a token with --token, --token-file or OTTOSCALER_TOKEN/);
+      const viewer = await cli([
+        "scale-up",
+        ...ca,
+        "--token-file",
+        tokenFile,
+        "--task",
+        "cli-viewer",
+        "--workers",
+        "1",
+        "--command",
+        "true",
+      ]);
+      assert.equal(viewer.code, 1);
+      assert.match(viewer.text, /error: PERMISSION_DENIED: dashboard \(role viewer\) may not call/);
+      const read = await cli(["status", "--tls", ...ca, "--token-file", tokenFile]);
+      assert.equal(read.code, 0, read.text);
+      const refusals: [string[], RegExp][] = [
+        [["status", "--server", `127.0.0.1:${port}`, "--tls"], /not the IP address 127\.0\.0\.1/],
+        [["status", "--server", "ottoscaler.example:9090", "--token", OPERATOR], /plaintext/],
+        [["status", "--token", "a", "--token-file", tokenFile], /--token or --token-file/],
+        [["status", "--cert-file", tokenFile], /--cert-file and --key-file go together/],
+        [["status", "--ca-file", "/nonexistent.pem"], /--ca-file: cannot read/],
+      ];
+      for (const [args, message] of refusals) {
+        const r = await cli(args);
+        assert.equal(r.code, 2, `${args.join(" ")}: ${r.text}`);
+        assert.match(r.text, message);
       }
     });
 
