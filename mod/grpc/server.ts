@@ -230,6 +230,10 @@ function callGate(auth: Authenticator, log: Logger): grpc.ServerInterceptor {
               }
               metadata.remove("authorization");
               pass(metadata);
+            }).catch((err: Error) => {
+              // decide() does not throw; should it, the call is refused, never let through.
+              log.error("authentication failed", { method: method.path, error: err.message });
+              call.sendStatus({ code: grpc.status.INTERNAL, details: "authentication failed" });
             });
           },
         });
