@@ -269,11 +269,11 @@ Deno.test({
         assert.deepEqual(container.resources, fileContainer.resources);
         assert.deepEqual(container.ports, [
           { name: "grpc", containerPort: 9090, protocol: "TCP" },
-          { name: "health", containerPort: 9091, protocol: "TCP" },
+          { name: "health", containerPort: 9092, protocol: "TCP" },
         ]);
         // Probes go to the plaintext health-only listener: kubelet gRPC probes cannot use TLS.
         for (const probe of ["readinessProbe", "livenessProbe"]) {
-          assert.equal(at(container, probe, "grpc", "port"), 9091, probe);
+          assert.equal(at(container, probe, "grpc", "port"), 9092, probe);
         }
 
         const env = Object.fromEntries(
@@ -318,7 +318,7 @@ Deno.test({
         assert.equal(secretOf(env.GRPC_TLS_CERT_FILE), "ottoscaler-tls");
         assert.equal(secretOf(env.GRPC_TLS_KEY_FILE), "ottoscaler-tls");
         assert.equal(secretOf(env.AUTH_TOKENS_FILE), "ottoscaler-tokens");
-        assert.equal(env.GRPC_HEALTH_PORT, "9091");
+        assert.equal(env.GRPC_HEALTH_PORT, "9092");
       });
 
       await t.step("the NetworkPolicy admits only otto-handler's pods, on 9090 only", async () => {
