@@ -23,9 +23,20 @@ import {
   settingsHelp,
 } from "./mod/config/config.ts";
 import { COMMANDS, UsageError } from "./mod/cli/commands.ts";
-import { describeGrpcError, isUnavailable } from "./mod/cli/client.ts";
+import { describeGrpcError, isUnavailable, refusalHint } from "./mod/cli/client.ts";
 import { connectHandler } from "./mod/grpc/handler_client.ts";
 import { startServer } from "./mod/grpc/server.ts";
+import { Authenticator } from "./mod/grpc/auth/authenticator.ts";
+import { bindPolicy, isLoopback } from "./mod/grpc/auth/bind_policy.ts";
+import {
+  commonNameProblem,
+  parseRoleList,
+  serviceAccountKeyProblem,
+} from "./mod/grpc/auth/credentials.ts";
+import type { Role } from "./mod/grpc/auth/roles.ts";
+import { ReloadingCertificateProvider, TlsFileError } from "./mod/grpc/auth/tls.ts";
+import { TokenReviewer } from "./mod/grpc/auth/token_review.ts";
+import { ImagePolicy } from "./mod/worker/image_policy.ts";
 import { type DeliveryStore, FileDeliveryStore } from "./mod/push/delivery_store.ts";
 import { PodDeliveryStore } from "./mod/push/pod_delivery_store.ts";
 import { PushDelivery } from "./mod/push/push.ts";
@@ -118,6 +129,121 @@ async function openKubeRuntime(
   });
 }
 
+/** Parses a role-list setting, naming the variable when it is bad. */
+function roleList(
+  variable: string,
+  text: string,
+  keyProblem: (key: string) => string | undefined,
+): Map<string, Role> {
+  try {
+    return parseRoleList(text, keyProblem);
+  } catch (err) {
+    throw new ConfigError(variable, (err as Error).message);
+  }
+}
+
+/** Settings that only make sense together; throws naming the variable. */
+function checkSecuritySettings(config: Config): void {
+  const pairs: [string, string, string, string][] = [
+    ["GRPC_TLS_CERT_FILE", config.grpcTlsCertFile, "GRPC_TLS_KEY_FILE", config.grpcTlsKeyFile],
+    [
+      "OTTO_HANDLER_CERT_FILE",
+      config.handlerCertFile,
+      "OTTO_HANDLER_KEY_FILE",
+      config.handlerKeyFile,
+    ],
+  ];
+  for (const [a, av, b, bv] of pairs) {
+    if (!av !== !bv) throw new ConfigError(av ? b : a, `must be set together with ${av ? a : b}`);
+  }
+  if (config.grpcTlsClientCaFile && !config.grpcTlsCertFile) {
+    throw new ConfigError(
+      "GRPC_TLS_CLIENT_CA_FILE",
+      "needs GRPC_TLS_CERT_FILE and GRPC_TLS_KEY_FILE (client certificates need TLS)",
+    );
+  }
+  if (config.authClientCertRoles && !config.grpcTlsClientCaFile) {
+    throw new ConfigError(
+      "AUTH_CLIENT_CERT_ROLES",
+      "needs GRPC_TLS_CLIENT_CA_FILE: only certificates signed by that CA are believed",
+    );
+  }
+  if ((config.handlerCertFile || config.handlerTokenFile) && !config.handlerTls) {
+    throw new ConfigError(
+      config.handlerCertFile ? "OTTO_HANDLER_CERT_FILE" : "OTTO_HANDLER_TOKEN_FILE",
+      "needs OTTO_HANDLER_TLS=true (a credential sent in plaintext can be read off the network)",
+    );
+  }
+}
+
+/** The gRPC server's security: TLS, who may call, and where to bind. */
+async function openSecurity(
+  config: Config,
+  logger: Logger,
+  kubeApi: () => KubeApi,
+  parts: AsyncDisposableStack,
+) {
+  checkSecuritySettings(config);
+  const serviceAccounts = roleList(
+    "AUTH_SERVICE_ACCOUNTS",
+    config.authServiceAccounts,
+    serviceAccountKeyProblem,
+  );
+  const certificateRoles = roleList(
+    "AUTH_CLIENT_CERT_ROLES",
+    config.authClientCertRoles,
+    commonNameProblem,
+  );
+  const log = logger.with({ component: "auth" });
+  let tls: ReloadingCertificateProvider | undefined;
+  if (config.grpcTlsCertFile) {
+    try {
+      tls = await ReloadingCertificateProvider.open({
+        certFile: config.grpcTlsCertFile,
+        keyFile: config.grpcTlsKeyFile,
+        clientCaFile: config.grpcTlsClientCaFile,
+      }, log);
+    } catch (err) {
+      if (err instanceof TlsFileError) throw new ConfigError(err.variable, err.message);
+      throw err;
+    }
+    parts.defer(() => tls!.close());
+  }
+  const reviewer = serviceAccounts.size > 0
+    ? new TokenReviewer({ api: kubeApi(), audience: config.authTokenAudience })
+    : undefined;
+  let auth: Authenticator;
+  try {
+    auth = await Authenticator.open({
+      tokensFile: config.authTokensFile,
+      serviceAccounts,
+      certificateRoles,
+      review: reviewer && ((token) => reviewer.review(token)),
+      logger: log,
+    });
+  } catch (err) {
+    throw new ConfigError(
+      "AUTH_TOKENS_FILE",
+      (err as Error).message.replace(/^AUTH_TOKENS_FILE: /, ""),
+    );
+  }
+  parts.defer(() => auth.close());
+  const bind = bindPolicy({
+    host: config.grpcHost,
+    authEnabled: auth.enabled,
+    allowUnauthenticated: config.allowUnauthenticated,
+  });
+  if (!bind.ok) throw new ConfigError("GRPC_HOST", bind.message);
+  if (bind.warning) log.warn(bind.warning);
+  if (auth.enabled && !tls && !isLoopback(bind.host)) {
+    log.warn("authentication without TLS: tokens travel in plaintext; set GRPC_TLS_CERT_FILE");
+  }
+  if (!auth.enabled && isLoopback(bind.host)) {
+    log.info("no authentication configured: serving loopback only, every local caller is operator");
+  }
+  return { auth, tls, host: bind.host, warning: bind.warning };
+}
+
 /**
  * Opens push delivery's progress store when OTTO_HANDLER_HOST is set. In Kubernetes mode progress
  * is an annotation on each worker pod, so it survives a rescheduled Ottoscaler pod and goes away
@@ -155,6 +281,8 @@ async function startPush(
       address: config.handlerHost,
       tls: config.handlerTls,
       caPem,
+      clientCertificate: await handlerClientCertificate(config),
+      tokenFile: config.handlerTokenFile || undefined,
       namespace: config.namespace,
     }),
     logger,
@@ -164,8 +292,28 @@ async function startPush(
   logger.info("push delivery to otto-handler on", {
     handlerHost: config.handlerHost,
     tls: config.handlerTls,
+    clientCertificate: config.handlerCertFile !== "",
+    token: config.handlerTokenFile !== "",
   });
   return push;
+}
+
+/** Reads the client certificate presented to otto-handler, if one is configured. */
+async function handlerClientCertificate(
+  config: Config,
+): Promise<{ certPem: Uint8Array; keyPem: Uint8Array } | undefined> {
+  if (!config.handlerCertFile) return undefined;
+  const read = async (variable: string, path: string) => {
+    try {
+      return await Deno.readFile(path);
+    } catch (err) {
+      throw new ConfigError(variable, `cannot read "${path}": ${(err as Error).message}`);
+    }
+  };
+  return {
+    certPem: await read("OTTO_HANDLER_CERT_FILE", config.handlerCertFile),
+    keyPem: await read("OTTO_HANDLER_KEY_FILE", config.handlerKeyFile),
+  };
 }
 
 /** Runs `serve` until SIGTERM or SIGINT; resolves with the exit code. */
@@ -201,11 +349,22 @@ async function serve(args: string[]): Promise<number> {
     stateDir: config.runtime === "local" ? config.stateDir : undefined,
     namespace: config.namespace,
   });
+  // Listening for the stop signal from the start: a SIGTERM while the parts start (right after
+  // the server said it listens, say) must close them, not kill the process outright.
+  const stopSignal = nextSignal(["SIGTERM", "SIGINT"]);
   // Every part is closed from one stack, in the reverse order of its start, on the way out:
   // after a signal, and equally when a later part fails to start.
   await using parts = new AsyncDisposableStack();
   // In Kubernetes mode the cluster is the only state: workers are pods, pipelines ConfigMaps.
   const kubeApi = config.runtime === "kubernetes" ? connectCluster(config) : undefined;
+  // Security is settled before anything starts, so a server that would be wide open never does.
+  const security = await openSecurity(
+    config,
+    logger,
+    () => kubeApi ?? connectCluster(config),
+    parts,
+  );
+  const imagePolicy = new ImagePolicy(config.imageAllowlist);
   // A finished worker's pod is kept until its log and state changes were delivered: with push
   // delivery, until its progress store says so; without, at once.
   const deliveries = await openDeliveryStore(config, kubeApi);
@@ -224,6 +383,7 @@ async function serve(args: string[]): Promise<number> {
     defaultImage: config.agentImage,
     maxWorkersPerTask: config.maxWorkersPerTask,
     maxParallelStarts: config.maxParallelStarts,
+    imagePolicy,
   });
   const pipelines = new PipelineExecutor({
     runtime,
@@ -232,11 +392,15 @@ async function serve(args: string[]): Promise<number> {
       : new FilePipelineStore(`${config.stateDir}/pipelines`),
     logger,
     defaultImage: config.agentImage,
+    imagePolicy,
   });
   parts.defer(() => pipelines.close());
   await pipelines.start();
   const server = await startServer({
-    host: config.grpcHost,
+    host: security.host,
+    auth: security.auth,
+    tls: security.tls,
+    healthPort: config.grpcHealthPort,
     port: config.grpcPort,
     scaler,
     runtime,
@@ -249,7 +413,7 @@ async function serve(args: string[]): Promise<number> {
   });
   parts.defer(() => server.close());
 
-  const signal = await nextSignal(["SIGTERM", "SIGINT"]);
+  const signal = await stopSignal;
   logger.info("shutting down", { signal });
   await parts.disposeAsync();
   logger.info("stopped; workers keep running and are re-adopted at the next start");
@@ -305,6 +469,8 @@ export async function main(args: string[]): Promise<number> {
     if (isUnavailable(err)) {
       console.error("hint: is Ottoscaler running there? Start it with: deno task dev");
     }
+    const hint = refusalHint(err);
+    if (hint) console.error(hint);
     return 1;
   }
 }

@@ -12,6 +12,8 @@ import type { WorkerLogEntry__Output } from "../../proto/generated/ottoscaler/v1
 import type { WorkerStatusNotification__Output } from "../../proto/generated/ottoscaler/v1/WorkerStatusNotification.ts";
 import type { OttoscalerServiceClient } from "../../proto/generated/ottoscaler/v1/OttoscalerService.ts";
 import { connect, unaryCall } from "./client.ts";
+import { clientSecurity } from "./credentials.ts";
+import { UsageError } from "./usage_error.ts";
 import {
   approveStage,
   cancelPipeline,
@@ -22,14 +24,7 @@ import {
 } from "./pipeline.ts";
 import { eventLine, logLine, statusTable } from "./format.ts";
 
-/** Thrown for a bad command line; the message says what is wrong. */
-export class UsageError extends Error {
-  /** Creates the error. */
-  constructor(message: string) {
-    super(message);
-    this.name = "UsageError";
-  }
-}
+export { UsageError };
 
 /** Where a command writes; injected so tests can capture it. */
 export interface Output {
@@ -51,11 +46,24 @@ export interface Command {
 
 const SERVER_HELP =
   `  --server ADDR      Ottoscaler's address (default $OTTOSCALER_ADDR or 127.0.0.1:9090)
+  --token TOKEN      bearer token sent on every call (default $OTTOSCALER_TOKEN)
+  --token-file FILE  read the bearer token from FILE (e.g. a service-account token)
+  --tls              dial over TLS (implied by --ca-file, --cert-file); name the server by host
+                     name, not IP address, so its certificate can be checked
+  --ca-file FILE     PEM CA that signed the server's certificate (default: system roots)
+  --cert-file FILE   PEM client certificate (mTLS), with --key-file
+  --key-file FILE    PEM private key of --cert-file
   --output FORMAT    text (default) or json
   -h, --help         this help`;
 
 const COMMON = {
   server: { type: "string" },
+  token: { type: "string" },
+  "token-file": { type: "string" },
+  tls: { type: "boolean" },
+  "ca-file": { type: "string" },
+  "cert-file": { type: "string" },
+  "key-file": { type: "string" },
   output: { type: "string", default: "text" },
   help: { type: "boolean", short: "h" },
 } as const;
@@ -119,7 +127,8 @@ async function withClient<T>(
   flags: Flags,
   fn: (client: OttoscalerServiceClient) => Promise<T>,
 ): Promise<T> {
-  const client = connect(serverAddress(flags.server));
+  const address = serverAddress(flags.server);
+  const client = connect(address, await clientSecurity(flags, address));
   try {
     return await fn(client);
   } finally {

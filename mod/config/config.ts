@@ -18,8 +18,28 @@ export type RuntimeKind = "local" | "kubernetes";
 export interface Config {
   /** Port of the gRPC server (0 picks a free one). */
   readonly grpcPort: number;
-  /** Address the gRPC server binds. */
+  /** Address the gRPC server binds; empty: 0.0.0.0 with authentication, else 127.0.0.1. */
   readonly grpcHost: string;
+  /** PEM certificate (chain) of the gRPC server; empty: plaintext. */
+  readonly grpcTlsCertFile: string;
+  /** PEM private key of the gRPC server. */
+  readonly grpcTlsKeyFile: string;
+  /** PEM CA bundle client certificates must chain to (mTLS); empty: none asked for. */
+  readonly grpcTlsClientCaFile: string;
+  /** Port of a plaintext listener serving only grpc.health.v1; 0: none. */
+  readonly grpcHealthPort: number;
+  /** The tokens file (`token,name,role` lines); empty: no static tokens. */
+  readonly authTokensFile: string;
+  /** Service accounts allowed (`namespace:name=role`, comma-separated), checked by TokenReview. */
+  readonly authServiceAccounts: string;
+  /** The audience service-account tokens must be issued for. */
+  readonly authTokenAudience: string;
+  /** Client-certificate CNs allowed (`cn=role`, comma-separated). */
+  readonly authClientCertRoles: string;
+  /** Serve an address other than loopback without authentication. */
+  readonly allowUnauthenticated: boolean;
+  /** Image patterns workers may use (`*` matches any run of characters); empty: any image. */
+  readonly imageAllowlist: readonly string[];
   /** The Kubernetes namespace of worker pods. */
   readonly namespace: string;
   /** The image of workers whose build_config names none. */
@@ -30,6 +50,12 @@ export interface Config {
   readonly handlerTls: boolean;
   /** A PEM file with the CA of otto-handler's certificate; empty: the system's roots. */
   readonly handlerCaFile: string;
+  /** A PEM client certificate presented to otto-handler; empty: none. */
+  readonly handlerCertFile: string;
+  /** The PEM key of that client certificate. */
+  readonly handlerKeyFile: string;
+  /** A file with the bearer token sent to otto-handler (re-read on each connection); empty: none. */
+  readonly handlerTokenFile: string;
   /** Log lines in flight per worker before push delivery waits for acknowledgements. */
   readonly pushWindow: number;
   /** Seconds push delivery waits for an acknowledgement before it reconnects and resends. */
@@ -142,6 +168,19 @@ const hostPort = text((v) =>
     : `must be host:port (or empty to turn push delivery off), got "${v}"`
 );
 
+const path = (v: string) => v.trim();
+
+/** Parses `IMAGE_ALLOWLIST`: comma-separated patterns without spaces. */
+function imagePatterns(raw: string): readonly string[] {
+  const patterns = raw.split(",").map((p) => p.trim()).filter((p) => p !== "");
+  for (const p of patterns) {
+    if (/\s/.test(p)) {
+      throw new Error(`"${p}" is not an image pattern such as registry.example.com/ci/*`);
+    }
+  }
+  return patterns;
+}
+
 /** Every setting. */
 export const SETTINGS: readonly Setting[] = [
   {
@@ -156,9 +195,98 @@ export const SETTINGS: readonly Setting[] = [
     key: "grpcHost",
     env: "GRPC_HOST",
     flag: "host",
-    default: "0.0.0.0",
-    doc: "Address the gRPC server binds.",
-    parse: nonEmpty,
+    default: "",
+    doc:
+      "Address the gRPC server binds; empty: 0.0.0.0 when authentication is configured, else 127.0.0.1. Another address without authentication is refused unless ALLOW_UNAUTHENTICATED=true.",
+    parse: (v) => v.trim(),
+  },
+  {
+    key: "grpcTlsCertFile",
+    env: "GRPC_TLS_CERT_FILE",
+    flag: "tls-cert-file",
+    default: "",
+    doc: "PEM certificate (chain) of the gRPC server, re-read when it changes; empty: plaintext.",
+    parse: path,
+  },
+  {
+    key: "grpcTlsKeyFile",
+    env: "GRPC_TLS_KEY_FILE",
+    flag: "tls-key-file",
+    default: "",
+    doc: "PEM private key of that certificate, re-read with it.",
+    parse: path,
+  },
+  {
+    key: "grpcTlsClientCaFile",
+    env: "GRPC_TLS_CLIENT_CA_FILE",
+    flag: "tls-client-ca-file",
+    default: "",
+    doc:
+      "PEM CA bundle: with it every client must present a certificate it signed (mTLS); empty: none asked for.",
+    parse: path,
+  },
+  {
+    key: "grpcHealthPort",
+    env: "GRPC_HEALTH_PORT",
+    flag: "health-port",
+    default: "0",
+    doc:
+      "Port of a second, plaintext listener with only grpc.health.v1 (for kubelet probes, which cannot use TLS); 0: none.",
+    parse: integer(0, 65535),
+  },
+  {
+    key: "authTokensFile",
+    env: "AUTH_TOKENS_FILE",
+    flag: "auth-tokens-file",
+    default: "",
+    doc:
+      "File of `token,name,role` lines (`#` comments; role viewer or operator), re-read when it changes; callers send `authorization: Bearer <token>`.",
+    parse: path,
+  },
+  {
+    key: "authServiceAccounts",
+    env: "AUTH_SERVICE_ACCOUNTS",
+    flag: "auth-service-accounts",
+    default: "",
+    doc:
+      "Kubernetes service accounts allowed, with roles, e.g. `otto:otto-handler=operator,ops:dashboard=viewer`; their tokens are checked with TokenReview.",
+    parse: (v) => v.trim(),
+  },
+  {
+    key: "authTokenAudience",
+    env: "AUTH_TOKEN_AUDIENCE",
+    flag: "auth-token-audience",
+    default: "ottoscaler",
+    doc:
+      "The audience service-account tokens must be issued for (a projected token's `audience`); empty: the API server's own.",
+    parse: (v) => v.trim(),
+  },
+  {
+    key: "authClientCertRoles",
+    env: "AUTH_CLIENT_CERT_ROLES",
+    flag: "auth-client-cert-roles",
+    default: "",
+    doc:
+      "Client-certificate common names allowed (needs GRPC_TLS_CLIENT_CA_FILE), with roles, e.g. `otto-handler=operator`.",
+    parse: (v) => v.trim(),
+  },
+  {
+    key: "allowUnauthenticated",
+    env: "ALLOW_UNAUTHENTICATED",
+    flag: "allow-unauthenticated",
+    default: "false",
+    doc:
+      "Serve an address other than loopback with no authentication configured (anyone who reaches it may do anything); warned about at start.",
+    parse: boolean,
+  },
+  {
+    key: "imageAllowlist",
+    env: "IMAGE_ALLOWLIST",
+    flag: "image-allowlist",
+    default: "",
+    doc:
+      "Comma-separated image patterns workers may use, `*` matching any run of characters (e.g. `registry.example.com/ci/*`); other images are PERMISSION_DENIED; empty: any image.",
+    parse: imagePatterns,
   },
   {
     key: "runtime",
@@ -222,6 +350,31 @@ export const SETTINGS: readonly Setting[] = [
     default: "",
     doc: "PEM file with the CA that signed otto-handler's certificate (TLS); empty: system roots.",
     parse: (raw: string) => raw,
+  },
+  {
+    key: "handlerCertFile",
+    env: "OTTO_HANDLER_CERT_FILE",
+    flag: "handler-cert-file",
+    default: "",
+    doc: "PEM client certificate presented to otto-handler (needs OTTO_HANDLER_TLS); empty: none.",
+    parse: path,
+  },
+  {
+    key: "handlerKeyFile",
+    env: "OTTO_HANDLER_KEY_FILE",
+    flag: "handler-key-file",
+    default: "",
+    doc: "PEM private key of OTTO_HANDLER_CERT_FILE.",
+    parse: path,
+  },
+  {
+    key: "handlerTokenFile",
+    env: "OTTO_HANDLER_TOKEN_FILE",
+    flag: "handler-token-file",
+    default: "",
+    doc:
+      "File with a bearer token sent to otto-handler on every call (re-read as it changes, e.g. a projected service-account token); empty: none.",
+    parse: path,
   },
   {
     key: "pushWindow",

@@ -6,7 +6,7 @@
 
 import * as grpc from "@grpc/grpc-js";
 import { PipelineNotFoundError, StageNotWaitingError } from "../pipeline/executor.ts";
-import { ValidationError } from "../worker/errors.ts";
+import { ImageNotAllowedError, ValidationError } from "../worker/errors.ts";
 import { WorkerConflictError, WorkerEndedError, WorkerNotFoundError } from "../worker/types.ts";
 
 /** A gRPC error: what `callback(err)` and `call.destroy(err)` take. */
@@ -25,6 +25,9 @@ export function grpcError(code: grpc.status, details: string): GrpcError {
 /** Maps a thrown value to the gRPC error the client should see. */
 export function toGrpcError(err: unknown): GrpcError {
   if (err instanceof ValidationError) return grpcError(grpc.status.INVALID_ARGUMENT, err.message);
+  if (err instanceof ImageNotAllowedError) {
+    return grpcError(grpc.status.PERMISSION_DENIED, err.message);
+  }
   if (err instanceof WorkerConflictError) return grpcError(grpc.status.ALREADY_EXISTS, err.message);
   if (err instanceof WorkerNotFoundError || err instanceof PipelineNotFoundError) {
     return grpcError(grpc.status.NOT_FOUND, err.message);

@@ -2,6 +2,11 @@
  * The gRPC client of otto-handler's `OttoHandlerLogService` (Ottoscaler dials
  * `OTTO_HANDLER_HOST`), as the {@linkcode HandlerTransport} push delivery uses.
  *
+ * Over TLS it can present a client certificate (`OTTO_HANDLER_CERT_FILE`/`KEY_FILE`) and send
+ * `authorization: Bearer <token>` from a file (`OTTO_HANDLER_TOKEN_FILE`) on every call; the file
+ * is re-read when it is older than {@linkcode TOKEN_FILE_TTL_MS}, so a rotated projected
+ * service-account token is picked up.
+ *
  * @module
  */
 
@@ -23,18 +28,56 @@ export interface HandlerClientOptions {
   readonly tls: boolean;
   /** PEM of the CA that signed the handler's certificate; default: the system's roots. */
   readonly caPem?: Uint8Array;
+  /** A client certificate and its key (PEM) to present (TLS only). */
+  readonly clientCertificate?: { readonly certPem: Uint8Array; readonly keyPem: Uint8Array };
+  /** A file holding the bearer token to send (TLS only). */
+  readonly tokenFile?: string;
   /** The namespace reported in log metadata. */
   readonly namespace: string;
   /** Deadline of one NotifyWorkerStatus call. */
   readonly notifyTimeoutMs?: number;
 }
 
+/** How long a token read from a file is used before the file is read again. */
+export const TOKEN_FILE_TTL_MS = 10_000;
+
+/** The channel's credentials: plaintext, or TLS with an optional client certificate and token. */
+function channelCredentials(options: HandlerClientOptions): grpc.ChannelCredentials {
+  if (!options.tls) {
+    if (options.clientCertificate || options.tokenFile) {
+      throw new Error("a client certificate or token for otto-handler needs TLS");
+    }
+    return grpc.credentials.createInsecure();
+  }
+  const cert = options.clientCertificate;
+  const ssl = grpc.credentials.createSsl(
+    options.caPem ? Buffer.from(options.caPem) : null,
+    cert ? Buffer.from(cert.keyPem) : null,
+    cert ? Buffer.from(cert.certPem) : null,
+  );
+  if (!options.tokenFile) return ssl;
+  const file = options.tokenFile;
+  let cached: { token: string; at: number } | undefined;
+  const token = async () => {
+    if (!cached || Date.now() - cached.at > TOKEN_FILE_TTL_MS) {
+      cached = { token: (await Deno.readTextFile(file)).trim(), at: Date.now() };
+    }
+    return cached.token;
+  };
+  const bearer = grpc.credentials.createFromMetadataGenerator((_params, callback) => {
+    token().then((t) => {
+      const metadata = new grpc.Metadata();
+      metadata.set("authorization", `Bearer ${t}`);
+      callback(null, metadata);
+    }, (err: Error) => callback(new Error(`OTTO_HANDLER_TOKEN_FILE: ${err.message}`)));
+  });
+  return grpc.credentials.combineChannelCredentials(ssl, bearer);
+}
+
 /** Connects to otto-handler; the connection is made lazily and re-made as needed by grpc-js. */
 export function connectHandler(options: HandlerClientOptions): HandlerTransport {
   const proto = loadGrpcObjects(loadPackageDefinition());
-  const credentials = options.tls
-    ? grpc.credentials.createSsl(options.caPem ? Buffer.from(options.caPem) : null)
-    : grpc.credentials.createInsecure();
+  const credentials = channelCredentials(options);
   const client = new proto.ottoscaler.v1.OttoHandlerLogService(options.address, credentials, {
     "grpc.keepalive_time_ms": 30_000,
     "grpc.keepalive_timeout_ms": 10_000,

@@ -7,6 +7,14 @@
  * (grpc-js's tryShutdown can hang while streams are open on Deno's node:http2, see
  * denoland/deno#33709).
  *
+ * Every call passes one interceptor, {@linkcode callGate}, before any handler sees it: it asks the
+ * {@linkcode Authenticator} who is calling and whether they may (see `auth/authenticator.ts`),
+ * refuses with UNAUTHENTICATED, PERMISSION_DENIED or UNAVAILABLE before the request is read, and
+ * logs every changing call with the caller's name. Other per-call concerns (metrics) belong in
+ * the same place. With TLS the listener presents the certificate of `auth/tls.ts`, reloaded when
+ * its files change; an optional second, plaintext listener serves only the health service, for
+ * kubelet probes (which cannot speak TLS).
+ *
  * @module
  */
 
@@ -18,6 +26,9 @@ import type { PipelineExecutor } from "../pipeline/executor.ts";
 import type { Scaler } from "../scaler/scaler.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import { acceptsAgentLines, type Runtime } from "../worker/types.ts";
+import type { Authenticator } from "./auth/authenticator.ts";
+import { accessOf, isChanging } from "./auth/roles.ts";
+import type { ReloadingCertificateProvider } from "./auth/tls.ts";
 import { logStreamingHandlers } from "./log_streaming_service.ts";
 import { ottoscalerHandlers } from "./ottoscaler_service.ts";
 import {
@@ -50,12 +61,20 @@ export interface ServerOptions {
   readonly maxWorkersPerStage: number;
   /** Runs pipelines. */
   readonly pipelines: PipelineExecutor;
+  /** Decides who may call what. */
+  readonly auth: Authenticator;
+  /** The server's certificate (TLS, and mTLS when it has a client CA); absent: plaintext. */
+  readonly tls?: ReloadingCertificateProvider;
+  /** Port of a plaintext listener with only grpc.health.v1 (for probes); absent or 0: none. */
+  readonly healthPort?: number;
 }
 
 /** A running server. */
 export interface RunningServer {
   /** The bound port. */
   readonly port: number;
+  /** The bound port of the health-only listener, if there is one. */
+  readonly healthPort?: number;
   /** Shuts down gracefully, then forcibly after the grace period. */
   close(): Promise<void>;
 }
@@ -81,6 +100,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     "grpc.keepalive_timeout_ms": 10_000,
     "grpc.keepalive_permit_without_calls": 1,
     "grpc.max_receive_message_length": 16 * 1024 * 1024,
+    interceptors: [callGate(options.auth, log)],
   });
   server.addService(
     proto.ottoscaler.v1.OttoscalerService.service,
@@ -111,13 +131,23 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const address = options.host.includes(":") && !options.host.startsWith("[")
     ? `[${options.host}]:${options.port}`
     : `${options.host}:${options.port}`;
-  const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, bound) => {
-      if (err) reject(new Error(`cannot listen on ${address}: ${err.message}`, { cause: err }));
-      else resolve(bound);
-    });
+  const credentials = options.tls?.serverCredentials() ?? grpc.ServerCredentials.createInsecure();
+  const port = await bind(server, address, credentials);
+  let healthServer: grpc.Server | undefined;
+  let healthPort: number | undefined;
+  if (options.healthPort) {
+    healthServer = new grpc.Server();
+    health.addToServer(healthServer);
+    const healthAddress = address.replace(/:\d+$/, `:${options.healthPort}`);
+    healthPort = await bind(healthServer, healthAddress, grpc.ServerCredentials.createInsecure());
+    log.info("gRPC health listener (plaintext, health only)", { port: healthPort });
+  }
+  log.info("gRPC server listening", {
+    address: options.host,
+    port,
+    tls: options.tls ? "on" : "off",
+    authentication: options.auth.enabled ? "on" : "off",
   });
-  log.info("gRPC server listening", { address: options.host, port });
 
   let stopping: Promise<void> | undefined;
   const close = () => {
@@ -137,9 +167,76 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         log.warn("in-flight calls did not finish in time; forcing the server down");
         server.forceShutdown();
       }
+      healthServer?.forceShutdown();
       log.info("gRPC server stopped");
     })();
     return stopping;
   };
-  return { port, close };
+  return { port, healthPort, close };
+}
+
+/** Binds `server` to `address`; resolves with the port. */
+function bind(
+  server: grpc.Server,
+  address: string,
+  credentials: grpc.ServerCredentials,
+): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    server.bindAsync(address, credentials, (err, bound) => {
+      if (err) reject(new Error(`cannot listen on ${address}: ${err.message}`, { cause: err }));
+      else resolve(bound);
+    });
+  });
+}
+
+const REFUSAL_CODES = {
+  UNAUTHENTICATED: grpc.status.UNAUTHENTICATED,
+  PERMISSION_DENIED: grpc.status.PERMISSION_DENIED,
+  UNAVAILABLE: grpc.status.UNAVAILABLE,
+} as const;
+
+/**
+ * The one interceptor every call passes: authentication and authorization before the handler
+ * runs (a refused call's request is never read, so nothing is created or changed), and a log
+ * line with the caller's name for every changing call.
+ */
+function callGate(auth: Authenticator, log: Logger): grpc.ServerInterceptor {
+  return (method, call) =>
+    new grpc.ServerInterceptingCall(call, {
+      start: (next) => {
+        next({
+          onReceiveMetadata: (metadata, pass) => {
+            // Only a certificate the TLS layer verified against the client CA is reported here.
+            const cn: unknown = call.getAuthContext()?.sslPeerCertificate?.subject?.CN;
+            auth.decide({
+              method: method.path,
+              authorization: metadata.get("authorization"),
+              certificateCn: typeof cn === "string" ? cn : undefined,
+            }).then((decision) => {
+              if (!decision.allowed) {
+                log.info("call refused", {
+                  method: method.path,
+                  code: decision.code,
+                  reason: decision.message,
+                  peer: call.getPeer(),
+                });
+                call.sendStatus({ code: REFUSAL_CODES[decision.code], details: decision.message });
+                return;
+              }
+              const access = accessOf(method.path);
+              if (access && isChanging(access)) {
+                const { caller } = decision;
+                log.info("call", { method: method.path, caller: caller.name, via: caller.via });
+              }
+              metadata.remove("authorization");
+              pass(metadata);
+            }).catch((err: Error) => {
+              // decide() does not throw; should it, the call is refused, never let through.
+              log.error("authentication failed", { method: method.path, error: err.message });
+              call.sendStatus({ code: grpc.status.INTERNAL, details: "authentication failed" });
+            });
+          },
+        });
+      },
+    });
 }

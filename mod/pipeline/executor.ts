@@ -18,6 +18,7 @@
 import type { Logger } from "../telemetry/logger.ts";
 import { workerLabels } from "../worker/naming.ts";
 import { ValidationError } from "../worker/errors.ts";
+import type { ImagePolicy } from "../worker/image_policy.ts";
 import { workerSpec } from "../worker/spec.ts";
 import type { Runtime } from "../worker/types.ts";
 import type { CompiledPipeline, CompiledStage } from "./compile.ts";
@@ -47,6 +48,8 @@ export interface ExecutorOptions {
   readonly logger: Logger;
   /** The image of stages that name none (OTTO_AGENT_IMAGE); runtimes without images ignore it. */
   readonly defaultImage?: string;
+  /** Which images workers may run (IMAGE_ALLOWLIST); absent: any. */
+  readonly imagePolicy?: ImagePolicy;
 }
 
 /** A person's decision on an APPROVAL stage. */
@@ -110,6 +113,14 @@ export class PipelineExecutor {
   ): Promise<{ run: PipelineRun; created: boolean }> {
     const existing = this.#runs.get(definition.id);
     if (existing) return { run: existing, created: false };
+    const policy = this.#opts.imagePolicy;
+    definition.stages.forEach((stage, i) => {
+      const image = stage.image ?? this.#opts.defaultImage;
+      // An approval stage runs no workers, so no image of its own is checked.
+      if (policy && image !== undefined && stage.workerCount > 0) {
+        policy.check(stage.image ? `stages[${i}].image` : `stages[${i}]: OTTO_AGENT_IMAGE`, image);
+      }
+    });
     const stages: Record<string, StageState> = {};
     for (const stage of definition.stages) {
       stages[stage.id] = {

@@ -11,6 +11,7 @@
 
 import type { Logger } from "../telemetry/logger.ts";
 import { isTerminal, type Runtime, type WorkerStatus } from "../worker/types.ts";
+import type { ImagePolicy } from "../worker/image_policy.ts";
 import { KeyedLock, mapBounded } from "./keyed_lock.ts";
 import { workerSpec } from "../worker/spec.ts";
 import {
@@ -79,6 +80,8 @@ export interface ScalerOptions {
   readonly maxWorkersPerTask: number;
   /** The most worker starts in flight at once. */
   readonly maxParallelStarts: number;
+  /** Which images workers may run (IMAGE_ALLOWLIST); absent: any. */
+  readonly imagePolicy?: ImagePolicy;
 }
 
 /** Scales tasks; see the module doc. */
@@ -106,11 +109,16 @@ export class Scaler {
     const template = parseBuildConfig(request.buildConfig ?? {}, {
       requireCommand: this.#opts.runtime.requiresCommand,
     });
+    const image = template.image ?? this.#opts.defaultImage;
+    this.#opts.imagePolicy?.check(
+      template.image ? "build_config.image" : "OTTO_AGENT_IMAGE (no build_config.image given)",
+      image,
+    );
     const specs = Array.from({ length: count }, (_, i) =>
       workerSpec({
         taskId,
         index: i + 1,
-        image: template.image ?? this.#opts.defaultImage,
+        image,
         command: template.command,
         timeoutSeconds: template.timeoutSeconds,
         env: template.env,

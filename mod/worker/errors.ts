@@ -18,3 +18,18 @@ export class ValidationError extends Error {
     this.rule = rule;
   }
 }
+
+/** An image outside `IMAGE_ALLOWLIST` was asked for. Nothing was created. */
+export class ImageNotAllowedError extends Error {
+  /** The field that named the image (or, for the default image, where it came from). */
+  readonly field: string;
+  /** The image. */
+  readonly image: string;
+  /** Creates the error. */
+  constructor(field: string, image: string) {
+    super(`${field}: the image "${image}" is not allowed by IMAGE_ALLOWLIST`);
+    this.name = "ImageNotAllowedError";
+    this.field = field;
+    this.image = image;
+  }
+}

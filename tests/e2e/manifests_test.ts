@@ -2,7 +2,9 @@
  * The Kubernetes manifests (`manifests/`) against a real API server (the local control plane):
  * every file is created in a fresh namespace and read back; the Deployment's pod template passes
  * a server-side dry run as a Pod under the `restricted` Pod Security Standard; and RBAC grants the
- * ServiceAccount exactly what Ottoscaler uses, in its own namespace only.
+ * ServiceAccount exactly what Ottoscaler uses, in its own namespace only, plus the one
+ * cluster-scoped rule (creating TokenReviews). The cluster-scoped objects get a name of their own
+ * per run, and the ClusterRoleBinding's subject the run's namespace.
  */
 
 import assert from "node:assert/strict";
@@ -15,9 +17,11 @@ import {
   type V1ResourceAttributes,
 } from "@kubernetes/client-node";
 import { parseAllDocuments } from "yaml";
+import { connectKube } from "../../mod/kube/api.ts";
 import { type Cluster, ensureCluster } from "../support/cluster.ts";
 
 const MANIFESTS = new URL("../../manifests/", import.meta.url).pathname;
+const CLUSTER_SCOPED = new Set(["ClusterRole", "ClusterRoleBinding"]);
 const NAME_LABEL = "app.kubernetes.io/name";
 
 /** A manifest as parsed: plain JSON-like data. */
@@ -128,20 +132,48 @@ Deno.test({
           // RBAC reads a ServiceAccount subject without a namespace as the binding's own.
           assert.equal(subject.namespace, undefined, "the RoleBinding subject names no namespace");
         }
+        // A ClusterRoleBinding's subject must name one: the README's (kustomize rewrites it).
+        assert.deepEqual(at(byKind(manifests, "ClusterRoleBinding"), "subjects"), [
+          { kind: "ServiceAccount", name: "ottoscaler", namespace: "ottoscaler" },
+        ]);
       });
 
       await t.step("every object is created in a fresh namespace", async () => {
         for (const { object } of manifests) {
-          const spec = structuredClone(object) as KubernetesObject;
-          spec.metadata = { ...spec.metadata, namespace: ns };
-          const result = await objects.create(spec);
+          const spec = structuredClone(object) as KubernetesObject & Json;
+          if (CLUSTER_SCOPED.has(object.kind)) {
+            spec.metadata = { ...spec.metadata, name: `${object.metadata.name}-${ns}` };
+            if (object.kind === "ClusterRoleBinding") {
+              spec.roleRef = { ...(spec.roleRef as Json), name: `ottoscaler-tokenreview-${ns}` };
+              spec.subjects = [{ kind: "ServiceAccount", name: "ottoscaler", namespace: ns }];
+            }
+          } else {
+            spec.metadata = { ...spec.metadata, namespace: ns };
+          }
+          // client-node's serializer drops a NetworkPolicy rule's `from` (its model calls it
+          // `_from`), which would admit everyone: that one goes in raw.
+          const result = object.kind === "NetworkPolicy"
+            ? await connectKube({ kubeconfig: cluster.kubeconfig }).create<KubernetesObject>(
+              `/apis/networking.k8s.io/v1/namespaces/${ns}/networkpolicies`,
+              spec,
+            )
+            : await objects.create(spec);
           created.push(result);
-          assert.equal(result.metadata?.namespace, ns);
+          if (!CLUSTER_SCOPED.has(object.kind)) assert.equal(result.metadata?.namespace, ns);
           assert.ok(result.metadata?.uid, `${object.kind} has a uid`);
         }
         assert.deepEqual(
           created.map((o) => o.kind).sort(),
-          ["Deployment", "Role", "RoleBinding", "Service", "ServiceAccount"],
+          [
+            "ClusterRole",
+            "ClusterRoleBinding",
+            "Deployment",
+            "NetworkPolicy",
+            "Role",
+            "RoleBinding",
+            "Service",
+            "ServiceAccount",
+          ],
         );
       });
 
@@ -159,6 +191,20 @@ Deno.test({
       await t.step(
         "the Role grants exactly what the file says: no more, nothing cluster-wide",
         async () => {
+          const clusterRole = plain(
+            await objects.read({
+              apiVersion: "rbac.authorization.k8s.io/v1",
+              kind: "ClusterRole",
+              metadata: { name: `ottoscaler-tokenreview-${ns}` },
+            }),
+          ) as Json;
+          assert.deepEqual(clusterRole.rules, [
+            {
+              apiGroups: ["authentication.k8s.io"],
+              resources: ["tokenreviews"],
+              verbs: ["create"],
+            },
+          ]);
           const role = await read("Role");
           const rules = at(byKind(manifests, "Role"), "rules");
           assert.deepEqual(role.rules, rules);
@@ -221,16 +267,27 @@ Deno.test({
           seccompProfile: { type: "RuntimeDefault" },
         });
         assert.deepEqual(container.resources, fileContainer.resources);
-        assert.deepEqual(container.ports, [{ name: "grpc", containerPort: 9090, protocol: "TCP" }]);
+        assert.deepEqual(container.ports, [
+          { name: "grpc", containerPort: 9090, protocol: "TCP" },
+          { name: "health", containerPort: 9092, protocol: "TCP" },
+        ]);
+        // Probes go to the plaintext health-only listener: kubelet gRPC probes cannot use TLS.
         for (const probe of ["readinessProbe", "livenessProbe"]) {
-          assert.equal(at(container, probe, "grpc", "port"), 9090, probe);
+          assert.equal(at(container, probe, "grpc", "port"), 9092, probe);
         }
 
         const env = Object.fromEntries(
           (container.env as Json[]).map((e) => [e.name, e.value ?? e.valueFrom]),
         );
         assert.deepEqual(Object.keys(env).sort(), [
+          "AUTH_SERVICE_ACCOUNTS",
+          "AUTH_TOKENS_FILE",
+          "AUTH_TOKEN_AUDIENCE",
+          "GRPC_HEALTH_PORT",
           "GRPC_PORT",
+          "GRPC_TLS_CERT_FILE",
+          "GRPC_TLS_KEY_FILE",
+          "IMAGE_ALLOWLIST",
           "KUBECONFIG",
           "KUBE_CONTEXT",
           "LOG_LEVEL",
@@ -248,6 +305,40 @@ Deno.test({
         assert.ok(stateMount, "STATE_DIR is a mounted volume");
         const volume = (pod.volumes as Json[]).find((v) => v.name === stateMount.name);
         assert.ok(volume?.emptyDir, "STATE_DIR is an emptyDir");
+        // TLS and tokens come from Secrets mounted as directories (so rotation reaches them).
+        const secretOf = (file: unknown) => {
+          const mount = mounts.find((m) => String(file).startsWith(`${m.mountPath}/`));
+          assert.ok(mount && mount.subPath === undefined, `${file} is in a whole-volume mount`);
+          return at(
+            (pod.volumes as Json[]).find((v) => v.name === mount.name),
+            "secret",
+            "secretName",
+          );
+        };
+        assert.equal(secretOf(env.GRPC_TLS_CERT_FILE), "ottoscaler-tls");
+        assert.equal(secretOf(env.GRPC_TLS_KEY_FILE), "ottoscaler-tls");
+        assert.equal(secretOf(env.AUTH_TOKENS_FILE), "ottoscaler-tokens");
+        assert.equal(env.GRPC_HEALTH_PORT, "9092");
+      });
+
+      await t.step("the NetworkPolicy admits only otto-handler's pods, on 9090 only", async () => {
+        // Read raw: client-node's typed objects rename an ingress rule's `from` to `_from`.
+        const policy = await connectKube({ kubeconfig: cluster.kubeconfig }).get<Json>(
+          `/apis/networking.k8s.io/v1/namespaces/${ns}/networkpolicies/ottoscaler`,
+        );
+        const podLabels = at(byKind(manifests, "Deployment"), "spec", "template", "metadata");
+        assert.deepEqual(
+          at(policy, "spec", "podSelector", "matchLabels"),
+          at(podLabels, "labels"),
+        );
+        assert.deepEqual(at(policy, "spec", "policyTypes"), ["Ingress"]);
+        assert.deepEqual(at(policy, "spec", "ingress"), [{
+          from: [{
+            namespaceSelector: {},
+            podSelector: { matchLabels: { "app.kubernetes.io/name": "otto-handler" } },
+          }],
+          ports: [{ protocol: "TCP", port: 9090 }],
+        }]);
       });
 
       await t.step(
@@ -347,6 +438,16 @@ Deno.test({
               v,
             ): [string, string] => [v, "configmaps"]),
           ];
+          // The one cluster-scoped rule: asking who a bearer token belongs to (TokenReview).
+          assert.equal(
+            await allowed({
+              group: "authentication.k8s.io",
+              verb: "create",
+              resource: "tokenreviews",
+            }),
+            true,
+            "create tokenreviews",
+          );
           for (const [verb, resource, sub] of granted) {
             assert.equal(
               await allowed(inNs(verb, resource, sub)),
@@ -366,6 +467,18 @@ Deno.test({
             ],
             [{ verb: "list", resource: "pods" }, "list pods in all namespaces"],
             [{ verb: "create", resource: "namespaces" }, "create namespaces"],
+            [
+              { group: "authorization.k8s.io", verb: "create", resource: "subjectaccessreviews" },
+              "create subjectaccessreviews",
+            ],
+            [
+              { group: "authentication.k8s.io", verb: "get", resource: "tokenreviews" },
+              "get tokenreviews",
+            ],
+            [
+              { namespace: ns, verb: "create", resource: "serviceaccounts", subresource: "token" },
+              "mint service-account tokens",
+            ],
           ];
           for (const [attributes, what] of denied) {
             assert.equal(await allowed(attributes), false, `must not: ${what}`);

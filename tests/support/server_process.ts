@@ -23,14 +23,24 @@ const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 
 /**
  * Starts the server; resolves once it logs that it listens (so LOG_LEVEL must be info or debug).
- * Reuses `stateDir` when given.
+ * Reuses `stateDir` when given; `args` follow the defaults (a later flag wins).
  */
 export async function startServerProcess(
-  options: { stateDir?: string; env?: Record<string, string> } = {},
+  options: { stateDir?: string; env?: Record<string, string>; args?: string[] } = {},
 ): Promise<ServerProcess> {
   const stateDir = options.stateDir ?? await Deno.makeTempDir({ prefix: "ottoscaler-e2e-" });
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", MAIN, "serve", "--port", "0", "--host", "127.0.0.1"],
+    args: [
+      "run",
+      "--allow-all",
+      MAIN,
+      "serve",
+      "--port",
+      "0",
+      "--host",
+      "127.0.0.1",
+      ...(options.args ?? []),
+    ],
     env: { STATE_DIR: stateDir, STOP_GRACE_SECONDS: "2", LOG_LEVEL: "debug", ...options.env },
     stdin: "null",
     stdout: "piped",
