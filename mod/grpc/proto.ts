@@ -64,7 +64,7 @@ function headerOf(file: ProtoFile): ProtoFileHeader {
  * not among `files` are added from protobufjs's bundled copies; the headers list every file,
  * dependencies first.
  */
-function parseFiles(files: readonly ProtoFile[]): {
+export function parseProtoFiles(files: readonly ProtoFile[]): {
   root: protobuf.Root;
   headers: ProtoFileHeader[];
 } {
@@ -100,7 +100,7 @@ function parseFiles(files: readonly ProtoFile[]): {
 export function loadPackageDefinition(): protoLoader.PackageDefinition {
   // Through JSON, not descriptors: protobufjs turns a descriptor's map entries back into
   // repeated messages, not maps, which breaks every map<> field.
-  return protoLoader.fromJSON(parseFiles(PROTO_FILES).root.toJSON(), LOADER_OPTIONS);
+  return protoLoader.fromJSON(parseProtoFiles(PROTO_FILES).root.toJSON(), LOADER_OPTIONS);
 }
 
 /**
@@ -111,7 +111,7 @@ export function loadPackageDefinition(): protoLoader.PackageDefinition {
  * of grpcurl and friends rejects (https://github.com/fullstorydev/grpcurl/issues/519).
  */
 export function loadReflectionDefinition(): protoLoader.PackageDefinition {
-  const { root, headers } = parseFiles([...PROTO_FILES, ...SERVICE_PROTO_FILES]);
+  const { root, headers } = parseProtoFiles([...PROTO_FILES, ...SERVICE_PROTO_FILES]);
   const files = encodeFileDescriptors(buildFileDescriptors(root, headers))
     .map((bytes) => Buffer.from(bytes));
   const definition = protoLoader.fromJSON(root.toJSON(), LOADER_OPTIONS);

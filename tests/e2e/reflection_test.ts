@@ -13,6 +13,9 @@ import { dirname, join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { protoPath as healthProtoPath } from "grpc-health-check";
+import descriptor from "protobufjs/ext/descriptor/index.js";
+import { buildFileDescriptors } from "../../mod/grpc/descriptors.ts";
+import { parseProtoFiles } from "../../mod/grpc/proto.ts";
 import { SERVICE_PROTO_FILES } from "../../mod/grpc/proto_files.ts";
 import { grpcTools, runTool } from "../support/grpc_tools.ts";
 import { startServerProcess } from "../support/server_process.ts";
@@ -236,5 +239,129 @@ Deno.test("grpcurl and grpc-health-probe use the server through reflection alone
     });
   } finally {
     await server.stop();
+  }
+});
+
+const SAMPLE_COMMON = `syntax = "proto2";
+package sample.v1;
+option go_package = "example.com/sample/v1;samplev1";
+enum Color {
+  COLOR_UNSPECIFIED = 0;
+  RED = 1;
+  reserved 5 to 7;
+  reserved "BLUE";
+}
+message Base {
+  required string id = 1;
+  optional int32 count = 2 [default = 7];
+  repeated int32 packed_nums = 3 [packed = true];
+  optional Color color = 4 [default = RED];
+  extensions 100 to 199;
+}
+`;
+
+const SAMPLE_API = `syntax = "proto3";
+package sample.v1;
+import "google/protobuf/timestamp.proto";
+import "sample/v1/common.proto";
+message Thing {
+  string display_name = 1;
+  optional string nick_name = 2;
+  map<string, Inner.Kind> kinds_by_name = 3;
+  map<int32, Base> bases = 4;
+  oneof choice {
+    string text = 5;
+    Base base = 6;
+  }
+  google.protobuf.Timestamp created_at = 7;
+  string custom = 8 [json_name = "customJSON"];
+  Inner inner = 9;
+  string field_2_name = 10;
+  bool old_flag = 11 [deprecated = true];
+  optional int64 size = 12;
+  message Inner {
+    enum Kind {
+      KIND_UNSPECIFIED = 0;
+    }
+    map<string, string> labels = 1;
+    repeated Inner children = 2;
+    Kind kind = 3;
+  }
+  reserved 20, 30 to max;
+  reserved "gone";
+}
+service Things {
+  rpc Get(Thing) returns (Thing);
+  rpc Watch(Thing) returns (stream Thing) {
+    option idempotency_level = NO_SIDE_EFFECTS;
+  }
+  rpc Upload(stream Thing.Inner) returns (Thing);
+}
+`;
+
+Deno.test("descriptors of protos using every construct pass the Go protobuf runtime", async () => {
+  const tools = await grpcTools();
+  const { root, headers } = parseProtoFiles([
+    { path: "sample/v1/common.proto", text: SAMPLE_COMMON },
+    { path: "sample/v1/api.proto", text: SAMPLE_API },
+  ]);
+  const files = buildFileDescriptors(root, headers);
+  assert.deepEqual(files.map((f) => [f.name, f.dependency]), [
+    ["google/protobuf/timestamp.proto", []],
+    ["sample/v1/common.proto", []],
+    ["sample/v1/api.proto", ["google/protobuf/timestamp.proto", "sample/v1/common.proto"]],
+  ]);
+  const set = descriptor.FileDescriptorSet.encode(
+    descriptor.FileDescriptorSet.fromObject({ file: files }),
+  ).finish();
+  const dir = await Deno.makeTempDir({ prefix: "ottoscaler-protoset-" });
+  try {
+    const protoset = join(dir, "sample.protoset");
+    await Deno.writeFile(protoset, set);
+    // grpcurl builds the files with Go's protodesc, which checks them as protoc's output.
+    const describe = async (symbol: string) => {
+      const out = await runTool(tools.grpcurl, ["-protoset", protoset, "describe", symbol]);
+      assert.equal(out.code, 0, `describe ${symbol}:\n${out.stderr}`);
+      return out.stdout;
+    };
+    const thing = await describe("sample.v1.Thing");
+    for (
+      const line of [
+        "string display_name = 1;",
+        "optional string nick_name = 2;",
+        "map<string, .sample.v1.Thing.Inner.Kind> kinds_by_name = 3;",
+        "map<int32, .sample.v1.Base> bases = 4;",
+        "oneof choice {",
+        ".google.protobuf.Timestamp created_at = 7;",
+        'string custom = 8 [json_name = "customJSON"];',
+        "string field_2_name = 10;",
+        "bool old_flag = 11 [deprecated = true];",
+        "optional int64 size = 12;",
+        "map<string, string> labels = 1;",
+        "repeated .sample.v1.Thing.Inner children = 2;",
+      ]
+    ) {
+      assert.ok(thing.includes(line), `no "${line}" in:\n${thing}`);
+    }
+    // Only the explicit json_name differs from protoc's default (grpcurl prints the others not).
+    assert.equal(thing.match(/json_name/g)?.length, 1, thing);
+    assert.match(thing, /reserved 20, 30 to max;/);
+    assert.match(thing, /reserved "gone";/);
+    const base = await describe("sample.v1.Base");
+    assert.match(base, /required string id = 1;/);
+    assert.match(base, /optional int32 count = 2 \[default = 7\];/);
+    assert.match(base, /extensions 100 to 199;/);
+    assert.match(base, /optional \.sample\.v1\.Color color = 4 \[default = RED\];/);
+    assert.match(base, /repeated int32 packed_nums = 3 \[packed = true\];/);
+    assert.match(await describe("sample.v1.Color"), /reserved 5 to 7;/);
+    const service = await describe("sample.v1.Things");
+    assert.match(
+      service,
+      /rpc Watch \( \.sample\.v1\.Thing \) returns \( stream \.sample\.v1\.Thing \)/,
+    );
+    assert.match(service, /option idempotency_level = NO_SIDE_EFFECTS;/);
+    assert.match(service, /rpc Upload \( stream \.sample\.v1\.Thing\.Inner \) returns/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });
