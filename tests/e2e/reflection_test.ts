@@ -258,6 +258,9 @@ message Base {
   optional Color color = 4 [default = RED];
   extensions 100 to 199;
 }
+extend Base {
+  optional string note = 100;
+}
 `;
 
 const SAMPLE_API = `syntax = "proto3";
@@ -354,6 +357,10 @@ Deno.test("descriptors of protos using every construct pass the Go protobuf runt
     assert.match(base, /optional \.sample\.v1\.Color color = 4 \[default = RED\];/);
     assert.match(base, /repeated int32 packed_nums = 3 \[packed = true\];/);
     assert.match(await describe("sample.v1.Color"), /reserved 5 to 7;/);
+    assert.match(
+      await describe("sample.v1.note"),
+      /extend \.sample\.v1\.Base \{\s+optional string note = 100;/,
+    );
     const service = await describe("sample.v1.Things");
     assert.match(
       service,
