@@ -34,7 +34,7 @@ export const LOADER_OPTIONS: protoLoader.Options = {
 /** The typed gRPC objects of package `ottoscaler.v1`. */
 export type OttoscalerGrpc = OttoscalerProto & LogForwardingProto & LogStreamingProto;
 
-/** The file-level statements protobufjs's parser does not report: `syntax` and `edition`. */
+/** A file's `syntax`, which protobufjs's parser does not report; editions are refused. */
 function syntaxOf(file: ProtoFile): ProtoFileHeader["syntax"] {
   const text = file.text.replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, "");
   if (/^\s*edition\s*=/m.test(text)) {

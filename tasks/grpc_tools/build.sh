@@ -94,8 +94,9 @@ for spec in \
   pkg="${spec#* }"
   start=$(date +%s)
   log "+ go install $pkg"
-  # -ldflags -X main.version: both tools print it for -version (their release
-  # builds set it the same way).
+  # -X main.version: grpcurl's -version prints it (its release builds set it so);
+  # grpc-health-probe has no such variable and reports the module version Go
+  # records in the binary.
   env GOBIN="$OUT" GOFLAGS="-buildvcs=false -p=$GO_JOBS" "${NICE[@]}" \
     go install -trimpath -ldflags "-s -w -X main.version=${pkg##*@}" "$pkg" >&2 ||
     die "go install $pkg failed (is the version served by \$GOPROXY=$(go env GOPROXY)?)"
