@@ -6,8 +6,10 @@
  * 3. a local Kubernetes control plane for the tests (tasks/control_plane/up.sh: kube-apiserver,
  *    etcd, kube-scheduler, KWOK nodes) in its own state dir `.dev/test-run`; the first run on a
  *    machine builds and caches the binaries (minutes); it is stopped at the end;
- * 4. `deno test` (unit, runtime conformance on both runtimes, end to end over gRPC);
- * 5. the Node.js interop tests under tests/interop (grpc-js as otto-handler uses it), after
+ * 4. grpcurl and grpc-health-probe for the reflection test (tasks/grpc_tools/build.sh: built from
+ *    the Go module proxy on the first run on a machine, a few minutes, then cached);
+ * 5. `deno test` (unit, runtime conformance on both runtimes, end to end over gRPC);
+ * 6. the Node.js interop tests under tests/interop (grpc-js as otto-handler uses it), after
  *    `npm ci` installs their pinned dependencies.
  *
  * If the control plane cannot start, the tests that need it fail and say why; none is skipped.
@@ -108,6 +110,10 @@ const results: StepResult[] = [
   await check("deno check", deno, ["check", "--frozen", "main.ts", "mod/", "tasks/", "tests/"]),
   await check("proto types up to date", deno, ["run", "--allow-all", "tasks/proto.ts", "--check"]),
   await check("local control plane (build once, then start)", "bash", [`${controlPlane}/up.sh`]),
+  // tests/e2e/reflection_test.ts builds them too if this failed, and fails saying why.
+  await check("grpcurl and grpc-health-probe (build once)", "bash", [
+    `${root}tasks/grpc_tools/build.sh`,
+  ]),
   await denoTests(),
   await nodeTests(),
 ];

@@ -10,11 +10,17 @@
 
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
+import { Buffer } from "node:buffer";
 import protobuf from "protobufjs";
 import type { ProtoGrpcType as OttoscalerProto } from "../../proto/generated/ottoscaler.ts";
 import type { ProtoGrpcType as LogForwardingProto } from "../../proto/generated/log_forwarding.ts";
 import type { ProtoGrpcType as LogStreamingProto } from "../../proto/generated/log_streaming.ts";
-import { PROTO_FILES } from "./proto_files.ts";
+import {
+  buildFileDescriptors,
+  encodeFileDescriptors,
+  type ProtoFileHeader,
+} from "./descriptors.ts";
+import { PROTO_FILES, type ProtoFile, SERVICE_PROTO_FILES } from "./proto_files.ts";
 import { tolerantDecoding } from "./decode.ts";
 
 /** The proto-loader options the server and the generated types agree on. */
@@ -29,39 +35,97 @@ export const LOADER_OPTIONS: protoLoader.Options = {
 /** The typed gRPC objects of package `ottoscaler.v1`. */
 export type OttoscalerGrpc = OttoscalerProto & LogForwardingProto & LogStreamingProto;
 
-/** protobufjs's Root with the method its descriptor extension (loaded by proto-loader) adds. */
-interface DescriptorRoot {
-  toDescriptor(syntax: "proto3"): Parameters<typeof protoLoader.loadFileDescriptorSetFromObject>[0];
+/** A file's `syntax`, which protobufjs's parser does not report; editions are refused. */
+function syntaxOf(file: ProtoFile): ProtoFileHeader["syntax"] {
+  const text = file.text.replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, "");
+  if (/^\s*edition\s*=/m.test(text)) {
+    throw new Error(`${file.path}: protobuf editions are not supported, use syntax = "proto3"`);
+  }
+  return /^\s*syntax\s*=\s*["']proto3["']/m.test(text) ? "proto3" : "proto2";
 }
 
-function parseRoot(): protobuf.Root {
+/** A file's header: its package, imports, syntax and file options (which protobufjs puts on the
+ * package's namespace, so each file is parsed alone for them). */
+function headerOf(file: ProtoFile): ProtoFileHeader {
+  const parsed = protobuf.parse(file.text, new protobuf.Root(), { keepCase: true });
+  const pkg = parsed.package ?? "";
+  const ns = pkg ? parsed.root.lookup(pkg) : parsed.root;
+  return {
+    path: file.path,
+    pkg,
+    imports: [...(parsed.imports ?? []), ...(parsed.weakImports ?? [])],
+    syntax: syntaxOf(file),
+    options: ns?.options ?? {},
+  };
+}
+
+/**
+ * Parses `.proto` files into one resolved Root, recording on every declaration the file it came
+ * from. Imports of protobuf's well-known types (`google/protobuf/timestamp.proto`, ...) that are
+ * not among `files` are added from protobufjs's bundled copies; the headers list every file,
+ * dependencies first.
+ */
+export function parseProtoFiles(files: readonly ProtoFile[]): {
+  root: protobuf.Root;
+  headers: ProtoFileHeader[];
+} {
   const root = new protobuf.Root();
-  for (const file of PROTO_FILES) {
+  const headers = files.map(headerOf);
+  const given = new Set(files.map((f) => f.path));
+  const wellKnown: ProtoFileHeader[] = [];
+  for (const dep of new Set(headers.flatMap((h) => h.imports))) {
+    const json = given.has(dep) ? null : protobuf.common.get(dep);
+    if (!json) continue;
+    root.addJSON(json.nested ?? {});
+    // The bundled types carry no file name; they are all of this file (added last so far).
+    const pkg = root.lookup("google.protobuf") as protobuf.Namespace | null;
+    for (const obj of pkg?.nestedArray ?? []) obj.filename ??= dep;
+    wellKnown.push({
+      path: dep,
+      pkg: "google.protobuf",
+      imports: [],
+      syntax: "proto3",
+      options: {},
+    });
+  }
+  for (const file of files) {
     // protobufjs records the file each type came from through this static; parse resets it.
     (protobuf.parse as unknown as { filename: string | null }).filename = file.path;
     protobuf.parse(file.text, root, { keepCase: true, alternateCommentMode: true });
   }
   root.resolveAll();
-  return root;
+  return { root, headers: [...wellKnown, ...headers] };
 }
 
 /** Parses the embedded `.proto` files into the package definition that serves and calls. */
 export function loadPackageDefinition(): protoLoader.PackageDefinition {
   // Through JSON, not descriptors: protobufjs turns a descriptor's map entries back into
   // repeated messages, not maps, which breaks every map<> field.
-  const definition = protoLoader.fromJSON(parseRoot().toJSON(), LOADER_OPTIONS);
+  const definition = protoLoader.fromJSON(
+    parseProtoFiles(PROTO_FILES).root.toJSON(),
+    LOADER_OPTIONS,
+  );
   // Bad bytes are INVALID_ARGUMENT, and PipelineStage.type is read by its wire type (decode.ts).
   tolerantDecoding(definition, "ottoscaler.v1.OttoscalerService");
   return definition;
 }
 
 /**
- * The package definition for server reflection: built from file descriptors, so reflection
- * clients (grpcurl) see the real file names and imports.
+ * The package definition for server reflection, of every service this server can serve: ours,
+ * grpc.health.v1 and server reflection itself. @grpc/reflection reads only the
+ * `fileDescriptorProtos` of its entries, so every message and enum carries the descriptors that
+ * descriptors.ts builds as protoc does, instead of protobufjs's own, which the Go protobuf runtime
+ * of grpcurl and friends rejects (https://github.com/fullstorydev/grpcurl/issues/519).
  */
 export function loadReflectionDefinition(): protoLoader.PackageDefinition {
-  const descriptorSet = (parseRoot() as unknown as DescriptorRoot).toDescriptor("proto3");
-  return protoLoader.loadFileDescriptorSetFromObject(descriptorSet, LOADER_OPTIONS);
+  const { root, headers } = parseProtoFiles([...PROTO_FILES, ...SERVICE_PROTO_FILES]);
+  const files = encodeFileDescriptors(buildFileDescriptors(root, headers))
+    .map((bytes) => Buffer.from(bytes));
+  const definition = protoLoader.fromJSON(root.toJSON(), LOADER_OPTIONS);
+  for (const def of Object.values(definition)) {
+    if ("fileDescriptorProtos" in def) def.fileDescriptorProtos = files;
+  }
+  return definition;
 }
 
 /** Turns a package definition into typed service constructors and definitions. */

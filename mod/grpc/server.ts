@@ -19,8 +19,7 @@
  */
 
 import * as grpc from "@grpc/grpc-js";
-import * as protoLoader from "@grpc/proto-loader";
-import { HealthImplementation, protoPath as healthProtoPath } from "grpc-health-check";
+import { HealthImplementation } from "grpc-health-check";
 import { ReflectionService } from "@grpc/reflection";
 import type { PipelineExecutor } from "../pipeline/executor.ts";
 import type { Scaler } from "../scaler/scaler.ts";
@@ -31,12 +30,7 @@ import { accessOf, isChanging } from "./auth/roles.ts";
 import type { ReloadingCertificateProvider } from "./auth/tls.ts";
 import { logStreamingHandlers } from "./log_streaming_service.ts";
 import { ottoscalerHandlers } from "./ottoscaler_service.ts";
-import {
-  LOADER_OPTIONS,
-  loadGrpcObjects,
-  loadPackageDefinition,
-  loadReflectionDefinition,
-} from "./proto.ts";
+import { loadGrpcObjects, loadPackageDefinition, loadReflectionDefinition } from "./proto.ts";
 import { StreamRegistry } from "./stream.ts";
 
 /** Options for {@linkcode startServer}. */
@@ -82,11 +76,13 @@ export interface RunningServer {
 /** The service names health reports on. */
 const SERVICE_NAMES = ["", "ottoscaler.v1.OttoscalerService"];
 
-/** The services this server implements, as reflection lists them. */
+/** The services every server implements, as reflection lists them (LogStreamingService too when
+ * the runtime accepts agent lines). */
 const SERVED_SERVICES = [
   "ottoscaler.v1.OttoscalerService",
-  "ottoscaler.v1.LogStreamingService",
   "grpc.health.v1.Health",
+  "grpc.reflection.v1.ServerReflection",
+  "grpc.reflection.v1alpha.ServerReflection",
 ];
 
 /** Starts the server; resolves once it listens. */
@@ -109,7 +105,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const health = new HealthImplementation(
     Object.fromEntries(SERVICE_NAMES.map((name) => [name, "SERVING" as const])),
   );
+  const served = [...SERVED_SERVICES];
   if (acceptsAgentLines(options.runtime)) {
+    served.push("ottoscaler.v1.LogStreamingService");
     server.addService(
       proto.ottoscaler.v1.LogStreamingService.service,
       logStreamingHandlers({
@@ -120,13 +118,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     );
   }
   health.addToServer(server);
-  // Reflection describes what this server serves: our service and the health service (not the
-  // contract's other services, which otto-handler or worker agents serve).
-  const reflected = {
-    ...loadReflectionDefinition(),
-    ...protoLoader.loadSync(healthProtoPath, LOADER_OPTIONS),
-  };
-  new ReflectionService(reflected, { services: SERVED_SERVICES }).addToServer(server);
+  // Reflection describes what this server serves: our services, health and reflection itself (not
+  // the contract's other services, which otto-handler or worker agents serve).
+  new ReflectionService(loadReflectionDefinition(), { services: served }).addToServer(server);
 
   const address = options.host.includes(":") && !options.host.startsWith("[")
     ? `[${options.host}]:${options.port}`
