@@ -8,6 +8,11 @@
  * config ─▶ runtime (local | kubernetes) ─▶ scaler, pipelines ─▶ gRPC server (+ health, reflection)
  * ```
  *
+ * With leader election (Kubernetes runtime) every replica opens the read side (the runtime's pod
+ * cache, the gRPC server for reads, the HTTP port) at once; the writers (pipelines, push
+ * delivery; the runtime's reaper and start/stop are gated) only once it holds the Lease. A leader
+ * that loses the Lease closes everything and exits 1, so it restarts clean as a standby.
+ *
  * Pipeline state goes with the runtime: files under STATE_DIR locally, ConfigMaps in the
  * namespace (over the runtime's own API connection) in Kubernetes mode.
  *
@@ -35,7 +40,13 @@ import { FilePipelineStore } from "./mod/pipeline/state.ts";
 import { Scaler } from "./mod/scaler/scaler.ts";
 import { createLogger, type Logger } from "./mod/telemetry/logger.ts";
 import { LocalRuntime } from "./mod/worker/local/runtime.ts";
-import { connectKube, type KubeApi } from "./mod/kube/api.ts";
+import { connectKube, type KubeApi, type KubeObserver } from "./mod/kube/api.ts";
+import { LeaderElector, type Leadership } from "./mod/kube/leader.ts";
+import { observeWorkerMetrics } from "./mod/events/metrics.ts";
+import { HttpServer } from "./mod/http/server.ts";
+import { Metrics } from "./mod/telemetry/metrics.ts";
+import { Readiness } from "./mod/telemetry/readiness.ts";
+import { ApiContact } from "./mod/kube/contact.ts";
 import { KubeRuntime } from "./mod/worker/kube/runtime.ts";
 import type { Runtime } from "./mod/worker/types.ts";
 
@@ -80,9 +91,9 @@ async function openLocalRuntime(config: Config, logger: Logger): Promise<Runtime
 }
 
 /** Connects to the configured cluster (the Kubernetes runtime and the pipeline store share it). */
-function connectCluster(config: Config): KubeApi {
+function connectCluster(config: Config, observer: KubeObserver): KubeApi {
   try {
-    return connectKube({ kubeconfig: config.kubeconfig, context: config.kubeContext });
+    return connectKube({ kubeconfig: config.kubeconfig, context: config.kubeContext, observer });
   } catch (err) {
     throw new ConfigError(
       "KUBECONFIG",
@@ -97,7 +108,8 @@ async function openKubeRuntime(
   logger: Logger,
   isDelivered: (workerId: string) => boolean,
   api: KubeApi,
-): Promise<Runtime> {
+  extra: { leadership?: Leadership; metrics: Metrics },
+): Promise<KubeRuntime> {
   const quantities = (cpu: string, memory: string) => ({
     ...(cpu ? { cpu } : {}),
     ...(memory ? { memory } : {}),
@@ -115,6 +127,8 @@ async function openKubeRuntime(
     retentionMs: config.podRetentionSeconds * 1000,
     maxParallelCreates: config.maxParallelStarts,
     isDelivered,
+    leadership: extra.leadership,
+    onWatchRestart: () => extra.metrics.kubeWatchRestarts.inc(),
   });
 }
 
@@ -194,18 +208,63 @@ async function serve(args: string[]): Promise<number> {
   // Every part is closed from one stack, in the reverse order of its start, on the way out:
   // after a signal, and equally when a later part fails to start.
   await using parts = new AsyncDisposableStack();
+  const metrics = new Metrics();
+  const readiness = new Readiness();
+  const contact = new ApiContact();
   // In Kubernetes mode the cluster is the only state: workers are pods, pipelines ConfigMaps.
-  const kubeApi = config.runtime === "kubernetes" ? connectCluster(config) : undefined;
+  const kubeApi = config.runtime === "kubernetes"
+    ? connectCluster(config, (verb, code) => {
+      metrics.kubeRequests.inc({ verb, code: String(code) });
+      contact.answered(code);
+    })
+    : undefined;
+  if (kubeApi) {
+    contact.start(kubeApi);
+    parts.defer(() => contact.close());
+    readiness.add("api", () => contact.problem);
+  }
+  // Leader election: campaign at once; the writers open below once this instance leads.
+  const lost = Promise.withResolvers<string>();
+  const leading = Promise.withResolvers<void>();
+  let elector: LeaderElector | undefined;
+  if (kubeApi && config.leaderElection) {
+    elector = LeaderElector.open({
+      api: kubeApi,
+      namespace: config.namespace,
+      name: config.leaderElectionLease,
+      identity: `${config.podName || Deno.hostname()}_${crypto.randomUUID().slice(0, 8)}`,
+      leaseDurationMs: config.leaderElectionLeaseSeconds * 1000,
+      renewDeadlineMs: config.leaderElectionLeaseSeconds * 1000 * 2 / 3,
+      retryPeriodMs: config.leaderElectionLeaseSeconds * 1000 * 2 / 15,
+      logger,
+      onLeading: () => leading.resolve(),
+      onLost: (reason) => lost.resolve(reason),
+    });
+    parts.defer(() => elector!.close());
+    readiness.add(
+      "leader",
+      () =>
+        elector!.isLeader()
+          ? undefined
+          : `not the leader (standby); the leader is ${elector!.leader() ?? "not known yet"}`,
+    );
+  } else {
+    leading.resolve();
+  }
+  metrics.observeLeader(() => elector?.isLeader() ?? true);
   // The Kubernetes runtime keeps a finished pod until push delivery says its log was delivered;
   // the runtime starts first, so it asks through a reference that push delivery fills in.
   let push: PushDelivery | undefined;
   const isDelivered = (id: string) => push ? push.isDelivered(id) : !config.handlerHost;
-  const runtime = kubeApi
-    ? await openKubeRuntime(config, logger, isDelivered, kubeApi)
-    : await openLocalRuntime(config, logger);
+  const kubeRuntime = kubeApi
+    ? await openKubeRuntime(config, logger, isDelivered, kubeApi, { leadership: elector, metrics })
+    : undefined;
+  const runtime: Runtime = kubeRuntime ?? await openLocalRuntime(config, logger);
   parts.defer(() => runtime.close());
-  push = await startPush(config, runtime, logger, kubeApi);
-  if (push) parts.defer(() => push!.close());
+  if (kubeRuntime) readiness.add("pods", () => kubeRuntime.problem);
+  parts.defer(
+    observeWorkerMetrics(runtime, metrics, { counting: () => elector?.isLeader() ?? true }),
+  );
   const scaler = new Scaler({
     runtime,
     logger,
@@ -216,13 +275,18 @@ async function serve(args: string[]): Promise<number> {
   const pipelines = new PipelineExecutor({
     runtime,
     store: kubeApi
-      ? new ConfigMapPipelineStore({ api: kubeApi, namespace: config.namespace, logger })
+      ? new ConfigMapPipelineStore({
+        api: kubeApi,
+        namespace: config.namespace,
+        logger,
+        leadership: elector,
+      })
       : new FilePipelineStore(`${config.stateDir}/pipelines`),
     logger,
     defaultImage: config.agentImage,
+    onStageFinished: (type, status) =>
+      metrics.pipelineStages.inc({ type, result: status.replace(/^STAGE_/, "").toLowerCase() }),
   });
-  parts.defer(() => pipelines.close());
-  await pipelines.open();
   const server = await startServer({
     host: config.grpcHost,
     port: config.grpcPort,
@@ -234,11 +298,57 @@ async function serve(args: string[]): Promise<number> {
     maxAgentMessageBytes: config.logMaxLineBytes,
     maxWorkersPerStage: config.maxWorkersPerTask,
     pipelines,
+    metrics,
+    readiness,
+    leadership: elector,
   });
   parts.defer(() => server.close());
+  if (config.httpPort !== 0) {
+    const http = await HttpServer.open({
+      host: config.grpcHost,
+      port: config.httpPort,
+      metrics,
+      readiness,
+      logger,
+    });
+    parts.defer(() => http.close());
+  }
+  // Not ready from the first moment of shutdown (the Service stops sending calls).
+  parts.defer(() => readiness.close());
 
-  const signal = await nextSignal(["SIGTERM", "SIGINT"]);
-  logger.info("shutting down", { signal });
+  const signal = nextSignal(["SIGTERM", "SIGINT"]);
+  const first = await Promise.race([
+    signal.then((s) => ({ signal: s })),
+    leading.promise.then(() => ({ leading: true })),
+    lost.promise.then((reason) => ({ lost: reason })),
+  ]);
+  if ("leading" in first) {
+    // The writers: only the leader runs them (re-adopting pods, resuming delivery from their
+    // annotations, continuing pipelines from their ConfigMaps).
+    push = await startPush(config, runtime, logger, kubeApi);
+    if (push) {
+      parts.defer(() => push!.close());
+      metrics.observePush(push);
+    }
+    parts.defer(() => pipelines.close());
+    await pipelines.open();
+  }
+  const end = "leading" in first
+    ? await Promise.race([
+      signal.then((s) => ({ signal: s })),
+      lost.promise.then((r) => ({ lost: r })),
+    ])
+    : first;
+  if ("lost" in end) {
+    logger.error("leadership lost; closing and exiting so a restart comes back clean", {
+      reason: end.lost,
+    });
+    // Whatever hangs in shutdown, the process must not outlive its right to write for long.
+    Deno.unrefTimer(setTimeout(() => Deno.exit(1), config.shutdownGraceSeconds * 1000 + 5000));
+    await parts.disposeAsync();
+    return 1;
+  }
+  logger.info("shutting down", { signal: "signal" in end ? end.signal : undefined });
   await parts.disposeAsync();
   logger.info("stopped; workers keep running and are re-adopted at the next start");
   return 0;

@@ -21,6 +21,7 @@ import { workerLabels, workerName } from "../worker/naming.ts";
 import { workerSpec } from "../worker/spec.ts";
 import { isTerminal, type Runtime, type WorkerStatus } from "../worker/types.ts";
 import type { CompiledPipeline, CompiledStage, RetryableFailure } from "./compile.ts";
+import { NotLeaderError } from "../kube/leader.ts";
 import { isFinalStage, type PipelineState, type PipelineStore, type StageState } from "./state.ts";
 
 /** One stage transition, as progress streams report it. */
@@ -66,6 +67,11 @@ export interface ExecutorOptions {
   readonly logger: Logger;
   /** The image of stages that name none (OTTO_AGENT_IMAGE); runtimes without images ignore it. */
   readonly defaultImage?: string;
+  /**
+   * Told when a stage reaches a final state (a metric): its type (every stage runs workers
+   * today: `workers`) and its final status (`STAGE_COMPLETED`, `STAGE_FAILED`, ...).
+   */
+  readonly onStageFinished?: (type: string, status: string) => void;
 }
 
 /** The task id of one attempt of one stage: readable, so worker names show the attempt. */
@@ -315,7 +321,10 @@ export class PipelineExecutor {
     const changed: string[] = [];
     const now = () => new Date().toISOString();
     const set = (id: string, patch: Partial<StageState>) => {
+      const wasFinal = isFinalStage(run.state.stages[id].status);
       Object.assign(run.state.stages[id], patch);
+      const status = run.state.stages[id].status;
+      if (!wasFinal && isFinalStage(status)) this.#opts.onStageFinished?.("workers", status);
       changed.push(id);
     };
     let nextWake = Infinity;
@@ -490,6 +499,8 @@ export class PipelineExecutor {
       }),
     );
     const failure = results.find((r) => r.status === "rejected");
+    // Not the leader (any more): not this stage's failure; the new leader continues it.
+    if (failure && failure.reason instanceof NotLeaderError) throw failure.reason;
     if (failure) {
       const st = run.state.stages[stage.id];
       Object.assign(
@@ -501,6 +512,7 @@ export class PipelineExecutor {
           errorMessage: `start failure: ${(failure as PromiseRejectedResult).reason}`,
         } satisfies Partial<StageState>,
       );
+      this.#opts.onStageFinished?.("workers", "STAGE_FAILED");
       await this.#opts.store.save(run.state);
     }
   }

@@ -52,6 +52,8 @@ export interface ForwardOptions {
   readonly window: number;
   /** How long to wait for an acknowledgement before reconnecting. */
   readonly ackTimeoutMs: number;
+  /** Told the lines sent and not yet acknowledged whenever that changes (a metric). */
+  readonly inFlight?: (lines: number) => void;
 }
 
 /** Why a stream was given up; the caller reconnects with backoff. */
@@ -84,6 +86,7 @@ export async function forwardWorkerLogs(
   let serverDone = false;
   const progress = new Pulse();
   let reader = new AbortController();
+  const report = () => options.inFlight?.(Math.max(0, sent - acked));
 
   const call = options.open();
   const interrupt = () => {
@@ -103,6 +106,7 @@ export async function forwardWorkerLogs(
       store.update(workerId, { logsAcked: acked });
       progress.notify();
     }
+    report();
   });
   call.on("error", (err: Error) => {
     broken = err;
@@ -162,6 +166,7 @@ export async function forwardWorkerLogs(
           });
         }
         sent = line.sequence;
+        report();
       }
       check();
       if (retryFrom === undefined) {
@@ -187,5 +192,6 @@ export async function forwardWorkerLogs(
   } finally {
     signal.removeEventListener("abort", onAbort);
     reader.abort();
+    options.inFlight?.(0);
   }
 }

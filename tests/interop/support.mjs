@@ -48,7 +48,16 @@ export function startOttoscaler({ env = {}, stateDir } = {}) {
     deno,
     ["run", "--allow-all", join(repo, "main.ts"), "serve", "--port", "0", "--host", "127.0.0.1"],
     {
-      env: { ...process.env, STATE_DIR: dir, STOP_GRACE_SECONDS: "2", ...env },
+      // No HTTP port (tests run in parallel; 9091 would clash) and no leader election (a
+      // restarted single instance would wait out its predecessor's lease) unless a test asks.
+      env: {
+        ...process.env,
+        STATE_DIR: dir,
+        STOP_GRACE_SECONDS: "2",
+        HTTP_PORT: "0",
+        LEADER_ELECTION: "false",
+        ...env,
+      },
       stdio: ["ignore", "pipe", "pipe"],
     },
   );

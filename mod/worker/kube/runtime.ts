@@ -21,6 +21,9 @@
  *   container (TERM, grace, KILL) and keeps the pod and its log.
  * - A terminal pod is deleted once `isDelivered` says its log was delivered and `retentionMs`
  *   has passed since it ended.
+ * - With leader election only the leader writes: `start` and `stop` on a standby throw
+ *   `NotLeaderError`, and the reaper and start-failure timers do nothing there (the cache stays
+ *   warm, so a standby that takes over has every pod at hand).
  * - After a restart the pods are found again by label (`managed-by=ottoscaler`) and their
  *   workers go on: nothing is orphaned, nothing started twice.
  *
@@ -42,6 +45,7 @@ import {
 import { type KubeApi, type PodObject, withRetries } from "../../kube/api.ts";
 import { isAlreadyExists, isNotFound, isQuotaExceeded } from "../../kube/errors.ts";
 import { PodCache } from "../../kube/cache.ts";
+import { assertLeader, type Leadership } from "../../kube/leader.ts";
 import { readPodLog } from "./logs.ts";
 import { buildPod, type Resources } from "./pod.ts";
 import {
@@ -83,6 +87,10 @@ export interface KubeRuntimeOptions {
   readonly maxCreateAttempts?: number;
   /** Backoff of create retries (default 200 ms doubling to 5 s). */
   readonly createBackoff?: { readonly initialMs: number; readonly maxMs: number };
+  /** Whether this instance may write (leader election); absent: always. */
+  readonly leadership?: Leadership;
+  /** Called each time the pod watch is reopened (a metric). */
+  readonly onWatchRestart?: () => void;
 }
 
 /** The Kubernetes runtime; see the module doc. */
@@ -116,6 +124,7 @@ export class KubeRuntime implements Runtime {
       namespace: options.namespace,
       labelSelector: MANAGED_SELECTOR,
       logger: options.logger,
+      onWatchRestart: options.onWatchRestart,
     });
   }
 
@@ -131,6 +140,15 @@ export class KubeRuntime implements Runtime {
       pods: runtime.#cache.all().length,
     });
     return runtime;
+  }
+
+  /** Why the pod cache cannot be trusted now, if it cannot (for readiness). */
+  get problem(): string | undefined {
+    return this.#cache.problem;
+  }
+
+  #mayWrite(): boolean {
+    return this.#o.leadership?.isLeader() ?? true;
   }
 
   #retentionMs(): number {
@@ -202,6 +220,10 @@ export class KubeRuntime implements Runtime {
       const now = this.#cache.get(id);
       const still = now && podToStatus(now).phase === "pending" ? startProblem(now) : undefined;
       if (!still) return;
+      if (!this.#mayWrite()) {
+        this.#trackStartProblem(now!, podToStatus(now!)); // a standby looks again later
+        return;
+      }
       this.#giveUp(id, still.reason, still.message).catch((err) =>
         this.#o.logger.warn("could not mark a worker that cannot start", {
           worker: id,
@@ -238,6 +260,7 @@ export class KubeRuntime implements Runtime {
 
   /** Starts a worker pod, or returns the existing one's state; see {@linkcode Runtime.start}. */
   start(spec: WorkerSpec): Promise<WorkerStatus> {
+    assertLeader(this.#o.leadership);
     const known = this.#known(spec.id);
     if (known) return Promise.resolve(this.#sameTask(known, spec));
     const inFlight = this.#creating.get(spec.id);
@@ -333,6 +356,7 @@ export class KubeRuntime implements Runtime {
 
   /** Stops a worker; see {@linkcode Runtime.stop}. */
   async stop(id: string): Promise<void> {
+    assertLeader(this.#o.leadership);
     const status = this.#statuses.get(id);
     if (!status || isTerminal(status.phase)) return;
     const pod = this.#cache.get(id);
@@ -356,7 +380,7 @@ export class KubeRuntime implements Runtime {
     if (patched) this.#cache.observe(patched);
     // The kubelet ends it within the grace period; if nothing does (a lost node), delete it.
     const limitMs = (this.#o.stopGraceSeconds ?? 30) * 1000 + (this.#o.stopSlackMs ?? 30_000);
-    if (!await this.#waitForEnd(id, limitMs)) {
+    if (!await this.#waitForEnd(id, limitMs) && this.#mayWrite()) {
       this.#o.logger.warn("stopped worker did not end; deleting its pod", { worker: id });
       await this.#o.api.remove(this.#podsPath(id), { gracePeriodSeconds: "0" });
       await this.#waitForEnd(id, limitMs);
@@ -434,6 +458,7 @@ export class KubeRuntime implements Runtime {
 
   /** Deletes finished pods whose logs were delivered and whose retention has passed. */
   #reap(): void {
+    if (!this.#mayWrite()) return;
     const now = Date.now();
     const delivered = this.#o.isDelivered ?? (() => true);
     for (const status of this.#statuses.values()) {
