@@ -47,6 +47,7 @@ import { HttpServer } from "./mod/http/server.ts";
 import { Metrics } from "./mod/telemetry/metrics.ts";
 import { Readiness } from "./mod/telemetry/readiness.ts";
 import { ApiContact } from "./mod/kube/contact.ts";
+import { EventRecorder, type EventSubject } from "./mod/kube/events.ts";
 import { KubeRuntime } from "./mod/worker/kube/runtime.ts";
 import type { Runtime } from "./mod/worker/types.ts";
 
@@ -108,7 +109,7 @@ async function openKubeRuntime(
   logger: Logger,
   isDelivered: (workerId: string) => boolean,
   api: KubeApi,
-  extra: { leadership?: Leadership; metrics: Metrics },
+  extra: { leadership?: Leadership; metrics: Metrics; events?: EventRecorder },
 ): Promise<KubeRuntime> {
   const quantities = (cpu: string, memory: string) => ({
     ...(cpu ? { cpu } : {}),
@@ -128,6 +129,7 @@ async function openKubeRuntime(
     maxParallelCreates: config.maxParallelStarts,
     isDelivered,
     leadership: extra.leadership,
+    events: extra.events,
     onWatchRestart: () => extra.metrics.kubeWatchRestarts.inc(),
   });
 }
@@ -223,22 +225,45 @@ async function serve(args: string[]): Promise<number> {
     parts.defer(() => contact.close());
     readiness.add("api", () => contact.problem);
   }
+  const events = kubeApi
+    ? new EventRecorder({ api: kubeApi, namespace: config.namespace, logger })
+    : undefined;
+  if (events) parts.defer(() => events.flush());
   // Leader election: campaign at once; the writers open below once this instance leads.
   const lost = Promise.withResolvers<string>();
   const leading = Promise.withResolvers<void>();
   let elector: LeaderElector | undefined;
   if (kubeApi && config.leaderElection) {
+    const identity = `${config.podName || Deno.hostname()}_${crypto.randomUUID().slice(0, 8)}`;
+    // Leadership Events go on this pod (kubectl describe pod), else on the Lease itself.
+    const subject: EventSubject = config.podName
+      ? { kind: "Pod", apiVersion: "v1", name: config.podName }
+      : { kind: "Lease", apiVersion: "coordination.k8s.io/v1", name: config.leaderElectionLease };
     elector = LeaderElector.open({
       api: kubeApi,
       namespace: config.namespace,
       name: config.leaderElectionLease,
-      identity: `${config.podName || Deno.hostname()}_${crypto.randomUUID().slice(0, 8)}`,
+      identity,
       leaseDurationMs: config.leaderElectionLeaseSeconds * 1000,
       renewDeadlineMs: config.leaderElectionLeaseSeconds * 1000 * 2 / 3,
       retryPeriodMs: config.leaderElectionLeaseSeconds * 1000 * 2 / 15,
       logger,
-      onLeading: () => leading.resolve(),
-      onLost: (reason) => lost.resolve(reason),
+      onLeading: () => {
+        events!.record(subject, {
+          type: "Normal",
+          reason: "LeaderElection",
+          message: `${identity} became leader of lease ${config.leaderElectionLease}`,
+        });
+        leading.resolve();
+      },
+      onLost: (reason) => {
+        events!.record(subject, {
+          type: "Warning",
+          reason: "LeaderElection",
+          message: `${identity} stopped leading (${reason}); exiting to restart clean`,
+        });
+        lost.resolve(reason);
+      },
     });
     parts.defer(() => elector!.close());
     readiness.add(
@@ -257,7 +282,11 @@ async function serve(args: string[]): Promise<number> {
   let push: PushDelivery | undefined;
   const isDelivered = (id: string) => push ? push.isDelivered(id) : !config.handlerHost;
   const kubeRuntime = kubeApi
-    ? await openKubeRuntime(config, logger, isDelivered, kubeApi, { leadership: elector, metrics })
+    ? await openKubeRuntime(config, logger, isDelivered, kubeApi, {
+      leadership: elector,
+      metrics,
+      events,
+    })
     : undefined;
   const runtime: Runtime = kubeRuntime ?? await openLocalRuntime(config, logger);
   parts.defer(() => runtime.close());

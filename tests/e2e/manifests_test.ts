@@ -141,7 +141,14 @@ Deno.test({
         }
         assert.deepEqual(
           created.map((o) => o.kind).sort(),
-          ["Deployment", "Role", "RoleBinding", "Service", "ServiceAccount"],
+          [
+            "Deployment",
+            "PodDisruptionBudget",
+            "Role",
+            "RoleBinding",
+            "Service",
+            "ServiceAccount",
+          ],
         );
       });
 
@@ -190,8 +197,24 @@ Deno.test({
       await t.step("the Deployment reads back as written", async () => {
         const deployment = await read("Deployment");
         const file = byKind(manifests, "Deployment");
-        assert.equal(at(deployment, "spec", "replicas"), 1);
-        assert.equal(at(deployment, "spec", "strategy", "type"), "Recreate");
+        // Two replicas that elect a leader, replaced one at a time, spread over nodes.
+        assert.equal(at(deployment, "spec", "replicas"), 2);
+        assert.equal(at(deployment, "spec", "strategy", "type"), "RollingUpdate");
+        assert.equal(
+          at(
+            file,
+            "spec",
+            "template",
+            "spec",
+            "affinity",
+            "podAntiAffinity",
+            "preferredDuringSchedulingIgnoredDuringExecution",
+            0,
+            "podAffinityTerm",
+            "topologyKey",
+          ),
+          "kubernetes.io/hostname",
+        );
         const pod = at(deployment, "spec", "template", "spec") as Json;
         const filePod = at(file, "spec", "template", "spec") as Json;
         assert.equal(pod.serviceAccountName, "ottoscaler");
@@ -221,9 +244,14 @@ Deno.test({
           seccompProfile: { type: "RuntimeDefault" },
         });
         assert.deepEqual(container.resources, fileContainer.resources);
-        assert.deepEqual(container.ports, [{ name: "grpc", containerPort: 9090, protocol: "TCP" }]);
+        assert.deepEqual(container.ports, [
+          { name: "grpc", containerPort: 9090, protocol: "TCP" },
+          { name: "http", containerPort: 9091, protocol: "TCP" },
+        ]);
+        assert.equal(at(container, "readinessProbe", "httpGet", "path"), "/readyz");
+        assert.equal(at(container, "livenessProbe", "httpGet", "path"), "/healthz");
         for (const probe of ["readinessProbe", "livenessProbe"]) {
-          assert.equal(at(container, probe, "grpc", "port"), 9090, probe);
+          assert.equal(at(container, probe, "httpGet", "port"), "http", probe);
         }
 
         const env = Object.fromEntries(
@@ -231,15 +259,19 @@ Deno.test({
         );
         assert.deepEqual(Object.keys(env).sort(), [
           "GRPC_PORT",
+          "HTTP_PORT",
           "KUBECONFIG",
           "KUBE_CONTEXT",
+          "LEADER_ELECTION",
           "LOG_LEVEL",
           "NAMESPACE",
           "OTTO_AGENT_IMAGE",
           "OTTO_HANDLER_HOST",
+          "POD_NAME",
           "STATE_DIR",
           "WORKER_RUNTIME",
         ]);
+        assert.equal(at(env.POD_NAME, "fieldRef", "fieldPath"), "metadata.name");
         assert.equal(env.GRPC_PORT, "9090");
         assert.equal(env.WORKER_RUNTIME, "kubernetes");
         assert.equal(at(env.NAMESPACE, "fieldRef", "fieldPath"), "metadata.namespace");
@@ -342,6 +374,7 @@ Deno.test({
             ["get", "pods", "log"],
             ["watch", "pods"],
             ["create", "configmaps"],
+            ["create", "events"],
             ...["get", "list", "delete", "patch"].map((v): [string, string] => [v, "pods"]),
             ...["get", "list", "watch", "update", "patch", "delete"].map((
               v,
@@ -367,6 +400,12 @@ Deno.test({
             [{ verb: "list", resource: "pods" }, "list pods in all namespaces"],
             [{ verb: "create", resource: "namespaces" }, "create namespaces"],
           ];
+          for (const verb of ["get", "create", "update"]) {
+            const lease = { ...inNs(verb, "leases"), group: "coordination.k8s.io" };
+            assert.equal(await allowed(lease), true, `${verb} leases`);
+          }
+          const deleteLease = { ...inNs("delete", "leases"), group: "coordination.k8s.io" };
+          assert.equal(await allowed(deleteLease), false, "must not: delete leases");
           for (const [attributes, what] of denied) {
             assert.equal(await allowed(attributes), false, `must not: ${what}`);
           }

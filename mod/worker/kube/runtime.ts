@@ -46,6 +46,7 @@ import { type KubeApi, type PodObject, withRetries } from "../../kube/api.ts";
 import { isAlreadyExists, isNotFound, isQuotaExceeded } from "../../kube/errors.ts";
 import { PodCache } from "../../kube/cache.ts";
 import { assertLeader, type Leadership } from "../../kube/leader.ts";
+import type { EventRecorder } from "../../kube/events.ts";
 import { readPodLog } from "./logs.ts";
 import { buildPod, type Resources } from "./pod.ts";
 import {
@@ -91,6 +92,8 @@ export interface KubeRuntimeOptions {
   readonly leadership?: Leadership;
   /** Called each time the pod watch is reopened (a metric). */
   readonly onWatchRestart?: () => void;
+  /** Where Events on worker pods go (cannot start, stopped); absent: none. */
+  readonly events?: EventRecorder;
 }
 
 /** The Kubernetes runtime; see the module doc. */
@@ -242,7 +245,9 @@ export class KubeRuntime implements Runtime {
 
   /** Records on the pod that it will not start, and makes sure it never runs late. */
   async #giveUp(id: string, reason: string, message: string): Promise<void> {
-    this.#o.logger.warn("worker cannot start; giving up", { worker: id, reason, message });
+    const task = this.#statuses.get(id)?.taskId;
+    this.#o.logger.warn("worker cannot start; giving up", { worker: id, task, reason, message });
+    this.#event(id, "Warning", reason, `worker cannot start; failed as ${reason}: ${message}`);
     const pod = await this.#o.api.mergePatch<PodObject>(this.#podsPath(id), {
       metadata: {
         annotations: {
@@ -378,6 +383,12 @@ export class KubeRuntime implements Runtime {
       throw err;
     });
     if (patched) this.#cache.observe(patched);
+    this.#event(
+      id,
+      "Normal",
+      "Stopped",
+      "worker stopped by Ottoscaler (ScaleDown, timeout or cancel)",
+    );
     // The kubelet ends it within the grace period; if nothing does (a lost node), delete it.
     const limitMs = (this.#o.stopGraceSeconds ?? 30) * 1000 + (this.#o.stopSlackMs ?? 30_000);
     if (!await this.#waitForEnd(id, limitMs) && this.#mayWrite()) {
@@ -475,6 +486,15 @@ export class KubeRuntime implements Runtime {
         })
       ).finally(() => this.#deleting.delete(status.id));
     }
+  }
+
+  #event(id: string, type: "Normal" | "Warning", reason: string, message: string): void {
+    const uid = this.#cache.get(id)?.metadata.uid;
+    this.#o.events?.record({ kind: "Pod", apiVersion: "v1", name: id, uid }, {
+      type,
+      reason,
+      message,
+    });
   }
 
   /** Stops watching; pods keep running. */
