@@ -22,49 +22,53 @@ class LeaseStore {
   writes = 0;
 
   client(): KubeApi & { down: boolean } {
-    const store = this;
-    const fail = () => new KubeApiError(0, "NetworkError", "connection refused");
-    const api = {
-      server: "fake",
-      down: false,
-      get<T>(path: string): Promise<T> {
-        if (api.down) return Promise.reject(fail());
-        const lease = store.leases.get(path.split("/").at(-1)!);
-        if (!lease) return Promise.reject(new KubeApiError(404, "NotFound", `${path} not found`));
-        return Promise.resolve(structuredClone(lease) as T);
-      },
-      create<T>(_path: string, body: unknown): Promise<T> {
-        if (api.down) return Promise.reject(fail());
-        const lease = structuredClone(body) as LeaseObject;
-        if (store.leases.has(lease.metadata.name)) {
-          return Promise.reject(new KubeApiError(409, "AlreadyExists", "exists"));
-        }
-        lease.metadata.resourceVersion = String(++store.version);
-        store.leases.set(lease.metadata.name, lease);
-        store.writes++;
-        return Promise.resolve(structuredClone(lease) as T);
-      },
-      replace<T>(path: string, body: unknown): Promise<T> {
-        if (api.down) return Promise.reject(fail());
-        const lease = structuredClone(body) as LeaseObject;
-        const name = path.split("/").at(-1)!;
-        const current = store.leases.get(name);
-        if (current?.metadata.resourceVersion !== lease.metadata.resourceVersion) {
-          return Promise.reject(new KubeApiError(409, "Conflict", "the object has been modified"));
-        }
-        lease.metadata.resourceVersion = String(++store.version);
-        store.leases.set(name, lease);
-        store.writes++;
-        return Promise.resolve(structuredClone(lease) as T);
-      },
-      mergePatch: () => Promise.reject(new Error("not used")),
-      remove: () => Promise.reject(new Error("not used")),
-      list: () => Promise.reject(new Error("not used")),
-      watch: () => Promise.reject(new Error("not used")),
-      stream: () => Promise.reject(new Error("not used")),
-    };
-    return api;
+    return leaseClient(this);
   }
+}
+
+/** A client of `store`; setting its `down` cuts it off. */
+function leaseClient(store: LeaseStore): KubeApi & { down: boolean } {
+  const fail = () => new KubeApiError(0, "NetworkError", "connection refused");
+  const api = {
+    server: "fake",
+    down: false,
+    get<T>(path: string): Promise<T> {
+      if (api.down) return Promise.reject(fail());
+      const lease = store.leases.get(path.split("/").at(-1)!);
+      if (!lease) return Promise.reject(new KubeApiError(404, "NotFound", `${path} not found`));
+      return Promise.resolve(structuredClone(lease) as T);
+    },
+    create<T>(_path: string, body: unknown): Promise<T> {
+      if (api.down) return Promise.reject(fail());
+      const lease = structuredClone(body) as LeaseObject;
+      if (store.leases.has(lease.metadata.name)) {
+        return Promise.reject(new KubeApiError(409, "AlreadyExists", "exists"));
+      }
+      lease.metadata.resourceVersion = String(++store.version);
+      store.leases.set(lease.metadata.name, lease);
+      store.writes++;
+      return Promise.resolve(structuredClone(lease) as T);
+    },
+    replace<T>(path: string, body: unknown): Promise<T> {
+      if (api.down) return Promise.reject(fail());
+      const lease = structuredClone(body) as LeaseObject;
+      const name = path.split("/").at(-1)!;
+      const current = store.leases.get(name);
+      if (current?.metadata.resourceVersion !== lease.metadata.resourceVersion) {
+        return Promise.reject(new KubeApiError(409, "Conflict", "the object has been modified"));
+      }
+      lease.metadata.resourceVersion = String(++store.version);
+      store.leases.set(name, lease);
+      store.writes++;
+      return Promise.resolve(structuredClone(lease) as T);
+    },
+    mergePatch: () => Promise.reject(new Error("not used")),
+    remove: () => Promise.reject(new Error("not used")),
+    list: () => Promise.reject(new Error("not used")),
+    watch: () => Promise.reject(new Error("not used")),
+    stream: () => Promise.reject(new Error("not used")),
+  };
+  return api;
 }
 
 const TIMING = { leaseDurationMs: 900, renewDeadlineMs: 600, retryPeriodMs: 120 };

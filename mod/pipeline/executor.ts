@@ -68,8 +68,8 @@ export interface ExecutorOptions {
   /** The image of stages that name none (OTTO_AGENT_IMAGE); runtimes without images ignore it. */
   readonly defaultImage?: string;
   /**
-   * Told when a stage reaches a final state (a metric): its type (every stage runs workers
-   * today: `workers`) and its final status (`STAGE_COMPLETED`, `STAGE_FAILED`, ...).
+   * Told when a stage reaches a final state (a metric): its type (`build`, `test`, `deploy`,
+   * `custom`) and its final status (`STAGE_COMPLETED`, `STAGE_FAILED`, ...).
    */
   readonly onStageFinished?: (type: string, status: string) => void;
 }
@@ -324,7 +324,10 @@ export class PipelineExecutor {
       const wasFinal = isFinalStage(run.state.stages[id].status);
       Object.assign(run.state.stages[id], patch);
       const status = run.state.stages[id].status;
-      if (!wasFinal && isFinalStage(status)) this.#opts.onStageFinished?.("workers", status);
+      if (!wasFinal && isFinalStage(status)) {
+        const type = run.state.definition.stages.find((s) => s.id === id)?.type ?? "custom";
+        this.#opts.onStageFinished?.(type, status);
+      }
       changed.push(id);
     };
     let nextWake = Infinity;
@@ -512,7 +515,7 @@ export class PipelineExecutor {
           errorMessage: `start failure: ${(failure as PromiseRejectedResult).reason}`,
         } satisfies Partial<StageState>,
       );
-      this.#opts.onStageFinished?.("workers", "STAGE_FAILED");
+      this.#opts.onStageFinished?.(stage.type, "STAGE_FAILED");
       await this.#opts.store.save(run.state);
     }
   }
