@@ -181,6 +181,12 @@ Deno.test({
               resources: ["configmaps"],
               verbs: ["get", "list", "watch", "create", "update", "patch", "delete"],
             },
+            {
+              apiGroups: ["coordination.k8s.io"],
+              resources: ["leases"],
+              verbs: ["get", "create", "update"],
+            },
+            { apiGroups: [""], resources: ["events"], verbs: ["create", "patch"] },
           ]);
           const binding = await read("RoleBinding");
           assert.deepEqual(binding.roleRef, {
