@@ -48,6 +48,7 @@ import { PodCache } from "../../kube/cache.ts";
 import { assertLeader, type Leadership } from "../../kube/leader.ts";
 import type { EventRecorder } from "../../kube/events.ts";
 import { readPodLog } from "./logs.ts";
+import { StartFailures } from "./start_failures.ts";
 import { buildPod, type Resources } from "./pod.ts";
 import {
   FAILED_AT_ANNOTATION,
@@ -55,7 +56,6 @@ import {
   FAILURE_REASON_ANNOTATION,
   INDEX_LABEL,
   podToStatus,
-  startProblem,
   STOP_ANNOTATION,
 } from "./status.ts";
 
@@ -110,7 +110,7 @@ export class KubeRuntime implements Runtime {
   readonly #tombstones = new Map<string, WorkerStatus>();
   readonly #listeners = new Set<StatusListener>();
   readonly #creating = new Map<string, Promise<WorkerStatus>>();
-  readonly #giveUpTimers = new Map<string, ReturnType<typeof setTimeout>>();
+  readonly #startFailures: StartFailures;
   readonly #closing = new AbortController();
   #createSlots: number;
   readonly #createQueue: (() => void)[] = [];
@@ -128,6 +128,16 @@ export class KubeRuntime implements Runtime {
       labelSelector: MANAGED_SELECTOR,
       logger: options.logger,
       onWatchRestart: options.onWatchRestart,
+    });
+    this.#startFailures = new StartFailures({
+      api: options.api,
+      namespace: options.namespace,
+      cache: this.#cache,
+      logger: options.logger,
+      graceMs: options.startFailureGraceMs ?? 60_000,
+      mayWrite: () => this.#mayWrite(),
+      taskOf: (id) => this.#statuses.get(id)?.taskId,
+      event: (id, reason, message) => this.#event(id, "Warning", reason, message),
     });
   }
 
@@ -168,7 +178,7 @@ export class KubeRuntime implements Runtime {
   #onPod(pod: PodObject, change: "upsert" | "delete"): void {
     const id = pod.metadata.name;
     if (change === "delete") {
-      this.#clearGiveUp(id);
+      this.#startFailures.clear(id);
       const last = this.#statuses.get(id);
       this.#statuses.delete(id);
       if (last && !isTerminal(last.phase)) {
@@ -192,7 +202,7 @@ export class KubeRuntime implements Runtime {
     }
     this.#tombstones.delete(id); // a pod of that name exists (again): it is the truth
     const status = podToStatus(pod);
-    this.#trackStartProblem(pod, status);
+    this.#startFailures.track(pod, status);
     const before = this.#statuses.get(id);
     if (before && isTerminal(before.phase) && !isTerminal(status.phase)) return; // never regress
     this.#statuses.set(id, status);
@@ -207,58 +217,6 @@ export class KubeRuntime implements Runtime {
         this.#o.logger.error("status listener failed", { error: String(err) });
       }
     }
-  }
-
-  /** Arms (or disarms) the grace timer of a pod that shows it cannot start. */
-  #trackStartProblem(pod: PodObject, status: WorkerStatus): void {
-    const id = pod.metadata.name;
-    const problem = status.phase === "pending" ? startProblem(pod) : undefined;
-    if (!problem) {
-      this.#clearGiveUp(id);
-      return;
-    }
-    if (this.#giveUpTimers.has(id)) return;
-    const timer = setTimeout(() => {
-      this.#giveUpTimers.delete(id);
-      const now = this.#cache.get(id);
-      const still = now && podToStatus(now).phase === "pending" ? startProblem(now) : undefined;
-      if (!still) return;
-      if (!this.#mayWrite()) {
-        this.#trackStartProblem(now!, podToStatus(now!)); // a standby looks again later
-        return;
-      }
-      this.#giveUp(id, still.reason, still.message).catch((err) =>
-        this.#o.logger.warn("could not mark a worker that cannot start", {
-          worker: id,
-          error: String(err),
-        })
-      );
-    }, this.#o.startFailureGraceMs ?? 60_000);
-    this.#giveUpTimers.set(id, timer);
-  }
-
-  #clearGiveUp(id: string): void {
-    const timer = this.#giveUpTimers.get(id);
-    if (timer !== undefined) clearTimeout(timer);
-    this.#giveUpTimers.delete(id);
-  }
-
-  /** Records on the pod that it will not start, and makes sure it never runs late. */
-  async #giveUp(id: string, reason: string, message: string): Promise<void> {
-    const task = this.#statuses.get(id)?.taskId;
-    this.#o.logger.warn("worker cannot start; giving up", { worker: id, task, reason, message });
-    this.#event(id, "Warning", reason, `worker cannot start; failed as ${reason}: ${message}`);
-    const pod = await this.#o.api.mergePatch<PodObject>(this.#podsPath(id), {
-      metadata: {
-        annotations: {
-          [FAILURE_REASON_ANNOTATION]: reason,
-          [FAILURE_MESSAGE_ANNOTATION]: message,
-          [FAILED_AT_ANNOTATION]: new Date().toISOString(),
-        },
-      },
-      spec: { activeDeadlineSeconds: 1 },
-    });
-    this.#cache.observe(pod);
   }
 
   // --- Runtime ----------------------------------------------------------------------------
@@ -501,8 +459,7 @@ export class KubeRuntime implements Runtime {
   async close(): Promise<void> {
     this.#closing.abort();
     clearInterval(this.#reaper);
-    for (const timer of this.#giveUpTimers.values()) clearTimeout(timer);
-    this.#giveUpTimers.clear();
+    this.#startFailures.close();
     await this.#cache.close();
   }
 }
