@@ -176,12 +176,23 @@ describe("leader election with a hot standby (local control plane)", () => {
             },
           ],
         };
+        // The standby serves reads from its warm cache.
+        await until(
+          async () =>
+            (await unary(clientOf(b), "GetWorkerStatus", { taskId: task })).workers.length === 3,
+          () => "the standby to see the 3 workers",
+          30_000,
+        );
         const stream = leader.ExecutePipeline(pipeline);
         stream.on("error", () => {}); // cut by the kill below
         await new Promise((resolve) => stream.once("data", resolve));
         await waitFor(() => record.lines.size > 0, () => `lines ${record.lines.size}`);
 
         // --- the leader dies ------------------------------------------------------------------
+        // From now on the handler acknowledges, but only what it receives next: the old leader's
+        // streams wait for acknowledgements that never come, so every line must be delivered
+        // again, and acknowledged, by the new leader from the progress recorded on the pods.
+        record.acking = true;
         await a.kill();
         await until(
           ready(b),
@@ -193,13 +204,19 @@ describe("leader election with a hot standby (local control plane)", () => {
         assert.equal(held.leaseTransitions, 1);
         assert.equal(await leaderMetric(b), 1);
 
-        // Delivery resumes on the new leader; now the handler acknowledges.
-        record.acking = true;
+        // Delivery resumes on the new leader: every worker's lines acknowledged, as its pod says.
+        const delivery = (i) => {
+          const pod = k.curl("GET", `/api/v1/namespaces/${namespace}/pods/otto-agent-${task}-${i}`);
+          const text = JSON.parse(pod.body).metadata.annotations?.["ottoscaler.io/delivery"];
+          return text ? JSON.parse(text) : {};
+        };
         await waitFor(
-          () => record.lines.size === 15,
-          () => `lines ${record.lines.size}/15`,
+          () => [1, 2, 3].every((i) => delivery(i).complete === true),
+          () => `delivery ${JSON.stringify([1, 2, 3].map(delivery))}`,
           90_000,
         );
+        assert.deepEqual([1, 2, 3].map((i) => delivery(i).logsAcked), [5, 5, 5]);
+        assert.equal(record.lines.size, 15);
         for (let i = 1; i <= 3; i++) {
           LINES.forEach((line, n) =>
             assert.equal(record.lines.get(`otto-agent-${task}-${i}#${n + 1}`), `w${i} ${line}`)
@@ -232,6 +249,24 @@ describe("leader election with a hot standby (local control plane)", () => {
           "succeeded",
           "succeeded",
         ]);
+
+        // The new leader's metrics tell what it did (read by a scrape after known activity).
+        const metrics = (await http(b, "/metrics")).body;
+        const value = (pattern) => Number(metrics.match(pattern)?.[1] ?? NaN);
+        assert.equal(value(/^ottoscaler_workers\{phase="succeeded"\} (\d+)$/m), 5);
+        assert.equal(value(/^ottoscaler_push_connected (\d+)$/m), 1);
+        assert.equal(value(/^ottoscaler_push_unacknowledged_lines (\d+)$/m), 0);
+        assert.ok(value(/^ottoscaler_kube_requests_total\{verb="PUT",code="200"\} (\d+)$/m) >= 1);
+        assert.ok(value(/^ottoscaler_kube_requests_total\{verb="WATCH",code="200"\} (\d+)$/m) >= 1);
+        assert.ok(
+          value(/^ottoscaler_pipeline_stages_total\{type="custom",result="completed"\} (\d+)$/m) >=
+            1,
+          "at least the test stage completed under the new leader",
+        );
+        assert.ok(
+          value(/^ottoscaler_grpc_requests_total\{method="WatchPipeline",code="OK"\} (\d+)$/m) ===
+            1,
+        );
 
         // The story is in the Events: leadership, on the Lease (no POD_NAME here).
         const events = JSON.parse(
