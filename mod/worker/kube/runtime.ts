@@ -49,6 +49,7 @@ import { assertLeader, type Leadership } from "../../kube/leader.ts";
 import type { EventRecorder } from "../../kube/events.ts";
 import { readPodLog } from "./logs.ts";
 import { StartFailures } from "./start_failures.ts";
+import { Reaper } from "./reaper.ts";
 import { buildPod, type Resources } from "./pod.ts";
 import {
   FAILED_AT_ANNOTATION,
@@ -114,8 +115,8 @@ export class KubeRuntime implements Runtime {
   readonly #closing = new AbortController();
   #createSlots: number;
   readonly #createQueue: (() => void)[] = [];
-  #reaper: ReturnType<typeof setInterval> | undefined;
-  readonly #deleting = new Set<string>();
+  #sweeper: ReturnType<typeof setInterval> | undefined;
+  readonly #reaper: Reaper;
   /** Workers this process asked to stop (the pod's annotation may not have been written). */
   readonly #stopRequested = new Set<string>();
 
@@ -128,6 +129,13 @@ export class KubeRuntime implements Runtime {
       labelSelector: MANAGED_SELECTOR,
       logger: options.logger,
       onWatchRestart: options.onWatchRestart,
+    });
+    this.#reaper = new Reaper({
+      api: options.api,
+      namespace: options.namespace,
+      logger: options.logger,
+      retentionMs: () => this.#retentionMs(),
+      isDelivered: options.isDelivered ?? (() => true),
     });
     this.#startFailures = new StartFailures({
       api: options.api,
@@ -147,7 +155,7 @@ export class KubeRuntime implements Runtime {
     runtime.#cache.subscribe((pod, change) => runtime.#onPod(pod, change));
     await runtime.#cache.start();
     const sweepMs = Math.max(200, Math.min(runtime.#retentionMs(), 30_000) / 2);
-    runtime.#reaper = setInterval(() => runtime.#reap(), sweepMs);
+    runtime.#sweeper = setInterval(() => runtime.#reap(), sweepMs);
     options.logger.info("kubernetes runtime ready", {
       namespace: options.namespace,
       pods: runtime.#cache.all().length,
@@ -278,6 +286,7 @@ export class KubeRuntime implements Runtime {
         onRetry: (attempt, waitMs, err) =>
           this.#o.logger.debug("pod create retried", {
             worker: spec.id,
+            task: spec.taskId,
             attempt,
             waitMs,
             error: String(err),
@@ -350,7 +359,10 @@ export class KubeRuntime implements Runtime {
     // The kubelet ends it within the grace period; if nothing does (a lost node), delete it.
     const limitMs = (this.#o.stopGraceSeconds ?? 30) * 1000 + (this.#o.stopSlackMs ?? 30_000);
     if (!await this.#waitForEnd(id, limitMs) && this.#mayWrite()) {
-      this.#o.logger.warn("stopped worker did not end; deleting its pod", { worker: id });
+      this.#o.logger.warn("stopped worker did not end; deleting its pod", {
+        worker: id,
+        task: status.taskId,
+      });
       await this.#o.api.remove(this.#podsPath(id), { gracePeriodSeconds: "0" });
       await this.#waitForEnd(id, limitMs);
     }
@@ -428,22 +440,7 @@ export class KubeRuntime implements Runtime {
   /** Deletes finished pods whose logs were delivered and whose retention has passed. */
   #reap(): void {
     if (!this.#mayWrite()) return;
-    const now = Date.now();
-    const delivered = this.#o.isDelivered ?? (() => true);
-    for (const status of this.#statuses.values()) {
-      if (!isTerminal(status.phase)) continue;
-      const ended = Date.parse(status.finishedAt ?? status.createdAt);
-      if (now - ended < this.#retentionMs() || !delivered(status.id)) continue;
-      if (this.#deleting.has(status.id)) continue;
-      this.#deleting.add(status.id);
-      this.#o.logger.debug("deleting finished worker pod", { worker: status.id });
-      this.#o.api.remove(this.#podsPath(status.id), { gracePeriodSeconds: "0" }).catch((err) =>
-        this.#o.logger.warn("could not delete a finished pod", {
-          worker: status.id,
-          error: String(err),
-        })
-      ).finally(() => this.#deleting.delete(status.id));
-    }
+    this.#reaper.sweep(this.#statuses.values());
   }
 
   #event(id: string, type: "Normal" | "Warning", reason: string, message: string): void {
@@ -458,7 +455,7 @@ export class KubeRuntime implements Runtime {
   /** Stops watching; pods keep running. */
   async close(): Promise<void> {
     this.#closing.abort();
-    clearInterval(this.#reaper);
+    clearInterval(this.#sweeper);
     this.#startFailures.close();
     await this.#cache.close();
   }
