@@ -140,6 +140,7 @@ async function startPush(
   runtime: Runtime,
   logger: Logger,
   kubeApi: KubeApi | undefined,
+  leadership: Leadership | undefined,
 ): Promise<PushDelivery | undefined> {
   if (!config.handlerHost) return undefined;
   let caPem: Uint8Array | undefined;
@@ -155,7 +156,7 @@ async function startPush(
     // In Kubernetes mode progress is an annotation on each worker pod, so it survives a
     // rescheduled Ottoscaler pod and goes away with the worker.
     store: kubeApi
-      ? await PodDeliveryStore.open(kubeApi, config.namespace)
+      ? await PodDeliveryStore.open(kubeApi, config.namespace, leadership)
       : await FileDeliveryStore.open(`${config.stateDir}/delivery.json`),
     transport: connectHandler({
       address: config.handlerHost,
@@ -354,7 +355,7 @@ async function serve(args: string[]): Promise<number> {
   if ("leading" in first) {
     // The writers: only the leader runs them (re-adopting pods, resuming delivery from their
     // annotations, continuing pipelines from their ConfigMaps).
-    push = await startPush(config, runtime, logger, kubeApi);
+    push = await startPush(config, runtime, logger, kubeApi, elector);
     if (push) {
       parts.defer(() => push!.close());
       metrics.observePush(push);
