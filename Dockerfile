@@ -31,5 +31,5 @@ FROM gcr.io/distroless/cc-debian12:nonroot
 COPY --from=build /out/ottoscaler /ottoscaler
 
 USER 65532:65532
-EXPOSE 9090
+EXPOSE 9090 9091
 ENTRYPOINT ["/ottoscaler", "serve"]

@@ -8,6 +8,11 @@
  * config ─▶ runtime (local | kubernetes) ─▶ scaler, pipelines ─▶ gRPC server (+ health, reflection)
  * ```
  *
+ * With leader election (Kubernetes runtime) every replica opens the read side (the runtime's pod
+ * cache, the gRPC server for reads, the HTTP port) at once; the writers (pipelines, push
+ * delivery; the runtime's reaper and start/stop are gated) only once it holds the Lease. A leader
+ * that loses the Lease closes everything and exits 1, so it restarts clean as a standby.
+ *
  * Pipeline state goes with the runtime: files under STATE_DIR locally, ConfigMaps in the
  * namespace (over the runtime's own API connection) in Kubernetes mode.
  *
@@ -37,7 +42,7 @@ import type { Role } from "./mod/grpc/auth/roles.ts";
 import { ReloadingCertificateProvider, TlsFileError } from "./mod/grpc/auth/tls.ts";
 import { TokenReviewer } from "./mod/grpc/auth/token_review.ts";
 import { ImagePolicy } from "./mod/worker/image_policy.ts";
-import { type DeliveryStore, FileDeliveryStore } from "./mod/push/delivery_store.ts";
+import { FileDeliveryStore } from "./mod/push/delivery_store.ts";
 import { PodDeliveryStore } from "./mod/push/pod_delivery_store.ts";
 import { PushDelivery } from "./mod/push/push.ts";
 import { PipelineExecutor } from "./mod/pipeline/executor.ts";
@@ -46,7 +51,14 @@ import { FilePipelineStore } from "./mod/pipeline/state.ts";
 import { Scaler } from "./mod/scaler/scaler.ts";
 import { createLogger, type Logger } from "./mod/telemetry/logger.ts";
 import { LocalRuntime } from "./mod/worker/local/runtime.ts";
-import { connectKube, type KubeApi } from "./mod/kube/api.ts";
+import { connectKube, type KubeApi, type KubeObserver } from "./mod/kube/api.ts";
+import { LeaderElector, type Leadership } from "./mod/kube/leader.ts";
+import { observeWorkerMetrics } from "./mod/events/metrics.ts";
+import { HttpServer } from "./mod/http/server.ts";
+import { Metrics } from "./mod/telemetry/metrics.ts";
+import { Readiness } from "./mod/telemetry/readiness.ts";
+import { ApiContact } from "./mod/kube/contact.ts";
+import { EventRecorder, type EventSubject } from "./mod/kube/events.ts";
 import { KubeRuntime } from "./mod/worker/kube/runtime.ts";
 import type { Runtime } from "./mod/worker/types.ts";
 
@@ -91,9 +103,9 @@ async function openLocalRuntime(config: Config, logger: Logger): Promise<Runtime
 }
 
 /** Connects to the configured cluster (the Kubernetes runtime and the pipeline store share it). */
-function connectCluster(config: Config): KubeApi {
+function connectCluster(config: Config, observer: KubeObserver): KubeApi {
   try {
-    return connectKube({ kubeconfig: config.kubeconfig, context: config.kubeContext });
+    return connectKube({ kubeconfig: config.kubeconfig, context: config.kubeContext, observer });
   } catch (err) {
     throw new ConfigError(
       "KUBECONFIG",
@@ -108,7 +120,8 @@ async function openKubeRuntime(
   logger: Logger,
   isDelivered: (workerId: string) => boolean,
   api: KubeApi,
-): Promise<Runtime> {
+  extra: { leadership?: Leadership; metrics: Metrics; events?: EventRecorder },
+): Promise<KubeRuntime> {
   const quantities = (cpu: string, memory: string) => ({
     ...(cpu ? { cpu } : {}),
     ...(memory ? { memory } : {}),
@@ -126,6 +139,9 @@ async function openKubeRuntime(
     retentionMs: config.podRetentionSeconds * 1000,
     maxParallelCreates: config.maxParallelStarts,
     isDelivered,
+    leadership: extra.leadership,
+    events: extra.events,
+    onWatchRestart: () => extra.metrics.kubeWatchRestarts.inc(),
   });
 }
 
@@ -244,28 +260,15 @@ async function openSecurity(
   return { auth, tls, host: bind.host, warning: bind.warning };
 }
 
-/**
- * Opens push delivery's progress store when OTTO_HANDLER_HOST is set. In Kubernetes mode progress
- * is an annotation on each worker pod, so it survives a rescheduled Ottoscaler pod and goes away
- * with the worker.
- */
-async function openDeliveryStore(
-  config: Config,
-  kubeApi: KubeApi | undefined,
-): Promise<DeliveryStore | undefined> {
-  if (!config.handlerHost) return undefined;
-  return kubeApi
-    ? await PodDeliveryStore.open(kubeApi, config.namespace)
-    : await FileDeliveryStore.open(`${config.stateDir}/delivery.json`);
-}
-
-/** Starts push delivery to otto-handler (OTTO_HANDLER_HOST), recording progress in `store`. */
+/** Starts push delivery to otto-handler when OTTO_HANDLER_HOST is set. */
 async function startPush(
   config: Config,
   runtime: Runtime,
   logger: Logger,
-  store: DeliveryStore,
-): Promise<PushDelivery> {
+  kubeApi: KubeApi | undefined,
+  leadership: Leadership | undefined,
+): Promise<PushDelivery | undefined> {
+  if (!config.handlerHost) return undefined;
   let caPem: Uint8Array | undefined;
   if (config.handlerCaFile) {
     try {
@@ -276,7 +279,11 @@ async function startPush(
   }
   const push = PushDelivery.open({
     runtime,
-    store,
+    // In Kubernetes mode progress is an annotation on each worker pod, so it survives a
+    // rescheduled Ottoscaler pod and goes away with the worker.
+    store: kubeApi
+      ? await PodDeliveryStore.open(kubeApi, config.namespace, leadership)
+      : await FileDeliveryStore.open(`${config.stateDir}/delivery.json`),
     transport: connectHandler({
       address: config.handlerHost,
       tls: config.handlerTls,
@@ -355,28 +362,98 @@ async function serve(args: string[]): Promise<number> {
   // Every part is closed from one stack, in the reverse order of its start, on the way out:
   // after a signal, and equally when a later part fails to start.
   await using parts = new AsyncDisposableStack();
+  const metrics = new Metrics();
+  const readiness = new Readiness();
+  const contact = new ApiContact();
   // In Kubernetes mode the cluster is the only state: workers are pods, pipelines ConfigMaps.
-  const kubeApi = config.runtime === "kubernetes" ? connectCluster(config) : undefined;
+  const observeKube = (verb: string, code: number) => {
+    metrics.kubeRequests.inc({ verb, code: String(code) });
+    contact.answered(code);
+  };
+  const kubeApi = config.runtime === "kubernetes" ? connectCluster(config, observeKube) : undefined;
   // Security is settled before anything starts, so a server that would be wide open never does.
   const security = await openSecurity(
     config,
     logger,
-    () => kubeApi ?? connectCluster(config),
+    () => kubeApi ?? connectCluster(config, observeKube),
     parts,
   );
   const imagePolicy = new ImagePolicy(config.imageAllowlist);
-  // A finished worker's pod is kept until its log and state changes were delivered: with push
-  // delivery, until its progress store says so; without, at once.
-  const deliveries = await openDeliveryStore(config, kubeApi);
-  const isDelivered = (id: string) => !deliveries || deliveries.get(id).complete === true;
-  const runtime = kubeApi
-    ? await openKubeRuntime(config, logger, isDelivered, kubeApi)
-    : await openLocalRuntime(config, logger);
-  parts.defer(() => runtime.close());
-  if (deliveries) {
-    const push = await startPush(config, runtime, logger, deliveries);
-    parts.defer(() => push.close());
+  if (kubeApi) {
+    contact.start(kubeApi);
+    parts.defer(() => contact.close());
+    readiness.add("api", () => contact.problem);
   }
+  const events = kubeApi
+    ? new EventRecorder({ api: kubeApi, namespace: config.namespace, logger })
+    : undefined;
+  if (events) parts.defer(() => events.flush());
+  // Leader election: campaign at once; the writers open below once this instance leads.
+  const lost = Promise.withResolvers<string>();
+  const leading = Promise.withResolvers<void>();
+  let elector: LeaderElector | undefined;
+  if (kubeApi && config.leaderElection) {
+    const identity = `${config.podName || Deno.hostname()}_${crypto.randomUUID().slice(0, 8)}`;
+    // Leadership Events go on this pod (kubectl describe pod), else on the Lease itself.
+    const subject: EventSubject = config.podName
+      ? { kind: "Pod", apiVersion: "v1", name: config.podName }
+      : { kind: "Lease", apiVersion: "coordination.k8s.io/v1", name: config.leaderElectionLease };
+    elector = LeaderElector.open({
+      api: kubeApi,
+      namespace: config.namespace,
+      name: config.leaderElectionLease,
+      identity,
+      leaseDurationMs: config.leaderElectionLeaseSeconds * 1000,
+      renewDeadlineMs: config.leaderElectionLeaseSeconds * 1000 * 2 / 3,
+      retryPeriodMs: config.leaderElectionLeaseSeconds * 1000 * 2 / 15,
+      logger,
+      onLeading: () => {
+        events!.record(subject, {
+          type: "Normal",
+          reason: "LeaderElection",
+          message: `${identity} became leader of lease ${config.leaderElectionLease}`,
+        });
+        leading.resolve();
+      },
+      onLost: (reason) => {
+        events!.record(subject, {
+          type: "Warning",
+          reason: "LeaderElection",
+          message: `${identity} stopped leading (${reason}); exiting to restart clean`,
+        });
+        lost.resolve(reason);
+      },
+    });
+    parts.defer(() => elector!.close());
+    readiness.add(
+      "leader",
+      () =>
+        elector!.isLeader()
+          ? undefined
+          : `not the leader (standby); the leader is ${elector!.leader() ?? "not known yet"}`,
+    );
+  } else {
+    leading.resolve();
+  }
+  metrics.observeLeader(() => elector?.isLeader() ?? true);
+  // The Kubernetes runtime keeps a finished pod until push delivery says its log was delivered.
+  // Push delivery starts only once this instance leads (its progress is read from the pods then),
+  // so the runtime asks through a reference that push delivery fills in.
+  let push: PushDelivery | undefined;
+  const isDelivered = (id: string) => push ? push.isDelivered(id) : !config.handlerHost;
+  const kubeRuntime = kubeApi
+    ? await openKubeRuntime(config, logger, isDelivered, kubeApi, {
+      leadership: elector,
+      metrics,
+      events,
+    })
+    : undefined;
+  const runtime: Runtime = kubeRuntime ?? await openLocalRuntime(config, logger);
+  parts.defer(() => runtime.close());
+  if (kubeRuntime) readiness.add("pods", () => kubeRuntime.problem);
+  parts.defer(
+    observeWorkerMetrics(runtime, metrics, { counting: () => elector?.isLeader() ?? true }),
+  );
   const scaler = new Scaler({
     runtime,
     logger,
@@ -388,14 +465,19 @@ async function serve(args: string[]): Promise<number> {
   const pipelines = new PipelineExecutor({
     runtime,
     store: kubeApi
-      ? new ConfigMapPipelineStore({ api: kubeApi, namespace: config.namespace, logger })
+      ? new ConfigMapPipelineStore({
+        api: kubeApi,
+        namespace: config.namespace,
+        logger,
+        leadership: elector,
+      })
       : new FilePipelineStore(`${config.stateDir}/pipelines`),
     logger,
     defaultImage: config.agentImage,
     imagePolicy,
+    onStageFinished: (type, status) =>
+      metrics.pipelineStages.inc({ type, result: status.replace(/^STAGE_/, "").toLowerCase() }),
   });
-  parts.defer(() => pipelines.close());
-  await pipelines.start();
   const server = await startServer({
     host: security.host,
     auth: security.auth,
@@ -410,11 +492,59 @@ async function serve(args: string[]): Promise<number> {
     maxAgentMessageBytes: config.logMaxLineBytes,
     maxWorkersPerStage: config.maxWorkersPerTask,
     pipelines,
+    metrics,
+    readiness,
+    leadership: elector,
   });
   parts.defer(() => server.close());
+  if (config.httpPort !== 0) {
+    // Bound like the gRPC server: loopback unless authentication is configured (or waived).
+    const http = await HttpServer.open({
+      host: security.host,
+      port: config.httpPort,
+      metrics,
+      readiness,
+      warnings: security.warning ? [security.warning] : [],
+      logger,
+    });
+    parts.defer(() => http.close());
+  }
+  // Not ready from the first moment of shutdown (the Service stops sending calls).
+  parts.defer(() => readiness.close());
 
-  const signal = await stopSignal;
-  logger.info("shutting down", { signal });
+  const signal = stopSignal;
+  const first = await Promise.race([
+    signal.then((s) => ({ signal: s })),
+    leading.promise.then(() => ({ leading: true })),
+    lost.promise.then((reason) => ({ lost: reason })),
+  ]);
+  if ("leading" in first) {
+    // The writers: only the leader runs them (re-adopting pods, resuming delivery from their
+    // annotations, continuing pipelines from their ConfigMaps).
+    push = await startPush(config, runtime, logger, kubeApi, elector);
+    if (push) {
+      parts.defer(() => push!.close());
+      metrics.observePush(push);
+    }
+    parts.defer(() => pipelines.close());
+    await pipelines.start();
+  }
+  const end = "leading" in first
+    ? await Promise.race([
+      signal.then((s) => ({ signal: s })),
+      lost.promise.then((r) => ({ lost: r })),
+    ])
+    : first;
+  if ("lost" in end) {
+    logger.error("leadership lost; closing and exiting so a restart comes back clean", {
+      reason: end.lost,
+    });
+    // Whatever hangs in shutdown, the process must not outlive its right to write for long.
+    Deno.unrefTimer(setTimeout(() => Deno.exit(1), config.shutdownGraceSeconds * 1000 + 5000));
+    await parts.disposeAsync();
+    return 1;
+  }
+  logger.info("shutting down", { signal: "signal" in end ? end.signal : undefined });
   await parts.disposeAsync();
   logger.info("stopped; workers keep running and are re-adopted at the next start");
   return 0;

@@ -10,6 +10,17 @@
 
 import { parseEnv } from "node:util";
 import { LOG_LEVELS, type LogLevel } from "../telemetry/logger.ts";
+import {
+  boolean,
+  hostPort,
+  imagePatterns,
+  integer,
+  nonEmpty,
+  oneOf,
+  path,
+  quantity,
+  text,
+} from "./rules.ts";
 
 /** Which runtime runs workers. */
 export type RuntimeKind = "local" | "kubernetes";
@@ -92,6 +103,16 @@ export interface Config {
   readonly startFailureGraceSeconds: number;
   /** Seconds a finished pod is kept after its logs were delivered, before it is deleted. */
   readonly podRetentionSeconds: number;
+  /** Port of the HTTP server (/metrics, /healthz, /readyz); 0: off. */
+  readonly httpPort: number;
+  /** Whether replicas elect a leader on a Lease (Kubernetes runtime). */
+  readonly leaderElection: boolean;
+  /** The Lease's name. */
+  readonly leaderElectionLease: string;
+  /** The Lease's duration in seconds (renew deadline 2/3 of it, retry period 2/15). */
+  readonly leaderElectionLeaseSeconds: number;
+  /** This pod's name (downward API): the leader identity and the object of leadership Events. */
+  readonly podName: string;
 }
 
 /** Thrown for a bad setting; names the variable (and the flag). */
@@ -120,65 +141,6 @@ export interface Setting {
   readonly doc: string;
   /** Turns text into the value or throws with the rule. */
   readonly parse: (raw: string) => Config[keyof Config];
-}
-
-function integer(min: number, max: number) {
-  return (raw: string): number => {
-    if (!/^\d+$/.test(raw.trim())) throw new Error(`must be a whole number, got "${raw}"`);
-    const n = Number(raw.trim());
-    if (n < min || n > max) throw new Error(`must be from ${min} to ${max}, got ${n}`);
-    return n;
-  };
-}
-
-function oneOf<T extends string>(values: readonly T[]) {
-  return (raw: string): T => {
-    const v = raw.trim().toLowerCase();
-    if (!(values as readonly string[]).includes(v)) {
-      throw new Error(`must be one of ${values.join(", ")}, got "${raw}"`);
-    }
-    return v as T;
-  };
-}
-
-function text(rule: (v: string) => string | undefined) {
-  return (raw: string): string => {
-    const problem = rule(raw);
-    if (problem) throw new Error(problem);
-    return raw;
-  };
-}
-
-function boolean(raw: string): boolean {
-  const v = raw.trim().toLowerCase();
-  if (["true", "1", "yes"].includes(v)) return true;
-  if (["false", "0", "no", ""].includes(v)) return false;
-  throw new Error(`must be true or false, got "${raw}"`);
-}
-
-const quantity = text((v) =>
-  v === "" || /^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/.test(v.trim())
-    ? undefined
-    : `must be a Kubernetes quantity such as 500m, 2, 512Mi or 1Gi (or empty for none), got "${v}"`
-);
-const nonEmpty = text((v) => (v.trim() === "" ? "must not be empty" : undefined));
-const hostPort = text((v) =>
-  v === "" || /^[^\s:]+:\d{1,5}$/.test(v) || /^\[[0-9a-fA-F:]+\]:\d{1,5}$/.test(v)
-    ? undefined
-    : `must be host:port (or empty to turn push delivery off), got "${v}"`
-);
-
-const path = (v: string) => v.trim();
-
-/** Parses `IMAGE_ALLOWLIST`: comma-separated patterns without spaces. */
-function imagePatterns(raw: string): readonly string[] {
-  const patterns = raw.split(",").map((p) => p.trim()).filter((p) => p !== "");
-  for (const p of patterns) {
-    if (/\s/.test(p)) {
-      throw new Error(`"${p}" is not an image pattern such as registry.example.com/ci/*`);
-    }
-  }
-  return patterns;
 }
 
 /** Every setting. */
@@ -506,6 +468,51 @@ export const SETTINGS: readonly Setting[] = [
     doc:
       "Kubernetes runtime: seconds a finished pod is kept once its logs were delivered; then it is deleted.",
     parse: integer(0, 30 * 86400),
+  },
+  {
+    key: "httpPort",
+    env: "HTTP_PORT",
+    flag: "http-port",
+    default: "9091",
+    doc:
+      "Port of the HTTP server: `/metrics`, `/healthz` (liveness), `/readyz` (readiness); 0: off.",
+    parse: integer(0, 65535),
+  },
+  {
+    key: "leaderElection",
+    env: "LEADER_ELECTION",
+    flag: "leader-election",
+    default: "true",
+    doc:
+      "Kubernetes runtime: replicas elect a leader on a Lease; only the leader changes anything.",
+    parse: boolean,
+  },
+  {
+    key: "leaderElectionLease",
+    env: "LEADER_ELECTION_LEASE",
+    flag: "leader-election-lease",
+    default: "ottoscaler",
+    doc: "Kubernetes runtime: name of the leader election Lease in `NAMESPACE`.",
+    parse: text((v) =>
+      /^[a-z0-9]([-.a-z0-9]*[a-z0-9])?$/.test(v) ? undefined : "must be a DNS name"
+    ),
+  },
+  {
+    key: "leaderElectionLeaseSeconds",
+    env: "LEADER_ELECTION_LEASE_SECONDS",
+    flag: "leader-election-lease-seconds",
+    default: "15",
+    doc:
+      "Kubernetes runtime: lease duration; the leader renews every 2/15 of it, gives up after 2/3.",
+    parse: integer(3, 300),
+  },
+  {
+    key: "podName",
+    env: "POD_NAME",
+    flag: "pod-name",
+    default: "",
+    doc: "This pod's name (downward API), in the leader identity and for Events; empty: host name.",
+    parse: (v) => v.trim(),
   },
 ];
 

@@ -5,6 +5,7 @@
  */
 
 import * as grpc from "@grpc/grpc-js";
+import { NotLeaderError } from "../kube/leader.ts";
 import { PipelineNotFoundError, StageNotWaitingError } from "../pipeline/executor.ts";
 import { ImageNotAllowedError, ValidationError } from "../worker/errors.ts";
 import { WorkerConflictError, WorkerEndedError, WorkerNotFoundError } from "../worker/types.ts";
@@ -32,6 +33,8 @@ export function toGrpcError(err: unknown): GrpcError {
   if (err instanceof WorkerNotFoundError || err instanceof PipelineNotFoundError) {
     return grpcError(grpc.status.NOT_FOUND, err.message);
   }
+  // A standby names the leader; the client (or the Service, once readiness moved) retries there.
+  if (err instanceof NotLeaderError) return grpcError(grpc.status.UNAVAILABLE, err.message);
   if (err instanceof WorkerEndedError || err instanceof StageNotWaitingError) {
     return grpcError(grpc.status.FAILED_PRECONDITION, err.message);
   }

@@ -101,5 +101,7 @@ export function connectHandler(options: HandlerClientOptions): HandlerTransport 
         );
       }),
     close: () => client.close(),
+    connected: () =>
+      client.getChannel().getConnectivityState(false) === grpc.connectivityState.READY,
   };
 }

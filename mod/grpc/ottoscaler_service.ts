@@ -35,6 +35,7 @@ import {
 } from "./convert.ts";
 import { requestOf } from "./decode.ts";
 import { toGrpcError } from "./errors.ts";
+import { assertLeader, type Leadership } from "../kube/leader.ts";
 import { type StreamRegistry, writeFlowControlled } from "./stream.ts";
 
 /** What the handlers need. */
@@ -53,6 +54,8 @@ export interface OttoscalerServiceDeps {
   readonly pipelines: PipelineExecutor;
   /** The logger. */
   readonly logger: Logger;
+  /** Whether this instance may change anything; absent: always (no leader election). */
+  readonly leadership?: Leadership;
 }
 
 /**
@@ -87,12 +90,22 @@ async function streamProgress(
 /** Builds the service's handlers. */
 export function ottoscalerHandlers(deps: OttoscalerServiceDeps): OttoscalerServiceHandlers {
   const log = deps.logger.with({ component: "grpc" });
+  // Changing calls name their caller in the log, and on a standby are refused (UNAVAILABLE,
+  // naming the leader) before they touch anything.
+  const changing = <Req, Res>(
+    method: string,
+    fn: (request: Req) => Promise<Res> | Res,
+  ): grpc.handleUnaryCall<Req, Res> => unary(method, fn, true);
   const unary = <Req, Res>(
     method: string,
     fn: (request: Req) => Promise<Res> | Res,
+    changes = false,
   ): grpc.handleUnaryCall<Req, Res> =>
   async (call, callback) => {
     try {
+      if (changes) {
+        assertLeader(deps.leadership);
+      }
       callback(null, await fn(requestOf(call.request)));
     } catch (err) {
       const error = toGrpcError(err);
@@ -103,11 +116,11 @@ export function ottoscalerHandlers(deps: OttoscalerServiceDeps): OttoscalerServi
   };
 
   return {
-    ScaleUp: unary("ScaleUp", async (request) => {
+    ScaleUp: changing("ScaleUp", async (request) => {
       return scaleResponseToWire(await deps.scaler.scaleUp(scaleRequestFromWire(request)));
     }),
 
-    ScaleDown: unary("ScaleDown", async (request) => {
+    ScaleDown: changing("ScaleDown", async (request) => {
       return scaleResponseToWire(await deps.scaler.scaleDown(scaleRequestFromWire(request)));
     }),
 
@@ -123,6 +136,7 @@ export function ottoscalerHandlers(deps: OttoscalerServiceDeps): OttoscalerServi
     ExecutePipeline: (call) => {
       let compiled;
       try {
+        assertLeader(deps.leadership);
         compiled = compilePipeline(pipelineRequestFromWire(requestOf(call.request)), {
           maxWorkersPerStage: deps.maxWorkersPerStage,
           requireCommand: deps.runtime.requiresCommand,
@@ -145,6 +159,7 @@ export function ottoscalerHandlers(deps: OttoscalerServiceDeps): OttoscalerServi
       let id: string;
       try {
         id = validateTaskId(requestOf(call.request).pipeline_id, "pipeline_id");
+        assertLeader(deps.leadership); // a standby has not loaded the pipelines
       } catch (err) {
         call.emit("error", toGrpcError(err));
         return;
@@ -156,7 +171,7 @@ export function ottoscalerHandlers(deps: OttoscalerServiceDeps): OttoscalerServi
       });
     },
 
-    CancelPipeline: unary("CancelPipeline", async (request) => {
+    CancelPipeline: changing("CancelPipeline", async (request) => {
       const id = validateTaskId(request.pipeline_id, "pipeline_id");
       const run = deps.pipelines.get(id);
       if (!run) throw new PipelineNotFoundError(id);

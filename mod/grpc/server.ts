@@ -2,6 +2,10 @@
  * The gRPC server: OttoscalerService, the standard health service (grpc.health.v1, for
  * grpc-health-probe and Kubernetes probes) and server reflection (for grpcurl).
  *
+ * Health follows readiness (the same checks as the HTTP `/readyz`): SERVING while every check
+ * passes, NOT_SERVING otherwise, re-checked every second. Every call is counted and timed by one
+ * interceptor (request_metrics.ts).
+ *
  * Shutdown is two-phase: health turns NOT_SERVING, open streams end with UNAVAILABLE, the server
  * stops accepting calls and waits for in-flight ones, and after a grace period it is forced down
  * (grpc-js's tryShutdown can hang while streams are open on Deno's node:http2, see
@@ -24,6 +28,9 @@ import { ReflectionService } from "@grpc/reflection";
 import type { PipelineExecutor } from "../pipeline/executor.ts";
 import type { Scaler } from "../scaler/scaler.ts";
 import type { Logger } from "../telemetry/logger.ts";
+import type { Metrics } from "../telemetry/metrics.ts";
+import type { Readiness } from "../telemetry/readiness.ts";
+import type { Leadership } from "../kube/leader.ts";
 import { acceptsAgentLines, type Runtime } from "../worker/types.ts";
 import type { Authenticator } from "./auth/authenticator.ts";
 import { accessOf, isChanging } from "./auth/roles.ts";
@@ -32,6 +39,7 @@ import { logStreamingHandlers } from "./log_streaming_service.ts";
 import { ottoscalerHandlers } from "./ottoscaler_service.ts";
 import { loadGrpcObjects, loadPackageDefinition, loadReflectionDefinition } from "./proto.ts";
 import { StreamRegistry } from "./stream.ts";
+import { requestMetrics } from "./request_metrics.ts";
 
 /** Options for {@linkcode startServer}. */
 export interface ServerOptions {
@@ -61,6 +69,12 @@ export interface ServerOptions {
   readonly tls?: ReloadingCertificateProvider;
   /** Port of a plaintext listener with only grpc.health.v1 (for probes); absent or 0: none. */
   readonly healthPort?: number;
+  /** Where calls are counted; absent: not counted. */
+  readonly metrics?: Metrics;
+  /** What health reports; absent: SERVING until shutdown. */
+  readonly readiness?: Readiness;
+  /** Whether this instance may change anything (leader election); absent: always. */
+  readonly leadership?: Leadership;
 }
 
 /** A running server. */
@@ -96,7 +110,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     "grpc.keepalive_timeout_ms": 10_000,
     "grpc.keepalive_permit_without_calls": 1,
     "grpc.max_receive_message_length": 16 * 1024 * 1024,
-    interceptors: [callGate(options.auth, log)],
+    // Counted first, so refused calls are counted too; then who may call what.
+    interceptors: [
+      ...(options.metrics ? [requestMetrics(options.metrics)] : []),
+      callGate(options.auth, log),
+    ],
   });
   server.addService(
     proto.ottoscaler.v1.OttoscalerService.service,
@@ -118,6 +136,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     );
   }
   health.addToServer(server);
+  let serving = true;
+  const followReadiness = () => {
+    const ready = options.readiness?.check().ready ?? true;
+    if (ready === serving) return;
+    serving = ready;
+    for (const name of SERVICE_NAMES) health.setStatus(name, ready ? "SERVING" : "NOT_SERVING");
+  };
+  followReadiness();
+  const readinessTimer = setInterval(followReadiness, 1000);
   // Reflection describes what this server serves: our services, health and reflection itself (not
   // the contract's other services, which otto-handler or worker agents serve).
   new ReflectionService(loadReflectionDefinition(), { services: served }).addToServer(server);
@@ -146,6 +173,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   let stopping: Promise<void> | undefined;
   const close = () => {
     stopping ??= (async () => {
+      clearInterval(readinessTimer);
       for (const name of SERVICE_NAMES) health.setStatus(name, "NOT_SERVING");
       streams.shutdown();
       let timer: ReturnType<typeof setTimeout> | undefined;

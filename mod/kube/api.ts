@@ -132,7 +132,15 @@ export interface KubeConnectOptions {
   readonly kubeconfig?: string;
   /** A context of the kubeconfig; empty or absent: its current context. */
   readonly context?: string;
+  /** Told of every request's answer (for metrics and readiness); see {@linkcode KubeObserver}. */
+  readonly observer?: KubeObserver;
 }
+
+/**
+ * Told of every request: the verb (`GET`, `LIST`, `WATCH`, `POST`, `PUT`, `PATCH`, `DELETE`) and
+ * the HTTP status code, 0 when no answer came (network error or timeout).
+ */
+export type KubeObserver = (verb: string, code: number) => void;
 
 /** The requests the runtime makes. An interface so pure logic can be tested with a fake. */
 export interface KubeApi {
@@ -178,7 +186,7 @@ export function connectKube(options: KubeConnectOptions = {}): KubeApi {
   if (options.context) config.setCurrentContext(options.context);
   const cluster = config.getCurrentCluster();
   if (!cluster) throw new Error("the kubeconfig names no current cluster");
-  return new HttpKubeApi(config, cluster.server.replace(/\/$/, ""));
+  return new HttpKubeApi(config, cluster.server.replace(/\/$/, ""), options.observer);
 }
 
 /** The namespace of this pod's service account, when running in a cluster. */
@@ -206,10 +214,12 @@ class HttpKubeApi implements KubeApi {
   readonly server: string;
   #config: KubeConfig;
   #authCache?: { auth: Promise<Authenticated>; at: number };
+  #observer: KubeObserver;
 
-  constructor(config: KubeConfig, server: string) {
+  constructor(config: KubeConfig, server: string, observer?: KubeObserver) {
     this.#config = config;
     this.server = server;
+    this.#observer = observer ?? (() => {});
   }
 
   /**
@@ -245,8 +255,10 @@ class HttpKubeApi implements KubeApi {
       body?: unknown;
       contentType?: string;
       signal?: AbortSignal;
+      verb?: string;
     } = {},
   ): Promise<Response> {
+    const verb = options.verb ?? method;
     const url = new URL(this.server + path);
     for (const [k, v] of Object.entries(options.query ?? {})) url.searchParams.set(k, v);
     const auth = await this.#auth();
@@ -268,9 +280,11 @@ class HttpKubeApi implements KubeApi {
       });
     } catch (err) {
       if (options.signal?.aborted) throw err;
+      this.#observer(verb, 0);
       const reason = signal.aborted ? "Timeout" : "NetworkError";
       throw new KubeApiError(0, reason, `${method} ${path}: ${(err as Error).message}`);
     }
+    this.#observer(verb, response.status);
     if (!response.ok) throw await apiError(method, path, response as unknown as Response);
     return response as unknown as Response;
   }
@@ -312,10 +326,11 @@ class HttpKubeApi implements KubeApi {
     const bounded = signal
       ? AbortSignal.any([signal, AbortSignal.timeout(REQUEST_TIMEOUT_MS)])
       : undefined;
-    const body = await (await this.#request("GET", path, { query, signal: bounded })).json() as {
-      items: T[];
-      metadata: { resourceVersion: string };
-    };
+    const body = await (await this.#request("GET", path, { query, signal: bounded, verb: "LIST" }))
+      .json() as {
+        items: T[];
+        metadata: { resourceVersion: string };
+      };
     return { items: body.items ?? [], resourceVersion: body.metadata.resourceVersion };
   }
 
@@ -328,6 +343,7 @@ class HttpKubeApi implements KubeApi {
     const response = await this.#request("GET", path, {
       query: { ...query, watch: "true" },
       signal,
+      verb: "WATCH",
     });
     try {
       for await (const line of splitLines(response.body!, signal)) {

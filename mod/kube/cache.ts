@@ -37,6 +37,8 @@ export interface PodCacheOptions {
   readonly logger: Logger;
   /** Seconds after which the server ends each watch (it is then resumed); default 240. */
   readonly watchTimeoutSeconds?: number;
+  /** Called each time a watch ended and is opened again (for a metric). */
+  readonly onWatchRestart?: () => void;
 }
 
 const RETRY = { initialMs: 200, maxMs: 10_000 };
@@ -49,6 +51,8 @@ export class PodCache {
   readonly #abort = new AbortController();
   #resourceVersion = "";
   #loop: Promise<void> | undefined;
+  #synced = false;
+  #problem: string | undefined;
   /** Counts lists done; a test reads it to see a relist happened. */
   lists = 0;
 
@@ -65,6 +69,15 @@ export class PodCache {
   async start(): Promise<void> {
     await this.#relist();
     this.#loop = this.#watchLoop();
+  }
+
+  /**
+   * Why the cache cannot be trusted now (not listed yet, or its watch failing), or undefined when
+   * it is synced and following: for readiness.
+   */
+  get problem(): string | undefined {
+    if (!this.#synced) return "the pod cache has not synced (first list pending)";
+    return this.#problem;
   }
 
   /** The pod named `name`, if the cache has it. */
@@ -132,6 +145,8 @@ export class PodCache {
       if (!seen.has(name)) this.#apply(pod, "delete");
     }
     this.#resourceVersion = resourceVersion;
+    this.#synced = true;
+    this.#problem = undefined;
   }
 
   async #watchLoop(): Promise<void> {
@@ -141,8 +156,10 @@ export class PodCache {
       try {
         await this.#watchOnce();
         failures = 0;
+        this.#problem = undefined;
       } catch (err) {
         if (signal.aborted) break;
+        this.#problem = `the pod watch failed: ${(err as Error).message ?? err}`;
         if (isGone(err)) {
           this.#options.logger.info("pod watch expired; relisting");
           await this.#relistUntilDone();
@@ -151,6 +168,7 @@ export class PodCache {
         this.#options.logger.warn("pod watch failed; resuming", { error: String(err) });
         await sleep(backoffDelay(++failures, RETRY), signal);
       }
+      if (!signal.aborted) this.#options.onWatchRestart?.();
     }
   }
 
@@ -185,6 +203,7 @@ export class PodCache {
           timeoutSeconds: String(timeoutSeconds),
         },
         (event) => {
+          this.#problem = undefined;
           clearTimeout(silence);
           silence = setTimeout(() => request.abort(), (timeoutSeconds + 30) * 1000);
           this.#onEvent(event);

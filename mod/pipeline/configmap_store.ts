@@ -31,6 +31,7 @@
  * @module
  */
 
+import { type Leadership, NotLeaderError } from "../kube/leader.ts";
 import type { BackoffOptions } from "../async/backoff.ts";
 import { taskPart } from "../worker/naming.ts";
 import type { Logger } from "../telemetry/logger.ts";
@@ -72,6 +73,8 @@ export interface ConfigMapStoreOptions {
   readonly maxAttempts?: number;
   /** Backoff between attempts (default 200 ms doubling to 5 s). */
   readonly backoff?: BackoffOptions;
+  /** Whether this instance may write (leader election); absent: always. */
+  readonly leadership?: Leadership;
 }
 
 /** What the store knows of one pipeline's ConfigMap. */
@@ -135,6 +138,9 @@ export class ConfigMapPipelineStore implements PipelineStore {
 
   /** See {@linkcode PipelineStore.save}: applied in order per pipeline, folding queued saves. */
   save(state: PipelineState): Promise<void> {
+    if (this.#o.leadership && !this.#o.leadership.isLeader()) {
+      return Promise.reject(new NotLeaderError(this.#o.leadership.leader()));
+    }
     const id = state.definition.id;
     let queue = this.#queues.get(id);
     if (!queue) {

@@ -24,7 +24,8 @@ import type { Runtime } from "../worker/types.ts";
 import type { CompiledPipeline, CompiledStage } from "./compile.ts";
 import { attemptTaskId, decide, type Decision, type PipelineEvent } from "./decide.ts";
 import { PipelineNotFoundError, PipelineRun } from "./run.ts";
-import type { PipelineStore, StageState, StageStatus } from "./state.ts";
+import { isFinalStage, type PipelineStore, type StageState, type StageStatus } from "./state.ts";
+import { NotLeaderError } from "../kube/leader.ts";
 
 export { attemptTaskId } from "./decide.ts";
 export { PipelineNotFoundError, PipelineRun, type StageProgress } from "./run.ts";
@@ -50,6 +51,11 @@ export interface ExecutorOptions {
   readonly defaultImage?: string;
   /** Which images workers may run (IMAGE_ALLOWLIST); absent: any. */
   readonly imagePolicy?: ImagePolicy;
+  /**
+   * Told when a stage reaches a final state (a metric): its type (`build`, `test`, `approval`, ...)
+   * and its final status (`STAGE_COMPLETED`, `STAGE_FAILED`, ...).
+   */
+  readonly onStageFinished?: (type: string, status: string) => void;
 }
 
 /** A person's decision on an APPROVAL stage. */
@@ -246,7 +252,14 @@ export class PipelineExecutor {
       last = decision;
       if (decision.refused) return decision;
       const wasCancelled = run.state.cancelled;
-      for (const [id, state] of Object.entries(decision.stages)) run.state.stages[id] = state;
+      for (const [id, state] of Object.entries(decision.stages)) {
+        const wasFinal = isFinalStage(run.state.stages[id].status);
+        run.state.stages[id] = state;
+        if (!wasFinal && isFinalStage(state.status)) {
+          const type = run.state.definition.stages.find((s) => s.id === id)?.type ?? "unspecified";
+          this.#opts.onStageFinished?.(type, state.status);
+        }
+      }
       run.state.cancelled = decision.cancelled;
       // Stored before any worker starts, so a restart finds the attempt and its workers by name.
       if (decision.changed.length > 0 || decision.cancelled !== wasCancelled) {
@@ -319,6 +332,8 @@ export class PipelineExecutor {
       }),
     );
     const failure = results.find((r) => r.status === "rejected");
+    // Not the leader (any more): not this stage's failure; the new leader continues it.
+    if (failure && failure.reason instanceof NotLeaderError) throw failure.reason;
     return failure ? String((failure as PromiseRejectedResult).reason) : undefined;
   }
 }

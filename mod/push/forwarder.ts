@@ -57,6 +57,8 @@ export interface ForwardOptions {
   readonly window: number;
   /** How long to wait for an acknowledgement before reconnecting. */
   readonly ackTimeoutMs: number;
+  /** Told the lines sent and not yet acknowledged whenever that changes (a metric). */
+  readonly inFlight?: (lines: number) => void;
 }
 
 /** Why a stream was given up; the caller reconnects with backoff. */
@@ -89,6 +91,7 @@ export async function forwardWorkerLogs(
   let serverDone = false;
   const progress = new Pulse();
   let reader = new AbortController();
+  const report = () => options.inFlight?.(Math.max(0, sent - acked));
 
   const call = options.open();
   const interrupt = () => {
@@ -110,6 +113,7 @@ export async function forwardWorkerLogs(
       store.update(workerId, { logsAcked: acked });
       progress.notify();
     }
+    report();
   });
   call.on("error", (err: Error) => {
     broken = err;
@@ -160,6 +164,7 @@ export async function forwardWorkerLogs(
         const flowing = call.write(options.toWire(line, worker));
         // Counted as sent at once: its acknowledgement may come before the drain.
         sent = line.sequence;
+        report();
         if (!flowing) {
           await new Promise<void>((resolve) => {
             const done = () => {
@@ -196,5 +201,6 @@ export async function forwardWorkerLogs(
   } finally {
     signal.removeEventListener("abort", onAbort);
     reader.abort();
+    options.inFlight?.(0);
   }
 }

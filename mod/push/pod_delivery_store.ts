@@ -11,6 +11,7 @@
  * @module
  */
 
+import type { Leadership } from "../kube/leader.ts";
 import type { KubeApi, PodObject } from "../kube/api.ts";
 import { isNotFound } from "../kube/errors.ts";
 import type { DeliveryState, DeliveryStore } from "./delivery_store.ts";
@@ -31,15 +32,30 @@ export class PodDeliveryStore implements DeliveryStore {
   readonly #dirty = new Set<string>();
   #timer?: ReturnType<typeof setTimeout>;
   #writing: Promise<void> = Promise.resolve();
+  readonly #leadership: Leadership | undefined;
 
-  private constructor(api: KubeApi, namespace: string, states: Map<string, DeliveryState>) {
+  private constructor(
+    api: KubeApi,
+    namespace: string,
+    states: Map<string, DeliveryState>,
+    leadership: Leadership | undefined,
+  ) {
     this.#api = api;
     this.#namespace = namespace;
     this.#states = states;
+    this.#leadership = leadership;
   }
 
-  /** Reads the progress recorded on the worker pods (label `managed-by=ottoscaler`). */
-  static async open(api: KubeApi, namespace: string): Promise<PodDeliveryStore> {
+  /**
+   * Reads the progress recorded on the worker pods (label `managed-by=ottoscaler`). With
+   * `leadership`, progress is written only while this instance leads (a former leader's late
+   * flush must not write over the new leader's).
+   */
+  static async open(
+    api: KubeApi,
+    namespace: string,
+    leadership?: Leadership,
+  ): Promise<PodDeliveryStore> {
     const { items } = await api.list<PodObject>(`/api/v1/namespaces/${namespace}/pods`, {
       labelSelector: "managed-by=ottoscaler",
     });
@@ -48,7 +64,7 @@ export class PodDeliveryStore implements DeliveryStore {
       const saved = parseState(pod.metadata.annotations?.[DELIVERY_ANNOTATION]);
       if (saved) states.set(pod.metadata.name, saved);
     }
-    return new PodDeliveryStore(api, namespace, states);
+    return new PodDeliveryStore(api, namespace, states, leadership);
   }
 
   /** See {@linkcode DeliveryStore.get}. */
@@ -84,6 +100,7 @@ export class PodDeliveryStore implements DeliveryStore {
     const batch = [...this.#dirty].map((id) => [id, this.get(id)] as const);
     this.#dirty.clear();
     this.#writing = this.#writing.catch(() => {}).then(async () => {
+      if (this.#leadership && !this.#leadership.isLeader()) return; // the new leader writes
       const failed: string[] = [];
       await Promise.all(batch.map(async ([id, state]) => {
         try {

@@ -29,6 +29,8 @@ export interface HandlerTransport {
   notify(event: WorkerEvent): Promise<{ status: AckStatus; message: string }>;
   /** Closes the connection. */
   close(): void;
+  /** Whether the connection is up now (a metric); absent: unknown, reported as down. */
+  connected?(): boolean;
 }
 
 /** Options for {@linkcode PushDelivery}. */
@@ -55,6 +57,7 @@ export class PushDelivery {
   readonly #log: Logger;
   readonly #stopping = new AbortController();
   readonly #workers = new Map<string, { changed: Pulse; done: Promise<void> }>();
+  readonly #inFlight = new Map<string, number>();
   #unwatch?: () => void;
 
   private constructor(options: PushDeliveryOptions) {
@@ -81,6 +84,18 @@ export class PushDelivery {
    */
   isDelivered(workerId: string): boolean {
     return this.#opts.store.get(workerId).complete === true;
+  }
+
+  /** Lines sent to otto-handler and not acknowledged yet, over every worker. */
+  unacknowledgedLines(): number {
+    let total = 0;
+    for (const n of this.#inFlight.values()) total += n;
+    return total;
+  }
+
+  /** Whether the connection to otto-handler is up. */
+  connected(): boolean {
+    return this.#opts.transport.connected?.() ?? false;
   }
 
   /** Stops delivery (progress is kept for the next start); safe to call more than once. */
@@ -116,6 +131,8 @@ export class PushDelivery {
           toWire: (line, worker) => transport.logEntry(line, worker),
           window: this.#opts.window ?? 1000,
           ackTimeoutMs: this.#opts.ackTimeoutMs ?? 30_000,
+          inFlight: (n) =>
+            n > 0 ? this.#inFlight.set(workerId, n) : this.#inFlight.delete(workerId),
         }, signal)),
       this.#retrying(workerId, "events", () =>
         notifyWorkerEvents(workerId, {

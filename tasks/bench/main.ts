@@ -6,8 +6,10 @@
  *   `--lines N`, `--status-workers N`)
  * - kube: N worker pods on the local control plane, against a lean all-at-once client and a
  *   client-go-like rate-limited one (kube_bench.ts; `--pods N`, `--timeout SECONDS`)
+ * - failover: SIGKILL of the leader to the standby ready and to the first pod it creates
+ *   (failover_bench.ts; `--rounds N`)
  *
- * Usage: deno task bench [--only logs|kube] [flags of the benchmarks]
+ * Usage: deno task bench [--only logs|kube|failover] [flags of the benchmarks]
  *
  * @module
  */
@@ -23,6 +25,7 @@ interface Bench {
 const BENCHES: Readonly<Record<string, Bench>> = {
   logs: { script: "logs_bench.ts", flags: ["lines", "status-workers"] },
   kube: { script: "kube_bench.ts", flags: ["pods", "timeout"] },
+  failover: { script: "failover_bench.ts", flags: ["rounds"] },
 };
 
 const flagNames = Object.values(BENCHES).flatMap((b) => b.flags);

@@ -169,6 +169,7 @@ Deno.test({
             "ClusterRoleBinding",
             "Deployment",
             "NetworkPolicy",
+            "PodDisruptionBudget",
             "Role",
             "RoleBinding",
             "Service",
@@ -220,6 +221,12 @@ Deno.test({
               resources: ["configmaps"],
               verbs: ["get", "list", "watch", "create", "update", "patch", "delete"],
             },
+            {
+              apiGroups: ["coordination.k8s.io"],
+              resources: ["leases"],
+              verbs: ["get", "create", "update"],
+            },
+            { apiGroups: [""], resources: ["events"], verbs: ["create", "patch"] },
           ]);
           const binding = await read("RoleBinding");
           assert.deepEqual(binding.roleRef, {
@@ -236,8 +243,24 @@ Deno.test({
       await t.step("the Deployment reads back as written", async () => {
         const deployment = await read("Deployment");
         const file = byKind(manifests, "Deployment");
-        assert.equal(at(deployment, "spec", "replicas"), 1);
-        assert.equal(at(deployment, "spec", "strategy", "type"), "Recreate");
+        // Two replicas that elect a leader, replaced one at a time, spread over nodes.
+        assert.equal(at(deployment, "spec", "replicas"), 2);
+        assert.equal(at(deployment, "spec", "strategy", "type"), "RollingUpdate");
+        assert.equal(
+          at(
+            file,
+            "spec",
+            "template",
+            "spec",
+            "affinity",
+            "podAntiAffinity",
+            "preferredDuringSchedulingIgnoredDuringExecution",
+            0,
+            "podAffinityTerm",
+            "topologyKey",
+          ),
+          "kubernetes.io/hostname",
+        );
         const pod = at(deployment, "spec", "template", "spec") as Json;
         const filePod = at(file, "spec", "template", "spec") as Json;
         assert.equal(pod.serviceAccountName, "ottoscaler");
@@ -269,11 +292,12 @@ Deno.test({
         assert.deepEqual(container.resources, fileContainer.resources);
         assert.deepEqual(container.ports, [
           { name: "grpc", containerPort: 9090, protocol: "TCP" },
-          { name: "health", containerPort: 9092, protocol: "TCP" },
+          { name: "http", containerPort: 9091, protocol: "TCP" },
         ]);
-        // Probes go to the plaintext health-only listener: kubelet gRPC probes cannot use TLS.
+        assert.equal(at(container, "readinessProbe", "httpGet", "path"), "/readyz");
+        assert.equal(at(container, "livenessProbe", "httpGet", "path"), "/healthz");
         for (const probe of ["readinessProbe", "livenessProbe"]) {
-          assert.equal(at(container, probe, "grpc", "port"), 9092, probe);
+          assert.equal(at(container, probe, "httpGet", "port"), "http", probe);
         }
 
         const env = Object.fromEntries(
@@ -283,20 +307,23 @@ Deno.test({
           "AUTH_SERVICE_ACCOUNTS",
           "AUTH_TOKENS_FILE",
           "AUTH_TOKEN_AUDIENCE",
-          "GRPC_HEALTH_PORT",
           "GRPC_PORT",
           "GRPC_TLS_CERT_FILE",
           "GRPC_TLS_KEY_FILE",
+          "HTTP_PORT",
           "IMAGE_ALLOWLIST",
           "KUBECONFIG",
           "KUBE_CONTEXT",
+          "LEADER_ELECTION",
           "LOG_LEVEL",
           "NAMESPACE",
           "OTTO_AGENT_IMAGE",
           "OTTO_HANDLER_HOST",
+          "POD_NAME",
           "STATE_DIR",
           "WORKER_RUNTIME",
         ]);
+        assert.equal(at(env.POD_NAME, "fieldRef", "fieldPath"), "metadata.name");
         assert.equal(env.GRPC_PORT, "9090");
         assert.equal(env.WORKER_RUNTIME, "kubernetes");
         assert.equal(at(env.NAMESPACE, "fieldRef", "fieldPath"), "metadata.namespace");
@@ -318,7 +345,7 @@ Deno.test({
         assert.equal(secretOf(env.GRPC_TLS_CERT_FILE), "ottoscaler-tls");
         assert.equal(secretOf(env.GRPC_TLS_KEY_FILE), "ottoscaler-tls");
         assert.equal(secretOf(env.AUTH_TOKENS_FILE), "ottoscaler-tokens");
-        assert.equal(env.GRPC_HEALTH_PORT, "9092");
+        assert.equal(env.HTTP_PORT, "9091");
       });
 
       await t.step("the NetworkPolicy admits only otto-handler's pods, on 9090 only", async () => {
@@ -433,6 +460,7 @@ Deno.test({
             ["get", "pods", "log"],
             ["watch", "pods"],
             ["create", "configmaps"],
+            ["create", "events"],
             ...["get", "list", "delete", "patch"].map((v): [string, string] => [v, "pods"]),
             ...["get", "list", "watch", "update", "patch", "delete"].map((
               v,
@@ -480,6 +508,12 @@ Deno.test({
               "mint service-account tokens",
             ],
           ];
+          for (const verb of ["get", "create", "update"]) {
+            const lease = { ...inNs(verb, "leases"), group: "coordination.k8s.io" };
+            assert.equal(await allowed(lease), true, `${verb} leases`);
+          }
+          const deleteLease = { ...inNs("delete", "leases"), group: "coordination.k8s.io" };
+          assert.equal(await allowed(deleteLease), false, "must not: delete leases");
           for (const [attributes, what] of denied) {
             assert.equal(await allowed(attributes), false, `must not: ${what}`);
           }

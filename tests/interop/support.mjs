@@ -48,7 +48,16 @@ export function startOttoscaler({ env = {}, stateDir } = {}) {
     deno,
     ["run", "--allow-all", join(repo, "main.ts"), "serve", "--port", "0", "--host", "127.0.0.1"],
     {
-      env: { ...process.env, STATE_DIR: dir, STOP_GRACE_SECONDS: "2", ...env },
+      // No HTTP port (tests run in parallel; 9091 would clash) and no leader election (a
+      // restarted single instance would wait out its predecessor's lease) unless a test asks.
+      env: {
+        ...process.env,
+        STATE_DIR: dir,
+        STOP_GRACE_SECONDS: "2",
+        HTTP_PORT: "0",
+        LEADER_ELECTION: "false",
+        ...env,
+      },
       stdio: ["ignore", "pipe", "pipe"],
     },
   );
@@ -75,6 +84,26 @@ export function startOttoscaler({ env = {}, stateDir } = {}) {
               });
               child.kill("SIGTERM");
             }),
+          // SIGKILL: no shutdown at all (a crashed node); resolves once it is gone.
+          kill: () =>
+            new Promise((done) => {
+              if (child.exitCode !== null || child.signalCode !== null) return done();
+              child.once("exit", () => done());
+              child.kill("SIGKILL");
+            }),
+          // Resolves with the exit code once the process ends by itself (or is stopped).
+          exited: new Promise((done) => {
+            if (child.exitCode !== null) return done(child.exitCode);
+            child.once("exit", (code) => done(code));
+          }),
+          // http://host:port of the HTTP server, once it logged that it listens.
+          httpUrl: () => {
+            const http = logs.match(/"msg":"HTTP server listening".*?"port":(\d+)/);
+            return http ? `http://127.0.0.1:${http[1]}` : undefined;
+          },
+          // The leader election identity, once it logged it.
+          identity: () =>
+            logs.match(/"msg":"campaigning for the leader lease".*?"identity":"([^"]+)"/)?.[1],
         });
       }
     };

@@ -9,6 +9,8 @@
 export interface ServerProcess {
   /** host:port to dial. */
   readonly address: string;
+  /** http://host:port of the HTTP server (/metrics, /healthz, /readyz). */
+  readonly httpUrl: string;
   /** The state directory it uses. */
   readonly stateDir: string;
   /** Everything it logged so far. */
@@ -41,7 +43,16 @@ export async function startServerProcess(
       "127.0.0.1",
       ...(options.args ?? []),
     ],
-    env: { STATE_DIR: stateDir, STOP_GRACE_SECONDS: "2", LOG_LEVEL: "debug", ...options.env },
+    env: {
+      STATE_DIR: stateDir,
+      STOP_GRACE_SECONDS: "2",
+      LOG_LEVEL: "debug",
+      HTTP_PORT: String(freePort()),
+      // A restarted single instance would wait out its killed predecessor's lease; the tests of
+      // leader election turn it on.
+      LEADER_ELECTION: "false",
+      ...options.env,
+    },
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
@@ -49,11 +60,15 @@ export async function startServerProcess(
   let logText = "";
   const decoder = new TextDecoder();
   const port = Promise.withResolvers<number>();
+  let httpPort = 0;
   const drain = async (stream: ReadableStream<Uint8Array>) => {
     for await (const chunk of stream) {
       logText += decoder.decode(chunk, { stream: true });
+      const http = logText.match(/"msg":"HTTP server listening".*?"port":(\d+)/);
+      if (http) httpPort = Number(http[1]);
+      // The HTTP server starts after the gRPC one: ready once both listen (or HTTP is off).
       const match = logText.match(/"msg":"gRPC server listening".*?"port":(\d+)/);
-      if (match) port.resolve(Number(match[1]));
+      if (match && (httpPort || options.env?.HTTP_PORT === "0")) port.resolve(Number(match[1]));
     }
   };
   const drained = Promise.all([drain(child.stdout), drain(child.stderr)]);
@@ -61,6 +76,7 @@ export async function startServerProcess(
   const bound = await port.promise;
   return {
     address: `127.0.0.1:${bound}`,
+    httpUrl: `http://127.0.0.1:${httpPort}`,
     stateDir,
     logs: () => logText,
     stop: async () => {
@@ -79,4 +95,15 @@ export async function startServerProcess(
       await drained;
     },
   };
+}
+
+/**
+ * A port that was free a moment ago (the OS's pick for port 0). Another process may take it
+ * before the server binds; in the tests' own sandbox that does not happen in practice.
+ */
+export function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  listener.close();
+  return port;
 }

@@ -21,6 +21,9 @@
  *   container (TERM, grace, KILL) and keeps the pod and its log.
  * - A terminal pod is deleted once `isDelivered` says its log was delivered and `retentionMs`
  *   has passed since it ended.
+ * - With leader election only the leader writes: `start` and `stop` on a standby throw
+ *   `NotLeaderError`, and the reaper and start-failure timers do nothing there (the cache stays
+ *   warm, so a standby that takes over has every pod at hand).
  * - After a restart the pods are found again by label (`managed-by=ottoscaler`) and their
  *   workers go on: nothing is orphaned, nothing started twice.
  *
@@ -42,7 +45,11 @@ import {
 import { type KubeApi, type PodObject, withRetries } from "../../kube/api.ts";
 import { isAlreadyExists, isNotFound, isQuotaExceeded } from "../../kube/errors.ts";
 import { PodCache } from "../../kube/cache.ts";
+import { assertLeader, type Leadership } from "../../kube/leader.ts";
+import type { EventRecorder } from "../../kube/events.ts";
 import { readPodLog } from "./logs.ts";
+import { StartFailures } from "./start_failures.ts";
+import { Reaper } from "./reaper.ts";
 import { buildPod, type Resources } from "./pod.ts";
 import {
   FAILED_AT_ANNOTATION,
@@ -50,7 +57,6 @@ import {
   FAILURE_REASON_ANNOTATION,
   INDEX_LABEL,
   podToStatus,
-  startProblem,
   STOP_ANNOTATION,
 } from "./status.ts";
 
@@ -83,6 +89,12 @@ export interface KubeRuntimeOptions {
   readonly maxCreateAttempts?: number;
   /** Backoff of create retries (default 200 ms doubling to 5 s). */
   readonly createBackoff?: { readonly initialMs: number; readonly maxMs: number };
+  /** Whether this instance may write (leader election); absent: always. */
+  readonly leadership?: Leadership;
+  /** Called each time the pod watch is reopened (a metric). */
+  readonly onWatchRestart?: () => void;
+  /** Where Events on worker pods go (cannot start, stopped); absent: none. */
+  readonly events?: EventRecorder;
 }
 
 /** The Kubernetes runtime; see the module doc. */
@@ -99,12 +111,12 @@ export class KubeRuntime implements Runtime {
   readonly #tombstones = new Map<string, WorkerStatus>();
   readonly #listeners = new Set<StatusListener>();
   readonly #creating = new Map<string, Promise<WorkerStatus>>();
-  readonly #giveUpTimers = new Map<string, ReturnType<typeof setTimeout>>();
+  readonly #startFailures: StartFailures;
   readonly #closing = new AbortController();
   #createSlots: number;
   readonly #createQueue: (() => void)[] = [];
-  #reaper: ReturnType<typeof setInterval> | undefined;
-  readonly #deleting = new Set<string>();
+  #sweeper: ReturnType<typeof setInterval> | undefined;
+  readonly #reaper: Reaper;
   /** Workers this process asked to stop (the pod's annotation may not have been written). */
   readonly #stopRequested = new Set<string>();
 
@@ -116,6 +128,24 @@ export class KubeRuntime implements Runtime {
       namespace: options.namespace,
       labelSelector: MANAGED_SELECTOR,
       logger: options.logger,
+      onWatchRestart: options.onWatchRestart,
+    });
+    this.#reaper = new Reaper({
+      api: options.api,
+      namespace: options.namespace,
+      logger: options.logger,
+      retentionMs: () => this.#retentionMs(),
+      isDelivered: options.isDelivered ?? (() => true),
+    });
+    this.#startFailures = new StartFailures({
+      api: options.api,
+      namespace: options.namespace,
+      cache: this.#cache,
+      logger: options.logger,
+      graceMs: options.startFailureGraceMs ?? 60_000,
+      mayWrite: () => this.#mayWrite(),
+      taskOf: (id) => this.#statuses.get(id)?.taskId,
+      event: (id, reason, message) => this.#event(id, "Warning", reason, message),
     });
   }
 
@@ -125,12 +155,21 @@ export class KubeRuntime implements Runtime {
     runtime.#cache.subscribe((pod, change) => runtime.#onPod(pod, change));
     await runtime.#cache.start();
     const sweepMs = Math.max(200, Math.min(runtime.#retentionMs(), 30_000) / 2);
-    runtime.#reaper = setInterval(() => runtime.#reap(), sweepMs);
+    runtime.#sweeper = setInterval(() => runtime.#reap(), sweepMs);
     options.logger.info("kubernetes runtime ready", {
       namespace: options.namespace,
       pods: runtime.#cache.all().length,
     });
     return runtime;
+  }
+
+  /** Why the pod cache cannot be trusted now, if it cannot (for readiness). */
+  get problem(): string | undefined {
+    return this.#cache.problem;
+  }
+
+  #mayWrite(): boolean {
+    return this.#o.leadership?.isLeader() ?? true;
   }
 
   #retentionMs(): number {
@@ -147,7 +186,7 @@ export class KubeRuntime implements Runtime {
   #onPod(pod: PodObject, change: "upsert" | "delete"): void {
     const id = pod.metadata.name;
     if (change === "delete") {
-      this.#clearGiveUp(id);
+      this.#startFailures.clear(id);
       const last = this.#statuses.get(id);
       this.#statuses.delete(id);
       if (last && !isTerminal(last.phase)) {
@@ -171,7 +210,7 @@ export class KubeRuntime implements Runtime {
     }
     this.#tombstones.delete(id); // a pod of that name exists (again): it is the truth
     const status = podToStatus(pod);
-    this.#trackStartProblem(pod, status);
+    this.#startFailures.track(pod, status);
     const before = this.#statuses.get(id);
     if (before && isTerminal(before.phase) && !isTerminal(status.phase)) return; // never regress
     this.#statuses.set(id, status);
@@ -188,56 +227,11 @@ export class KubeRuntime implements Runtime {
     }
   }
 
-  /** Arms (or disarms) the grace timer of a pod that shows it cannot start. */
-  #trackStartProblem(pod: PodObject, status: WorkerStatus): void {
-    const id = pod.metadata.name;
-    const problem = status.phase === "pending" ? startProblem(pod) : undefined;
-    if (!problem) {
-      this.#clearGiveUp(id);
-      return;
-    }
-    if (this.#giveUpTimers.has(id)) return;
-    const timer = setTimeout(() => {
-      this.#giveUpTimers.delete(id);
-      const now = this.#cache.get(id);
-      const still = now && podToStatus(now).phase === "pending" ? startProblem(now) : undefined;
-      if (!still) return;
-      this.#giveUp(id, still.reason, still.message).catch((err) =>
-        this.#o.logger.warn("could not mark a worker that cannot start", {
-          worker: id,
-          error: String(err),
-        })
-      );
-    }, this.#o.startFailureGraceMs ?? 60_000);
-    this.#giveUpTimers.set(id, timer);
-  }
-
-  #clearGiveUp(id: string): void {
-    const timer = this.#giveUpTimers.get(id);
-    if (timer !== undefined) clearTimeout(timer);
-    this.#giveUpTimers.delete(id);
-  }
-
-  /** Records on the pod that it will not start, and makes sure it never runs late. */
-  async #giveUp(id: string, reason: string, message: string): Promise<void> {
-    this.#o.logger.warn("worker cannot start; giving up", { worker: id, reason, message });
-    const pod = await this.#o.api.mergePatch<PodObject>(this.#podsPath(id), {
-      metadata: {
-        annotations: {
-          [FAILURE_REASON_ANNOTATION]: reason,
-          [FAILURE_MESSAGE_ANNOTATION]: message,
-          [FAILED_AT_ANNOTATION]: new Date().toISOString(),
-        },
-      },
-      spec: { activeDeadlineSeconds: 1 },
-    });
-    this.#cache.observe(pod);
-  }
-
   // --- Runtime ----------------------------------------------------------------------------
 
   /** Starts a worker pod, or returns the existing one's state; see {@linkcode Runtime.start}. */
   start(spec: WorkerSpec): Promise<WorkerStatus> {
+    assertLeader(this.#o.leadership);
     const known = this.#known(spec.id);
     if (known) return Promise.resolve(this.#sameTask(known, spec));
     const inFlight = this.#creating.get(spec.id);
@@ -292,6 +286,7 @@ export class KubeRuntime implements Runtime {
         onRetry: (attempt, waitMs, err) =>
           this.#o.logger.debug("pod create retried", {
             worker: spec.id,
+            task: spec.taskId,
             attempt,
             waitMs,
             error: String(err),
@@ -333,6 +328,7 @@ export class KubeRuntime implements Runtime {
 
   /** Stops a worker; see {@linkcode Runtime.stop}. */
   async stop(id: string): Promise<void> {
+    assertLeader(this.#o.leadership);
     const status = this.#statuses.get(id);
     if (!status || isTerminal(status.phase)) return;
     const pod = this.#cache.get(id);
@@ -354,10 +350,19 @@ export class KubeRuntime implements Runtime {
       throw err;
     });
     if (patched) this.#cache.observe(patched);
+    this.#event(
+      id,
+      "Normal",
+      "Stopped",
+      "worker stopped by Ottoscaler (ScaleDown, timeout or cancel)",
+    );
     // The kubelet ends it within the grace period; if nothing does (a lost node), delete it.
     const limitMs = (this.#o.stopGraceSeconds ?? 30) * 1000 + (this.#o.stopSlackMs ?? 30_000);
-    if (!await this.#waitForEnd(id, limitMs)) {
-      this.#o.logger.warn("stopped worker did not end; deleting its pod", { worker: id });
+    if (!await this.#waitForEnd(id, limitMs) && this.#mayWrite()) {
+      this.#o.logger.warn("stopped worker did not end; deleting its pod", {
+        worker: id,
+        task: status.taskId,
+      });
       await this.#o.api.remove(this.#podsPath(id), { gracePeriodSeconds: "0" });
       await this.#waitForEnd(id, limitMs);
     }
@@ -434,30 +439,24 @@ export class KubeRuntime implements Runtime {
 
   /** Deletes finished pods whose logs were delivered and whose retention has passed. */
   #reap(): void {
-    const now = Date.now();
-    const delivered = this.#o.isDelivered ?? (() => true);
-    for (const status of this.#statuses.values()) {
-      if (!isTerminal(status.phase)) continue;
-      const ended = Date.parse(status.finishedAt ?? status.createdAt);
-      if (now - ended < this.#retentionMs() || !delivered(status.id)) continue;
-      if (this.#deleting.has(status.id)) continue;
-      this.#deleting.add(status.id);
-      this.#o.logger.debug("deleting finished worker pod", { worker: status.id });
-      this.#o.api.remove(this.#podsPath(status.id), { gracePeriodSeconds: "0" }).catch((err) =>
-        this.#o.logger.warn("could not delete a finished pod", {
-          worker: status.id,
-          error: String(err),
-        })
-      ).finally(() => this.#deleting.delete(status.id));
-    }
+    if (!this.#mayWrite()) return;
+    this.#reaper.sweep(this.#statuses.values());
+  }
+
+  #event(id: string, type: "Normal" | "Warning", reason: string, message: string): void {
+    const uid = this.#cache.get(id)?.metadata.uid;
+    this.#o.events?.record({ kind: "Pod", apiVersion: "v1", name: id, uid }, {
+      type,
+      reason,
+      message,
+    });
   }
 
   /** Stops watching; pods keep running. */
   async close(): Promise<void> {
     this.#closing.abort();
-    clearInterval(this.#reaper);
-    for (const timer of this.#giveUpTimers.values()) clearTimeout(timer);
-    this.#giveUpTimers.clear();
+    clearInterval(this.#sweeper);
+    this.#startFailures.close();
     await this.#cache.close();
   }
 }

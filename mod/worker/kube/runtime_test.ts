@@ -1,3 +1,4 @@
+import { EventRecorder } from "../../kube/events.ts";
 import assert from "node:assert/strict";
 import { ensureCluster } from "../../../tests/support/cluster.ts";
 import { silentLogger } from "../../telemetry/logger.ts";
@@ -75,11 +76,13 @@ Deno.test("kubernetes runtime: start failures, quota, retention, retries", async
     "an unschedulable worker is failed as Unschedulable after the grace time",
     async () => {
       // No simulated node has 5000 CPUs, so kube-scheduler marks the pod Unschedulable.
+      const events = new EventRecorder({ api, namespace, logger: silentLogger });
       const runtime = await open({
         api,
         namespace,
         resources: { requests: { cpu: "5000" } },
         startFailureGraceMs: 500,
+        events,
       });
       try {
         const spec = simSpec(`big-${suffix}`, 1, { stdout: [] });
@@ -94,6 +97,13 @@ Deno.test("kubernetes runtime: start failures, quota, retention, retries", async
         assert.equal(pod.metadata.annotations?.["ottoscaler.io/failure-reason"], "Unschedulable");
         assert.equal(pod.spec?.activeDeadlineSeconds, 1, "a late start is killed at once");
         assert.deepEqual(await collectLogs(runtime, spec.id), [], "it never ran, so no log");
+        // kubectl describe pod tells why.
+        await events.flush();
+        const told = await eventsOf(api, namespace, spec.id);
+        assert.deepEqual(told.map((e) => [e.type, e.reason, e.involvedObject.uid]), [
+          ["Warning", "Unschedulable", pod.metadata.uid],
+        ]);
+        assert.match(told[0].message, /^worker cannot start; failed as Unschedulable: /);
       } finally {
         await runtime.close();
       }
@@ -234,6 +244,24 @@ Deno.test("kubernetes runtime: start failures, quota, retention, retries", async
     }
   });
 
+  await t.step("a stopped worker's pod gets a Stopped Event", async () => {
+    const events = new EventRecorder({ api, namespace, logger: silentLogger });
+    const runtime = await open({ api, namespace, stopGraceSeconds: 0, events });
+    try {
+      const spec = simSpec(`stopped-${suffix}`, 1, { stdout: ["x"], sleepSeconds: 30 });
+      await prepareLog(sim, spec);
+      await runtime.start(spec);
+      await waitForStatus(runtime, spec.id, (s) => s.phase === "running");
+      await runtime.stop(spec.id);
+      await events.flush();
+      const told = await eventsOf(api, namespace, spec.id);
+      assert.deepEqual(told.map((e) => [e.type, e.reason]), [["Normal", "Stopped"]]);
+    } finally {
+      await runtime.close();
+      cancelPrints();
+    }
+  });
+
   await t.step("a pod deleted behind Ottoscaler's back is failed as Lost", async () => {
     const runtime = await open({ api, namespace });
     try {
@@ -253,3 +281,17 @@ Deno.test("kubernetes runtime: start failures, quota, retention, retries", async
     }
   });
 });
+
+/** The Events Ottoscaler recorded about the object named `name` (not kube-scheduler's). */
+async function eventsOf(api: KubeApi, namespace: string, name: string) {
+  const { items } = await api.list<{
+    type: string;
+    reason: string;
+    message: string;
+    involvedObject: { name: string; uid?: string };
+    source?: { component?: string };
+  }>(`/api/v1/namespaces/${namespace}/events`, {
+    fieldSelector: `involvedObject.name=${name}`,
+  });
+  return items.filter((e) => e.source?.component === "ottoscaler");
+}

@@ -136,7 +136,10 @@ export class LocalRuntime implements Runtime, AgentLogSink {
       }
       const pid = record.pid ?? await readPidFile(dir);
       if (pid === undefined) {
-        this.#log.info("starting worker that was created but not started", { worker: id });
+        this.#log.info("starting worker that was created but not started", {
+          worker: id,
+          task: spec.taskId,
+        });
         await this.#launch(worker);
         continue;
       }
@@ -152,7 +155,7 @@ export class LocalRuntime implements Runtime, AgentLogSink {
         };
         await saveRecord(worker);
       }
-      this.#log.info("re-adopting worker", { worker: id, pid });
+      this.#log.info("re-adopting worker", { worker: id, task: spec.taskId, pid });
       this.#scheduleDeadline(worker);
       worker.loop = this.#captureLoop(
         worker,
@@ -226,7 +229,7 @@ export class LocalRuntime implements Runtime, AgentLogSink {
       });
     } catch (err) {
       capture?.close();
-      this.#log.error("worker could not start", { worker: spec.id, err });
+      this.#log.error("worker could not start", { worker: spec.id, task: spec.taskId, err });
       await this.#end(worker, {
         reason: "StartError",
         message: `could not start: ${err instanceof Error ? err.message : String(err)}`,
@@ -242,7 +245,11 @@ export class LocalRuntime implements Runtime, AgentLogSink {
     };
     await saveRecord(worker);
     this.#publish(worker);
-    this.#log.debug("worker started", { worker: spec.id, pid: child.pid });
+    this.#log.debug("worker started", {
+      worker: spec.id,
+      task: spec.taskId,
+      pid: child.pid,
+    });
     child.status.then(() => {
       worker.childExited = true;
       worker.wake.notify();
