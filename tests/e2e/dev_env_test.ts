@@ -1,5 +1,5 @@
 /**
- * The developer-environment tasks (`tasks/dev_env.ts`: setup-user, list-envs, status, k8s-status,
+ * The developer-environment tasks (`tasks/dev_env/`: setup-user, list-envs, status, k8s-status,
  * deploy, logs, image, clean) as a developer without kind and Docker runs them: env files go to a
  * temporary directory (`--dir`), kind, docker and kubectl are kept off PATH, and `KUBECONFIG`
  * points at the local control plane, where setup-user creates the developer's namespace.
@@ -7,10 +7,10 @@
 
 import assert from "node:assert/strict";
 import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
-import { renderEnvFile } from "../../mod/devenv/env_files.ts";
+import { renderEnvFile } from "../../tasks/dev_env/env_files.ts";
 import { type Cluster, devDir, ensureCluster } from "../support/cluster.ts";
 
-const SCRIPT = new URL("../../tasks/dev_env.ts", import.meta.url).pathname;
+const SCRIPT = new URL("../../tasks/dev_env/main.ts", import.meta.url).pathname;
 const HIDDEN_TOOLS = ["kind", "docker", "kubectl"];
 
 interface Result {
@@ -34,7 +34,7 @@ function pathWithoutTools(): string {
     .join(":");
 }
 
-/** Runs `tasks/dev_env.ts` in a clean environment (no kind, docker or kubectl on PATH). */
+/** Runs `tasks/dev_env/main.ts` in a clean environment (no kind, docker or kubectl on PATH). */
 function script(cluster: Cluster) {
   const env: Record<string, string> = {
     PATH: pathWithoutTools(),
