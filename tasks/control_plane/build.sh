@@ -27,8 +27,9 @@ GO_JOBS="${OTTOSCALER_GO_JOBS:-2}"
 
 BINARIES=(kube-apiserver kube-scheduler etcd kwok)
 
-log() { printf '[control-plane/build] %s\n' "$*" >&2; }
-die() { printf '[control-plane/build] ERROR: %s\n' "$*" >&2; exit 1; }
+LOG_NAME=build
+# shellcheck source=lib.sh
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
 
 [[ $KUBE_VERSION =~ ^v1\.([0-9]+)\.([0-9]+)$ ]] ||
   die "KUBE_VERSION must be a release like v1.36.3 (got '$KUBE_VERSION')"

@@ -21,8 +21,9 @@ STATE="$DEV_DIR/control-plane"
 KUBECONFIG_OUT="$DEV_DIR/kubeconfig"
 GRACE="${OTTOSCALER_DOWN_GRACE:-10}"
 
-log() { printf '[control-plane/down] %s\n' "$*" >&2; }
-die() { printf '[control-plane/down] ERROR: %s\n' "$*" >&2; exit 1; }
+LOG_NAME=down
+# shellcheck source=lib.sh
+source "$SCRIPT_DIR/lib.sh"
 
 [[ $GRACE =~ ^[0-9]+$ ]] || die "OTTOSCALER_DOWN_GRACE must be a whole number of seconds"
 
@@ -33,9 +34,6 @@ fi
 # Same lock as up.sh.
 exec 9>"$DEV_DIR/control-plane.lock"
 flock 9
-
-# shellcheck source=lib.sh
-source "$SCRIPT_DIR/lib.sh"
 
 # group_alive <pgid>: any process left in that process group.
 group_alive() { kill -0 -- "-$1" 2>/dev/null; }

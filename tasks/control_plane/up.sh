@@ -4,6 +4,8 @@
 #   etcd -> kube-apiserver -> kube-scheduler -> kwok (simulated nodes and pods)
 # No kubelet, no kube-controller-manager, no container runtime: KWOK plays the
 # kubelet for N fake nodes, driven by the Stage objects in stages.yaml.
+# Beside it: certs.cnf (certificate extensions), kubeconfig.yaml, kwok-logs.yaml
+# and node.json (templates filled by lib.sh's render), logs-crd.json.
 #
 # Usage:  tasks/control_plane/up.sh        (stop with tasks/control_plane/down.sh)
 #
@@ -57,19 +59,21 @@ KUBECONFIG_OUT="$DEV_DIR/kubeconfig"
 NODES="${OTTOSCALER_DEV_NODES:-3}"
 TIMEOUT="${OTTOSCALER_UP_TIMEOUT:-60}"
 STAGES="$SCRIPT_DIR/stages.yaml"
+LOG_NAME=up
+# shellcheck source=lib.sh
+source "$SCRIPT_DIR/lib.sh"
 
 # Start order; down.sh stops them in reverse.
 COMPONENTS=(etcd kube-apiserver kube-scheduler kwok)
-
-log() { printf '[control-plane/up] %s\n' "$*" >&2; }
-die() { printf '[control-plane/up] ERROR: %s\n' "$*" >&2; exit 1; }
 
 [[ $NODES =~ ^[0-9]+$ ]] || die "OTTOSCALER_DEV_NODES must be a non-negative integer (got '$NODES')"
 [[ $TIMEOUT =~ ^[1-9][0-9]*$ ]] || die "OTTOSCALER_UP_TIMEOUT must be a positive integer"
 for tool in curl openssl setsid flock base64; do
   command -v "$tool" >/dev/null 2>&1 || die "'$tool' not found in PATH"
 done
-[[ -f $STAGES ]] || die "missing $STAGES"
+for f in "$STAGES" "$SCRIPT_DIR"/{certs.cnf,kubeconfig.yaml,kwok-logs.yaml,logs-crd.json,node.json}; do
+  [[ -f $f ]] || die "missing $f"
+done
 
 mkdir -p "$DEV_DIR"
 # One up/down at a time (down.sh takes the same lock). The lock file lives
@@ -77,25 +81,7 @@ mkdir -p "$DEV_DIR"
 exec 9>"$DEV_DIR/control-plane.lock"
 flock 9
 
-# --- helpers ------------------------------------------------------------------
-
-# shellcheck source=lib.sh
-source "$SCRIPT_DIR/lib.sh"
-
-# api <curl args...>: curl the apiserver as the admin user; prints the body,
-# fails on HTTP >= 400.
-api() {
-  curl -sS --fail-with-body --max-time 10 \
-    --cacert "$STATE/pki/ca.crt" --cert "$STATE/pki/admin.crt" --key "$STATE/pki/admin.key" \
-    "$@"
-}
-
-# api_code <curl args...>: the HTTP status only (000 if unreachable).
-api_code() {
-  curl -s -o /dev/null -w '%{http_code}' --max-time 5 \
-    --cacert "$STATE/pki/ca.crt" --cert "$STATE/pki/admin.crt" --key "$STATE/pki/admin.key" \
-    "$@" || true
-}
+# --- helpers (and lib.sh's: log, die, pid_of, api, api_code, http_ok, render) --
 
 # healthy: everything recorded in the state dir is alive and answering.
 healthy() {
@@ -105,8 +91,8 @@ healthy() {
   local c
   for c in "${COMPONENTS[@]}"; do pid_of "$c" >/dev/null || return 1; done
   [[ $(api_code "https://127.0.0.1:$APISERVER_PORT/readyz") == 200 ]] || return 1
-  [[ $(curl -sk -o /dev/null -w '%{http_code}' --max-time 5 "https://127.0.0.1:$SCHEDULER_PORT/healthz" || true) == 200 ]] || return 1
-  [[ $(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://127.0.0.1:$KWOK_PORT/healthz" || true) == 200 ]] || return 1
+  http_ok "https://127.0.0.1:$SCHEDULER_PORT/healthz" || return 1
+  http_ok "http://127.0.0.1:$KWOK_PORT/healthz" || return 1
 }
 
 print_usage() {
@@ -209,62 +195,35 @@ trap on_exit EXIT
 log "generating certificates in $PKI"
 ossl() { openssl "$@" 2>>"$STATE/logs/openssl.log" >/dev/null || die "openssl $1 failed (see $STATE/logs/openssl.log)"; }
 
-# CA (10 years; it dies with the state dir anyway).
+# The CA and the certificates it signs, with the extensions of certs.cnf.
+CERTS="$SCRIPT_DIR/certs.cnf"
 ossl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=ottoscaler-dev-ca" \
-  -keyout "$PKI/ca.key" -out "$PKI/ca.crt" \
-  -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign"
+  -config "$CERTS" -extensions ca -keyout "$PKI/ca.key" -out "$PKI/ca.crt"
 
-# sign <name> <subject> <extensions>: key + CA-signed cert $PKI/<name>.{key,crt}
+# sign <name> <subject>: key + CA-signed cert $PKI/<name>.{key,crt}, with the
+# extensions of section [<name>] of certs.cnf.
 sign() {
-  local name=$1 subj=$2 ext=$3
-  printf '%s\n' "basicConstraints=critical,CA:FALSE" "keyUsage=critical,digitalSignature,keyEncipherment" "$ext" \
-    >"$PKI/$name.ext"
+  local name=$1 subj=$2
   ossl req -new -newkey rsa:2048 -nodes -subj "$subj" -keyout "$PKI/$name.key" -out "$PKI/$name.csr"
   ossl x509 -req -in "$PKI/$name.csr" -CA "$PKI/ca.crt" -CAkey "$PKI/ca.key" -CAcreateserial \
-    -days 3650 -sha256 -extfile "$PKI/$name.ext" -out "$PKI/$name.crt"
-  rm -f "$PKI/$name.csr" "$PKI/$name.ext"
+    -days 3650 -sha256 -extfile "$CERTS" -extensions "$name" -out "$PKI/$name.crt"
+  rm -f "$PKI/$name.csr"
 }
-sign apiserver "/CN=kube-apiserver" \
-  "extendedKeyUsage=serverAuth
-subjectAltName=IP:127.0.0.1,IP:::1,IP:10.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local"
-# kwok's kubelet-like server; the apiserver verifies it (--kubelet-certificate-authority).
-sign kwok "/CN=kwok-kubelet" \
-  "extendedKeyUsage=serverAuth
-subjectAltName=IP:127.0.0.1,DNS:localhost"
-# O=system:masters: full access, and exempt from API Priority and Fairness.
-sign admin "/O=system:masters/CN=ottoscaler-admin" "extendedKeyUsage=clientAuth"
+sign apiserver "/CN=kube-apiserver"
+sign kwok "/CN=kwok-kubelet"
+sign admin "/O=system:masters/CN=ottoscaler-admin"
 # Service-account token signing key pair.
 ossl genrsa -out "$PKI/sa.key" 2048
 ossl rsa -in "$PKI/sa.key" -pubout -out "$PKI/sa.pub"
 
 # --- kubeconfig, env, kwok logs config ------------------------------------------------
 
-b64() { base64 -w0 <"$1"; }
-write_kubeconfig() {
-  cat >"$1" <<EOF
-apiVersion: v1
-kind: Config
-clusters:
-- name: ottoscaler-dev
-  cluster:
-    server: https://127.0.0.1:$APISERVER_PORT
-    certificate-authority-data: $(b64 "$PKI/ca.crt")
-users:
-- name: ottoscaler-admin
-  user:
-    client-certificate-data: $(b64 "$PKI/admin.crt")
-    client-key-data: $(b64 "$PKI/admin.key")
-contexts:
-- name: ottoscaler-dev
-  context:
-    cluster: ottoscaler-dev
-    user: ottoscaler-admin
-    namespace: default
-current-context: ottoscaler-dev
-EOF
-}
+CA_DATA="$(base64 -w0 <"$PKI/ca.crt")"
+ADMIN_CERT_DATA="$(base64 -w0 <"$PKI/admin.crt")"
+ADMIN_KEY_DATA="$(base64 -w0 <"$PKI/admin.key")"
 # The components use their own copy, so deleting the user-facing one is harmless.
-write_kubeconfig "$STATE/admin.kubeconfig"
+render "$SCRIPT_DIR/kubeconfig.yaml" APISERVER_PORT CA_DATA ADMIN_CERT_DATA ADMIN_KEY_DATA \
+  >"$STATE/admin.kubeconfig"
 
 cat >"$STATE/ports.env" <<EOF
 ETCD_PORT=$ETCD_PORT
@@ -292,16 +251,8 @@ EOF
 # with the CRI log reader, so it must exist (an empty file reads as no output).
 : >"$STATE/logs/pods/default.log"
 chmod 644 "$STATE/logs/pods/default.log"
-cat >"$STATE/kwok-logs.yaml" <<EOF
-# Generated by up.sh. No selector: applies to every pod on a kwok node.
-apiVersion: kwok.x-k8s.io/v1alpha1
-kind: ClusterLogs
-metadata:
-  name: ottoscaler-default-logs
-spec:
-  logs:
-  - logsFile: $STATE/logs/pods/default.log
-EOF
+DEFAULT_POD_LOG="$STATE/logs/pods/default.log"
+render "$SCRIPT_DIR/kwok-logs.yaml" DEFAULT_POD_LOG >"$STATE/kwok-logs.yaml"
 
 # --- start ------------------------------------------------------------------------
 
@@ -346,7 +297,6 @@ $(tail -n 30 "$STATE/logs/$name.log")"
     sleep 0.2
   done
 }
-http_ok() { [[ $(curl -sk -o /dev/null -w '%{http_code}' --max-time 3 "$1" || true) == 200 ]]; }
 api_ok() { [[ $(api_code "$1") == 200 ]]; }
 
 log "starting etcd on 127.0.0.1:$ETCD_PORT"
@@ -391,26 +341,14 @@ start kube-scheduler \
   --bind-address=127.0.0.1 --secure-port="$SCHEDULER_PORT"
 wait_for kube-scheduler "kube-scheduler /healthz" http_ok "https://127.0.0.1:$SCHEDULER_PORT/healthz"
 
-# The Logs CRD (trimmed from sigs.k8s.io/kwok@v0.8.0
+# The Logs CRD (logs-crd.json, trimmed from sigs.k8s.io/kwok@v0.8.0
 # kustomize/crd/bases/kwok.x-k8s.io_logs.yaml) must exist before kwok starts
 # with --enable-crds=Logs. A kind is either in --config or a CRD, never both,
 # which is why the cluster-wide default (ClusterLogs) stays in --config.
 log "installing the kwok Logs CRD"
 api -o /dev/null -X POST -H 'Content-Type: application/json' \
-  "https://127.0.0.1:$APISERVER_PORT/apis/apiextensions.k8s.io/v1/customresourcedefinitions" --data-binary @- <<'EOF'
-{"apiVersion":"apiextensions.k8s.io/v1","kind":"CustomResourceDefinition",
- "metadata":{"name":"logs.kwok.x-k8s.io"},
- "spec":{"group":"kwok.x-k8s.io","scope":"Namespaced",
-  "names":{"kind":"Logs","listKind":"LogsList","plural":"logs","singular":"logs"},
-  "versions":[{"name":"v1alpha1","served":true,"storage":true,"subresources":{"status":{}},
-   "schema":{"openAPIV3Schema":{"type":"object","properties":{
-    "apiVersion":{"type":"string"},"kind":{"type":"string"},"metadata":{"type":"object"},
-    "spec":{"type":"object","required":["logs"],"properties":{"logs":{"type":"array","items":{
-     "type":"object","properties":{
-      "containers":{"type":"array","items":{"type":"string"}},
-      "logsFile":{"type":"string"},"previousLogsFile":{"type":"string"},"follow":{"type":"boolean"}}}}}},
-    "status":{"type":"object","x-kubernetes-preserve-unknown-fields":true}}}}}]}}
-EOF
+  "https://127.0.0.1:$APISERVER_PORT/apis/apiextensions.k8s.io/v1/customresourcedefinitions" \
+  --data-binary @"$SCRIPT_DIR/logs-crd.json"
 logs_crd_served() { api -o /dev/null "https://127.0.0.1:$APISERVER_PORT/apis/kwok.x-k8s.io/v1alpha1/logs" 2>/dev/null; }
 wait_for kube-apiserver "the Logs CRD to be served" logs_crd_served
 
@@ -442,21 +380,13 @@ wait_for kwok "kwok /healthz" http_ok "http://127.0.0.1:$KWOK_PORT/healthz"
 
 log "creating $NODES simulated node(s)"
 for ((i = 0; i < NODES; i++)); do
-  name="kwok-node-$i"
-  # The kwok.x-k8s.io/node annotation marks the node as fake (kwok manages
-  # all nodes here anyway). Capacity is set on create and kept by node-initialize.
-  code="$(api_code -X POST -H 'Content-Type: application/json' \
-    "https://127.0.0.1:$APISERVER_PORT/api/v1/nodes" --data-binary @- <<EOF
-{"apiVersion":"v1","kind":"Node",
- "metadata":{"name":"$name",
-  "annotations":{"kwok.x-k8s.io/node":"fake","node.alpha.kubernetes.io/ttl":"0"},
-  "labels":{"type":"kwok","kubernetes.io/hostname":"$name","kubernetes.io/os":"linux","kubernetes.io/arch":"amd64","kubernetes.io/role":"agent","node-role.kubernetes.io/agent":""}},
- "spec":{},
- "status":{"capacity":{"cpu":"32","memory":"256Gi","pods":"110","ephemeral-storage":"1Ti"},
-  "allocatable":{"cpu":"32","memory":"256Gi","pods":"110","ephemeral-storage":"1Ti"}}}
-EOF
-)"
-  [[ $code == 201 || $code == 409 ]] || die "creating node $name: HTTP $code"
+  # node.json: the kwok.x-k8s.io/node annotation marks the node as fake (kwok
+  # manages all nodes here anyway); capacity is set on create and kept by
+  # node-initialize.
+  NODE_NAME="kwok-node-$i"
+  code="$(render "$SCRIPT_DIR/node.json" NODE_NAME | api_code -X POST -H 'Content-Type: application/json' \
+    "https://127.0.0.1:$APISERVER_PORT/api/v1/nodes" --data-binary @-)"
+  [[ $code == 201 || $code == 409 ]] || die "creating node $NODE_NAME: HTTP $code"
 done
 
 node_ready() {
