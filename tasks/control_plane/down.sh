@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Stop the local control plane started by up.sh and remove its state:
-#   kwok, kube-scheduler and kube-apiserver (together), then etcd; then
+#   kwok, kube-controller-manager, kube-scheduler and kube-apiserver (together),
+#   then etcd; then
 #   ${OTTOSCALER_DEV_DIR:-<repo>/.dev}/control-plane/ and .../kubeconfig.
 #
 # Each component was started by up.sh as the leader of its own process group
@@ -88,7 +89,7 @@ stop() {
 if [[ -d $STATE ]]; then
   # Clients of the apiserver and the apiserver together, then etcd (an
   # apiserver that loses etcd first only takes longer to shut down).
-  stop kwok kube-scheduler kube-apiserver
+  stop kwok kube-controller-manager kube-scheduler kube-apiserver
   stop etcd
   rm -rf -- "$STATE"
   log "removed $STATE"

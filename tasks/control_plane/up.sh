@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Start a local Kubernetes control plane for Ottoscaler's tests and benchmarks
 # and return, leaving it running in the background:
-#   etcd -> kube-apiserver -> kube-scheduler -> kwok (simulated nodes and pods)
-# No kubelet, no kube-controller-manager, no container runtime: KWOK plays the
-# kubelet for N fake nodes, driven by the Stage objects in stages.yaml.
+#   etcd -> kube-apiserver -> kube-scheduler -> kube-controller-manager ->
+#   kwok (simulated nodes and pods)
+# No kubelet, no container runtime: KWOK plays the kubelet for N fake nodes,
+# driven by the Stage objects in stages.yaml. kube-controller-manager runs only
+# the resourcequota, garbagecollector and namespace controllers: quota usage
+# is computed, ownerReferences garbage-collect, deleted namespaces go away.
 # Beside it: certs.cnf (certificate extensions), kubeconfig.yaml, kwok-logs.yaml
 # and node.json (templates filled by lib.sh's render), logs-crd.json.
 #
@@ -15,10 +18,11 @@
 #                               kubeconfig to $OTTOSCALER_DEV_DIR/kubeconfig
 #   OTTOSCALER_DEV_NODES        number of simulated nodes (default 3)
 #   OTTOSCALER_ETCD_PORT, OTTOSCALER_ETCD_PEER_PORT, OTTOSCALER_APISERVER_PORT,
-#   OTTOSCALER_SCHEDULER_PORT, OTTOSCALER_KWOK_PORT
+#   OTTOSCALER_SCHEDULER_PORT, OTTOSCALER_CONTROLLER_MANAGER_PORT,
+#   OTTOSCALER_KWOK_PORT
 #                               fixed loopback ports; when unset, the defaults
-#                               23790 23800 26443 26459 26250 are used, or the
-#                               next free port above a default that is taken
+#                               23790 23800 26443 26459 26457 26250 are used, or
+#                               the next free port above a default that is taken
 #   OTTOSCALER_UP_TIMEOUT       seconds to wait for each component (default 60)
 #   (build.sh's KUBE_VERSION / ETCD_VERSION / KWOK_VERSION / OTTOSCALER_CACHE apply)
 #
@@ -64,7 +68,7 @@ LOG_NAME=up
 source "$SCRIPT_DIR/lib.sh"
 
 # Start order; down.sh stops them in reverse.
-COMPONENTS=(etcd kube-apiserver kube-scheduler kwok)
+COMPONENTS=(etcd kube-apiserver kube-scheduler kube-controller-manager kwok)
 
 [[ $NODES =~ ^[0-9]+$ ]] || die "OTTOSCALER_DEV_NODES must be a non-negative integer (got '$NODES')"
 [[ $TIMEOUT =~ ^[1-9][0-9]*$ ]] || die "OTTOSCALER_UP_TIMEOUT must be a positive integer"
@@ -92,6 +96,8 @@ healthy() {
   for c in "${COMPONENTS[@]}"; do pid_of "$c" >/dev/null || return 1; done
   [[ $(api_code "https://127.0.0.1:$APISERVER_PORT/readyz") == 200 ]] || return 1
   http_ok "https://127.0.0.1:$SCHEDULER_PORT/healthz" || return 1
+  [[ -n ${CONTROLLER_MANAGER_PORT:-} ]] || return 1 # a plane started before it was added
+  http_ok "https://127.0.0.1:$CONTROLLER_MANAGER_PORT/healthz" || return 1
   http_ok "http://127.0.0.1:$KWOK_PORT/healthz" || return 1
 }
 
@@ -106,7 +112,7 @@ Local control plane is up: https://127.0.0.1:$APISERVER_PORT ($NODE_COUNT kwok n
   curl              curl --cacert $STATE/pki/ca.crt --cert $STATE/pki/admin.crt --key $STATE/pki/admin.key \\
                          https://127.0.0.1:$APISERVER_PORT/api/v1/nodes
   pod log file      $STATE/logs/pods/default.log  (CRI format: '<RFC3339 time> stdout F <text>'; per-pod: a kwok Logs object)
-  component logs    $STATE/logs/{etcd,kube-apiserver,kube-scheduler,kwok}.log
+  component logs    $STATE/logs/{etcd,kube-apiserver,kube-scheduler,kube-controller-manager,kwok}.log
   simulated pods    label managed-by=ottoscaler; run time from annotation ottoscaler.io/sim-duration
                     or env OTTO_SIM_DURATION (e.g. "2s", default 1s), exit code from
                     ottoscaler.io/sim-exit-code or env OTTO_SIM_EXIT_CODE (0 -> Succeeded, else
@@ -133,8 +139,15 @@ fi
 # --- binaries -------------------------------------------------------------------
 
 BIN_DIR="$("$SCRIPT_DIR/build.sh")" || die "build.sh failed"
+# kube-controller-manager has a cache entry of its own (see build.sh).
+KCM_DIR="$("$SCRIPT_DIR/build.sh" kube-controller-manager)" || die "build.sh kube-controller-manager failed"
+declare -A BIN_OF=()
 for c in "${COMPONENTS[@]}"; do
-  [[ -x $BIN_DIR/$c ]] || die "build.sh gave $BIN_DIR, which has no executable $c"
+  BIN_OF[$c]="$BIN_DIR/$c"
+done
+BIN_OF[kube-controller-manager]="$KCM_DIR/kube-controller-manager"
+for c in "${COMPONENTS[@]}"; do
+  [[ -x ${BIN_OF[$c]} ]] || die "build.sh gave no executable ${BIN_OF[$c]}"
 done
 
 # --- ports ------------------------------------------------------------------------
@@ -168,6 +181,7 @@ ETCD_PORT="$(pick_port OTTOSCALER_ETCD_PORT 23790)"; TAKEN[$ETCD_PORT]=1
 ETCD_PEER_PORT="$(pick_port OTTOSCALER_ETCD_PEER_PORT 23800)"; TAKEN[$ETCD_PEER_PORT]=1
 APISERVER_PORT="$(pick_port OTTOSCALER_APISERVER_PORT 26443)"; TAKEN[$APISERVER_PORT]=1
 SCHEDULER_PORT="$(pick_port OTTOSCALER_SCHEDULER_PORT 26459)"; TAKEN[$SCHEDULER_PORT]=1
+CONTROLLER_MANAGER_PORT="$(pick_port OTTOSCALER_CONTROLLER_MANAGER_PORT 26457)"; TAKEN[$CONTROLLER_MANAGER_PORT]=1
 KWOK_PORT="$(pick_port OTTOSCALER_KWOK_PORT 26250)"; TAKEN[$KWOK_PORT]=1
 # (pick_port runs in a subshell, hence the TAKEN updates out here.)
 
@@ -183,9 +197,9 @@ on_exit() {
   local rc=$?
   ((STARTED_OK)) && return
   log "start-up failed (exit $rc); stopping what was started. Logs: $STATE/logs/"
-  local c pid
-  for c in kwok kube-scheduler kube-apiserver etcd; do
-    pid="$(pid_of "$c")" || continue
+  local k pid
+  for ((k = ${#COMPONENTS[@]} - 1; k >= 0; k--)); do
+    pid="$(pid_of "${COMPONENTS[k]}")" || continue
     kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
   done
   log "run $SCRIPT_DIR/down.sh to remove $STATE"
@@ -230,9 +244,11 @@ ETCD_PORT=$ETCD_PORT
 ETCD_PEER_PORT=$ETCD_PEER_PORT
 APISERVER_PORT=$APISERVER_PORT
 SCHEDULER_PORT=$SCHEDULER_PORT
+CONTROLLER_MANAGER_PORT=$CONTROLLER_MANAGER_PORT
 KWOK_PORT=$KWOK_PORT
 NODE_COUNT=$NODES
 BIN_DIR=$BIN_DIR
+KCM_DIR=$KCM_DIR
 EOF
 
 # Sourceable by tests and scripts.
@@ -256,7 +272,7 @@ render "$SCRIPT_DIR/kwok-logs.yaml" DEFAULT_POD_LOG >"$STATE/kwok-logs.yaml"
 
 # --- start ------------------------------------------------------------------------
 
-# start <component> <args...>: run $BIN_DIR/<component> detached in its own
+# start <component> <args...>: run the component's binary detached in its own
 # session/process group (setsid) immune to hangups (nohup); the pid, which is
 # also the process-group id, goes to pids/<component>.pid. The inner shell
 # records its own pid and then execs, so the pid is right whether or not
@@ -274,7 +290,7 @@ start() {
       fd=${fd##*/}; [[ $fd -gt 2 ]] && eval "exec $fd>&-" 2>/dev/null
     done
     exec nohup "$@"' _ \
-    "$STATE/pids/$name.pid" "$BIN_DIR/$name" "$@" \
+    "$STATE/pids/$name.pid" "${BIN_OF[$name]}" "$@" \
     >>"$STATE/logs/$name.log" 2>&1 </dev/null &
   for ((i = 0; i < 50; i++)); do
     [[ -s $STATE/pids/$name.pid ]] && pid_of "$name" >/dev/null && return 0
@@ -309,11 +325,11 @@ start etcd \
 wait_for etcd "etcd /health" http_ok "http://127.0.0.1:$ETCD_PORT/health"
 
 # Apiserver notes:
-# - ServiceAccount admission off: no controller-manager creates the default
+# - ServiceAccount admission off: no serviceaccount controller creates the default
 #   service account, so every pod would be rejected.
 # - TaintNodesByCondition admission off: it adds node.kubernetes.io/not-ready:
 #   NoSchedule to every new Node, and only the controller-manager's node
-#   lifecycle controller would remove it, so nothing would ever schedule.
+#   lifecycle controller (not run here) would remove it, so nothing would ever schedule.
 # - --kubelet-preferred-address-types=InternalIP: reach kwok at 127.0.0.1 (the
 #   default order tries Hostname first, which is "localhost" and may be ::1).
 # - --endpoint-reconciler-type=none: no kubernetes Service endpoint upkeep.
@@ -341,6 +357,19 @@ start kube-scheduler \
   --bind-address=127.0.0.1 --secure-port="$SCHEDULER_PORT"
 wait_for kube-scheduler "kube-scheduler /healthz" http_ok "https://127.0.0.1:$SCHEDULER_PORT/healthz"
 
+# Only the controllers Ottoscaler's tests need: resourcequota (usage in the
+# quota status, released when pods end), garbagecollector (ownerReferences)
+# and namespace (a deleted namespace is emptied and goes away). No service
+# account tokens: each controller uses the admin kubeconfig itself.
+log "starting kube-controller-manager (health on https://127.0.0.1:$CONTROLLER_MANAGER_PORT)"
+start kube-controller-manager \
+  --kubeconfig="$STATE/admin.kubeconfig" --leader-elect=false \
+  --controllers=resourcequota,garbagecollector,namespace \
+  --use-service-account-credentials=false \
+  --bind-address=127.0.0.1 --secure-port="$CONTROLLER_MANAGER_PORT"
+wait_for kube-controller-manager "kube-controller-manager /healthz" \
+  http_ok "https://127.0.0.1:$CONTROLLER_MANAGER_PORT/healthz"
+
 # The Logs CRD (logs-crd.json, trimmed from sigs.k8s.io/kwok@v0.8.0
 # kustomize/crd/bases/kwok.x-k8s.io_logs.yaml) must exist before kwok starts
 # with --enable-crds=Logs. A kind is either in --config or a CRD, never both,
@@ -362,8 +391,8 @@ wait_for kube-apiserver "the Logs CRD to be served" logs_crd_served
 #   --node-ip / --node-name fill every node's InternalIP / Hostname.
 # - The server speaks TLS and plain HTTP on one port; with no --tls-* files
 #   it would use a throwaway self-signed cert.
-# - Leases (--node-lease-duration-seconds) are left off: with no
-#   controller-manager nothing reads them, and they cost API writes.
+# - Leases (--node-lease-duration-seconds) are left off: with no node
+#   lifecycle controller nothing reads them, and they cost API writes.
 log "starting kwok (kubelet-like server on 127.0.0.1:$KWOK_PORT)"
 KWOK_WORKDIR="$STATE/kwok-workdir" start kwok \
   --kubeconfig="$STATE/admin.kubeconfig" \

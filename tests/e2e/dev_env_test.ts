@@ -68,6 +68,24 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
+/** Waits until `namespace` no longer exists (the namespace controller has finished with it). */
+async function namespaceGone(core: CoreV1Api, namespace: string): Promise<void> {
+  // A guard against hanging, not a timing assertion.
+  const giveUp = Date.now() + 120_000;
+  for (;;) {
+    const ns = await core.readNamespace({ name: namespace }).catch((err: { code?: number }) => {
+      if (err.code === 404) return undefined;
+      throw err;
+    });
+    if (ns === undefined) return;
+    assert.ok(ns.metadata?.deletionTimestamp !== undefined, `${namespace} is not being deleted`);
+    if (Date.now() > giveUp) {
+      throw new Error(`namespace ${namespace} never went away: ${JSON.stringify(ns.status)}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
 Deno.test({
   name: "dev env tasks without kind or Docker: setup-user, list-envs, status, k8s-status, clean",
   // client-node (undici) keeps connections and their timers alive between requests.
@@ -220,12 +238,9 @@ Deno.test({
         assert.match(result.stdout, /kind not found on PATH: no kind cluster to delete/);
         assert.equal(await exists(envFile), false);
         assert.equal(await exists(`${dir}/.ottoscaler/${name}`), false);
-        // No controller-manager here: the namespace stays Terminating rather than going away.
-        const ns = await core.readNamespace({ name: namespace }).catch(() => undefined);
-        assert.ok(
-          ns === undefined || ns.metadata?.deletionTimestamp !== undefined,
-          "namespace deleted",
-        );
+        // kube-controller-manager's namespace controller empties the namespace (its pod too),
+        // then it goes away.
+        await namespaceGone(core, namespace);
 
         const list = await run("list-envs", "--dir", dir);
         assert.equal(list.code, 0, at(list));
