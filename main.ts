@@ -27,7 +27,8 @@ import {
   SETTINGS,
   settingsHelp,
 } from "./mod/config/config.ts";
-import { COMMANDS, UsageError } from "./mod/cli/commands.ts";
+import { COMMANDS } from "./mod/cli/commands.ts";
+import { isParseArgsError, UsageError } from "./mod/cli/command.ts";
 import { describeGrpcError, isUnavailable, refusalHint } from "./mod/cli/client.ts";
 import { connectHandler } from "./mod/grpc/handler_client.ts";
 import { startServer } from "./mod/grpc/server.ts";
@@ -591,7 +592,7 @@ export async function main(args: string[]): Promise<number> {
       console.error(`error: ${err.message}`);
       return 2;
     }
-    if (err instanceof TypeError && (err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
+    if (isParseArgsError(err)) {
       console.error(`error: ${err.message}`);
       return 2;
     }

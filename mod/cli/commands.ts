@@ -13,7 +13,6 @@ import type { WorkerStatusNotification__Output } from "../../proto/generated/ott
 import type { OttoscalerServiceClient } from "../../proto/generated/ottoscaler/v1/OttoscalerService.ts";
 import { connect, unaryCall } from "./client.ts";
 import { clientSecurity } from "./credentials.ts";
-import { UsageError } from "./usage_error.ts";
 import {
   approveStage,
   cancelPipeline,
@@ -23,26 +22,9 @@ import {
   watchPipeline,
 } from "./pipeline.ts";
 import { eventLine, logLine, statusTable } from "./format.ts";
+import { type Command, type Output, UsageError } from "./command.ts";
 
-export { UsageError };
-
-/** Where a command writes; injected so tests can capture it. */
-export interface Output {
-  /** Writes one line to standard output. */
-  line(text: string): void;
-}
-
-/** A client command. */
-export interface Command {
-  /** The command's name. */
-  readonly name: string;
-  /** One line for the command list. */
-  readonly summary: string;
-  /** The full `--help` text. */
-  readonly help: string;
-  /** Runs it; resolves with the exit code. */
-  run(args: string[], out: Output): Promise<number>;
-}
+export { type Command, type Output, UsageError } from "./command.ts";
 
 const SERVER_HELP =
   `  --server ADDR      Ottoscaler's address (default $OTTOSCALER_ADDR or 127.0.0.1:9090)

@@ -7,7 +7,7 @@
 
 import { isIP } from "node:net";
 import type { ClientSecurity } from "./client.ts";
-import { UsageError } from "./usage_error.ts";
+import { UsageError } from "./command.ts";
 
 async function readFlagFile(flag: string, path: unknown): Promise<Uint8Array | undefined> {
   if (path === undefined) return undefined;
