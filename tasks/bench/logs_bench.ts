@@ -7,7 +7,11 @@
  * It prints figures and ratios; it asserts nothing. Ottoscaler runs as a real `serve` process with
  * the local runtime; the handler and the subscriber run in this process.
  *
- * Usage: deno task bench [--lines N] [--status-workers N]
+ * Usage: deno task bench [--lines N] [--status-workers N] [--paths push,pull] [--profile DIR]
+ *
+ * `--paths` runs only some of the paths (push includes the status notifications); `--profile DIR`
+ * writes a V8 CPU profile of every Ottoscaler and baseline process into DIR (summarize them with
+ * tasks/bench/profile_summary.ts).
  *
  * @module
  */
@@ -21,8 +25,16 @@ const { values } = parseArgs({
   options: {
     lines: { type: "string", default: "1000000" },
     "status-workers": { type: "string", default: "20" },
+    paths: { type: "string", default: "push,pull" },
+    profile: { type: "string" },
   },
 });
+const PATHS = new Set(values.paths.split(","));
+/** Extra `deno run` flags of a process measured: a CPU profile named `label` with `--profile`. */
+const profileArgs = (label: string): string[] =>
+  values.profile
+    ? ["--cpu-prof", `--cpu-prof-dir=${values.profile}`, `--cpu-prof-name=${label}.cpuprofile`]
+    : [];
 const LINES = Number(values.lines);
 const STATUS_WORKERS = Number(values["status-workers"]);
 const now = () => performance.timeOrigin + performance.now();
@@ -177,7 +189,13 @@ function printer(n: number): string {
 
 function spawnBaseline(args: string[]): Deno.ChildProcess {
   return new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", new URL("./baseline_peer.ts", import.meta.url).pathname, ...args],
+    args: [
+      "run",
+      "--allow-all",
+      ...profileArgs(`baseline-${args[0]}`),
+      new URL("./baseline_peer.ts", import.meta.url).pathname,
+      ...args,
+    ],
     stdout: "piped",
     stderr: "inherit",
   }).spawn();
@@ -201,6 +219,7 @@ async function push(handler: Handler): Promise<{ run: Run; status: string }> {
   const result = await handler.expect(LINES);
   const server = await startServerProcess({
     env: { OTTO_HANDLER_HOST: handler.address, LOG_LEVEL: "info" },
+    denoArgs: profileArgs("ottoscaler-push"),
   });
   const client = connect(server.address);
   try {
@@ -260,7 +279,10 @@ async function pullBaseline(): Promise<Run> {
 
 async function pull(): Promise<Run> {
   const receiver = new Receiver(LINES);
-  const server = await startServerProcess({ env: { LOG_LEVEL: "info" } });
+  const server = await startServerProcess({
+    env: { LOG_LEVEL: "info" },
+    denoArgs: profileArgs("ottoscaler-pull"),
+  });
   const client = connect(server.address);
   try {
     const following = subscribe(client, "bench-pull", receiver);
@@ -303,24 +325,28 @@ const progress = (step: string) => console.error(`… ${step}`);
 progress("starting the Node.js handler");
 const handler = await startHandler();
 try {
-  progress("push baseline");
-  const pushBase = await pushBaseline(handler);
-  progress("push through Ottoscaler");
-  const { run: pushed, status } = await push(handler);
-  progress("pull baseline");
-  const pullBase = await pullBaseline();
-  progress("pull through Ottoscaler");
-  const pulled = await pull();
-  console.log(
-    `${"".padEnd(40)}  ${"lines/s".padStart(11)}  ${"MB/s".padStart(7)}  ${"p50 ms".padStart(9)}  ${
-      "p99 ms".padStart(9)
-    }   vs baseline`,
-  );
-  console.log(row(pushBase));
-  console.log(row(pushed, pushBase));
-  console.log(row(pullBase));
-  console.log(row(pulled, pullBase));
-  console.log(`\nstate change to NotifyWorkerStatus: ${status}`);
+  const header = `${"".padEnd(40)}  ${"lines/s".padStart(11)}  ${"MB/s".padStart(7)}  ${
+    "p50 ms".padStart(9)
+  }  ${"p99 ms".padStart(9)}   vs baseline`;
+  const rows: string[] = [];
+  let status = "";
+  if (PATHS.has("push")) {
+    progress("push baseline");
+    const pushBase = await pushBaseline(handler);
+    progress("push through Ottoscaler");
+    const pushed = await push(handler);
+    rows.push(row(pushBase), row(pushed.run, pushBase));
+    status = pushed.status;
+  }
+  if (PATHS.has("pull")) {
+    progress("pull baseline");
+    const pullBase = await pullBaseline();
+    progress("pull through Ottoscaler");
+    const pulled = await pull();
+    rows.push(row(pullBase), row(pulled, pullBase));
+  }
+  console.log([header, ...rows].join("\n"));
+  if (status) console.log(`\nstate change to NotifyWorkerStatus: ${status}`);
   console.log(
     "\nLatency is from the worker formatting a line to the consumer receiving it; MB/s counts " +
       "message text. Ratios are lines/s against the baseline measured in this run.",

@@ -23,14 +23,24 @@ const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 
 /**
  * Starts the server; resolves once it logs that it listens (so LOG_LEVEL must be info or debug).
- * Reuses `stateDir` when given.
+ * Reuses `stateDir` when given; `denoArgs` go to `deno run` (e.g. `--cpu-prof` for profiling).
  */
 export async function startServerProcess(
-  options: { stateDir?: string; env?: Record<string, string> } = {},
+  options: { stateDir?: string; env?: Record<string, string>; denoArgs?: readonly string[] } = {},
 ): Promise<ServerProcess> {
   const stateDir = options.stateDir ?? await Deno.makeTempDir({ prefix: "ottoscaler-e2e-" });
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", MAIN, "serve", "--port", "0", "--host", "127.0.0.1"],
+    args: [
+      "run",
+      "--allow-all",
+      ...(options.denoArgs ?? []),
+      MAIN,
+      "serve",
+      "--port",
+      "0",
+      "--host",
+      "127.0.0.1",
+    ],
     env: { STATE_DIR: stateDir, STOP_GRACE_SECONDS: "2", LOG_LEVEL: "debug", ...options.env },
     stdin: "null",
     stdout: "piped",
