@@ -20,6 +20,7 @@ import type { Logger } from "../telemetry/logger.ts";
 import { acceptsAgentLines, type Runtime } from "../worker/types.ts";
 import { logStreamingHandlers } from "./log_streaming_service.ts";
 import { ottoscalerHandlers } from "./ottoscaler_service.ts";
+import { preEncoded } from "./log_entry_codec.ts";
 import {
   LOADER_OPTIONS,
   loadGrpcObjects,
@@ -83,7 +84,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     "grpc.max_receive_message_length": 16 * 1024 * 1024,
   });
   server.addService(
-    proto.ottoscaler.v1.OttoscalerService.service,
+    // WatchWorkerLogs writes entries it encoded itself (log_entry_codec.ts).
+    preEncoded(proto.ottoscaler.v1.OttoscalerService.service, ["WatchWorkerLogs"]),
     ottoscalerHandlers({ ...options, streams }),
   );
   const health = new HealthImplementation(
