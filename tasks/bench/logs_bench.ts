@@ -7,9 +7,10 @@
  * It prints figures and ratios; it asserts nothing. Ottoscaler runs as a real `serve` process with
  * the local runtime; the handler and the subscriber run in this process.
  *
- * Usage: deno task bench [--lines N] [--status-workers N] [--paths push,pull] [--profile DIR]
+ * Usage: deno task bench [--lines N] [--status-workers N] [--paths push,pull,status]
+ * [--profile DIR]
  *
- * `--paths` runs only some of the paths (push includes the status notifications); `--profile DIR`
+ * `--paths` runs only some of the measurements; `--profile DIR`
  * writes a V8 CPU profile of every Ottoscaler and baseline process into DIR (summarize them with
  * tasks/bench/profile_summary.ts).
  *
@@ -25,7 +26,7 @@ const { values } = parseArgs({
   options: {
     lines: { type: "string", default: "1000000" },
     "status-workers": { type: "string", default: "20" },
-    paths: { type: "string", default: "push,pull" },
+    paths: { type: "string", default: "push,pull,status" },
     profile: { type: "string" },
   },
 });
@@ -144,7 +145,7 @@ async function startHandler() {
     async resetStatuses(): Promise<void> {
       await send("reset-statuses");
     },
-    async statuses(): Promise<{ count: number; p50: number; p99: number }> {
+    async statuses(): Promise<StatusFigures> {
       await send("statuses");
       return JSON.parse(await nextLine("STATUS "));
     },
@@ -215,7 +216,7 @@ async function pushBaseline(handler: Handler): Promise<Run> {
   return fromHandler("baseline: bare grpc-js stream (push)", figures);
 }
 
-async function push(handler: Handler): Promise<{ run: Run; status: string }> {
+async function push(handler: Handler): Promise<Run> {
   const result = await handler.expect(LINES);
   const server = await startServerProcess({
     env: { OTTO_HANDLER_HOST: handler.address, LOG_LEVEL: "info" },
@@ -228,24 +229,58 @@ async function push(handler: Handler): Promise<{ run: Run; status: string }> {
       worker_count: 1,
       build_config: { command: printer(LINES) },
     });
-    const run = fromHandler("Ottoscaler push (ForwardWorkerLogs)", await result());
-    await handler.resetStatuses();
-    await scaleUp(client, {
-      task_id: "bench-status",
-      worker_count: STATUS_WORKERS,
-      build_config: { command: "true" },
-    });
-    // Each worker has three state changes: CREATED, RUNNING, COMPLETED.
-    let statuses = await handler.statuses();
-    const deadline = Date.now() + 30_000;
-    while (statuses.count < STATUS_WORKERS * 3 && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 100));
-      statuses = await handler.statuses();
-      if (Deno.env.get("BENCH_DEBUG")) console.error(JSON.stringify(statuses));
+    return fromHandler("Ottoscaler push (ForwardWorkerLogs)", await result());
+  } finally {
+    client.close();
+    await server.stop();
+    await Deno.remove(server.stateDir, { recursive: true });
+  }
+}
+
+/** Figures of the status notifications: all, and per kind of change. */
+interface StatusFigures {
+  readonly count: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly byKind?: Readonly<Record<string, StatusFigures>>;
+}
+
+/** Waits (up to 30 s) until the handler has `count` notifications; resolves with the figures. */
+async function waitForStatuses(handler: Handler, count: number): Promise<StatusFigures> {
+  let statuses = await handler.statuses();
+  const deadline = Date.now() + 30_000;
+  while (statuses.count < count && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+    statuses = await handler.statuses();
+    if (Deno.env.get("BENCH_DEBUG")) console.error(JSON.stringify(statuses));
+  }
+  return statuses;
+}
+
+/** Latency from state change to NotifyWorkerStatus at the handler, for workers that end at once. */
+async function status(handler: Handler): Promise<string> {
+  const server = await startServerProcess({
+    env: { OTTO_HANDLER_HOST: handler.address, LOG_LEVEL: "info" },
+    denoArgs: profileArgs("ottoscaler-status"),
+  });
+  const client = connect(server.address);
+  try {
+    // One round to warm up (the connection to the handler is made at the first call), then the
+    // measured one.
+    for (const round of ["warm-up", "measured"]) {
+      await handler.resetStatuses();
+      await scaleUp(client, {
+        task_id: `bench-status-${round}`,
+        worker_count: STATUS_WORKERS,
+        build_config: { command: "true" },
+      });
+      await waitForStatuses(handler, STATUS_WORKERS * 3);
     }
-    const status = `${statuses.count} notifications from ${STATUS_WORKERS} workers: ` +
-      `p50 ${statuses.p50} ms, p99 ${statuses.p99} ms`;
-    return { run, status };
+    const statuses = await handler.statuses();
+    const kinds = Object.entries(statuses.byKind ?? {})
+      .map(([kind, f]) => `${kind} p50 ${f.p50} / p99 ${f.p99} ms`).join(", ");
+    return `${statuses.count} notifications from ${STATUS_WORKERS} workers: ` +
+      `p50 ${statuses.p50} ms, p99 ${statuses.p99} ms (${kinds})`;
   } finally {
     client.close();
     await server.stop();
@@ -329,14 +364,13 @@ try {
     "p50 ms".padStart(9)
   }  ${"p99 ms".padStart(9)}   vs baseline`;
   const rows: string[] = [];
-  let status = "";
+  let statusLine = "";
   if (PATHS.has("push")) {
     progress("push baseline");
     const pushBase = await pushBaseline(handler);
     progress("push through Ottoscaler");
     const pushed = await push(handler);
-    rows.push(row(pushBase), row(pushed.run, pushBase));
-    status = pushed.status;
+    rows.push(row(pushBase), row(pushed, pushBase));
   }
   if (PATHS.has("pull")) {
     progress("pull baseline");
@@ -345,8 +379,12 @@ try {
     const pulled = await pull();
     rows.push(row(pullBase), row(pulled, pullBase));
   }
+  if (PATHS.has("status")) {
+    progress("status notifications");
+    statusLine = await status(handler);
+  }
   console.log([header, ...rows].join("\n"));
-  if (status) console.log(`\nstate change to NotifyWorkerStatus: ${status}`);
+  if (statusLine) console.log(`\nstate change to NotifyWorkerStatus: ${statusLine}`);
   console.log(
     "\nLatency is from the worker formatting a line to the consumer receiving it; MB/s counts " +
       "message text. Ratios are lines/s against the baseline measured in this run.",

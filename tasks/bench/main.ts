@@ -3,7 +3,7 @@
  * each the flags it knows.
  *
  * - logs: log delivery, push and pull, against a bare grpc-js baseline (logs_bench.ts;
- *   `--lines N`, `--status-workers N`, `--paths push,pull`, `--profile DIR`)
+ *   `--lines N`, `--status-workers N`, `--paths push,pull,status`, `--profile DIR`)
  * - kube: N worker pods on the local control plane, against a lean all-at-once client and a
  *   client-go-like rate-limited one (kube_bench.ts; `--pods N`, `--timeout SECONDS`)
  *
