@@ -27,16 +27,15 @@ import { describeGrpcError, isUnavailable } from "./mod/cli/client.ts";
 import { connectHandler } from "./mod/grpc/handler_client.ts";
 import { startServer } from "./mod/grpc/server.ts";
 import { FileDeliveryStore } from "./mod/push/delivery_store.ts";
-import { PodDeliveryStore } from "./mod/push/pod_delivery_store.ts";
 import { PushDelivery } from "./mod/push/push.ts";
 import { PipelineExecutor } from "./mod/pipeline/executor.ts";
-import { ConfigMapPipelineStore } from "./mod/pipeline/configmap_store.ts";
 import { FilePipelineStore } from "./mod/pipeline/state.ts";
 import { Scaler } from "./mod/scaler/scaler.ts";
 import { createLogger, type Logger } from "./mod/telemetry/logger.ts";
 import { LocalRuntime } from "./mod/worker/local/runtime.ts";
-import { connectKube, type KubeApi } from "./mod/kube/api.ts";
-import { KubeRuntime } from "./mod/worker/kube/runtime.ts";
+// The Kubernetes client and everything built on it are imported only in Kubernetes mode (dynamic
+// imports below): the local runtime never loads them, which keeps its memory small.
+import type { KubeApi } from "./mod/kube/api.ts";
 import type { Runtime } from "./mod/worker/types.ts";
 
 /** The version printed by `ottoscaler version`. */
@@ -80,7 +79,8 @@ async function openLocalRuntime(config: Config, logger: Logger): Promise<Runtime
 }
 
 /** Connects to the configured cluster (the Kubernetes runtime and the pipeline store share it). */
-function connectCluster(config: Config): KubeApi {
+async function connectCluster(config: Config): Promise<KubeApi> {
+  const { connectKube } = await import("./mod/kube/api.ts");
   try {
     return connectKube({ kubeconfig: config.kubeconfig, context: config.kubeContext });
   } catch (err) {
@@ -98,6 +98,7 @@ async function openKubeRuntime(
   isDelivered: (workerId: string) => boolean,
   api: KubeApi,
 ): Promise<Runtime> {
+  const { KubeRuntime } = await import("./mod/worker/kube/runtime.ts");
   const quantities = (cpu: string, memory: string) => ({
     ...(cpu ? { cpu } : {}),
     ...(memory ? { memory } : {}),
@@ -139,7 +140,8 @@ async function startPush(
     // In Kubernetes mode progress is an annotation on each worker pod, so it survives a
     // rescheduled Ottoscaler pod and goes away with the worker.
     store: kubeApi
-      ? await PodDeliveryStore.open(kubeApi, config.namespace)
+      ? await (await import("./mod/push/pod_delivery_store.ts")).PodDeliveryStore
+        .open(kubeApi, config.namespace)
       : await FileDeliveryStore.open(`${config.stateDir}/delivery.json`),
     transport: connectHandler({
       address: config.handlerHost,
@@ -195,7 +197,7 @@ async function serve(args: string[]): Promise<number> {
   // after a signal, and equally when a later part fails to start.
   await using parts = new AsyncDisposableStack();
   // In Kubernetes mode the cluster is the only state: workers are pods, pipelines ConfigMaps.
-  const kubeApi = config.runtime === "kubernetes" ? connectCluster(config) : undefined;
+  const kubeApi = config.runtime === "kubernetes" ? await connectCluster(config) : undefined;
   // The Kubernetes runtime keeps a finished pod until push delivery says its log was delivered;
   // the runtime starts first, so it asks through a reference that push delivery fills in.
   let push: PushDelivery | undefined;
@@ -216,7 +218,11 @@ async function serve(args: string[]): Promise<number> {
   const pipelines = new PipelineExecutor({
     runtime,
     store: kubeApi
-      ? new ConfigMapPipelineStore({ api: kubeApi, namespace: config.namespace, logger })
+      ? new (await import("./mod/pipeline/configmap_store.ts")).ConfigMapPipelineStore({
+        api: kubeApi,
+        namespace: config.namespace,
+        logger,
+      })
       : new FilePipelineStore(`${config.stateDir}/pipelines`),
     logger,
     defaultImage: config.agentImage,

@@ -7,7 +7,10 @@
  * - kube: N worker pods on the local control plane, against a lean all-at-once client and a
  *   client-go-like rate-limited one (kube_bench.ts; `--pods N`, `--timeout SECONDS`)
  *
- * Usage: deno task bench [--only logs|kube] [flags of the benchmarks]
+ * - memory: RSS and V8 heap, idle and with N finished workers, next to a bare grpc-js server
+ *   (memory_bench.ts; `--workers N`)
+ *
+ * Usage: deno task bench [--only logs|kube|memory] [flags of the benchmarks]
  *
  * @module
  */
@@ -23,6 +26,7 @@ interface Bench {
 const BENCHES: Readonly<Record<string, Bench>> = {
   logs: { script: "logs_bench.ts", flags: ["lines", "status-workers", "paths", "profile"] },
   kube: { script: "kube_bench.ts", flags: ["pods", "timeout"] },
+  memory: { script: "memory_bench.ts", flags: ["workers"] },
 };
 
 const flagNames = Object.values(BENCHES).flatMap((b) => b.flags);
