@@ -5,7 +5,7 @@
  * - logs: log delivery, push and pull, against a bare grpc-js baseline (logs_bench.ts;
  *   `--lines N`, `--status-workers N`, `--paths push,pull,status`, `--profile DIR`)
  * - kube: N worker pods on the local control plane, against a lean all-at-once client and a
- *   client-go-like rate-limited one (kube_bench.ts; `--pods N`, `--timeout SECONDS`)
+ *   client-go-like rate-limited one (kube_bench.ts; `--pods N`, `--timeout SECONDS`, `--naive no`)
  *
  * - memory: RSS and V8 heap, idle and with N finished workers, next to a bare grpc-js server
  *   (memory_bench.ts; `--workers N`)
@@ -25,7 +25,7 @@ interface Bench {
 
 const BENCHES: Readonly<Record<string, Bench>> = {
   logs: { script: "logs_bench.ts", flags: ["lines", "status-workers", "paths", "profile"] },
-  kube: { script: "kube_bench.ts", flags: ["pods", "timeout"] },
+  kube: { script: "kube_bench.ts", flags: ["pods", "timeout", "naive"] },
   memory: { script: "memory_bench.ts", flags: ["workers"] },
 };
 
