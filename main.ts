@@ -200,6 +200,8 @@ async function serve(args: string[]): Promise<number> {
   const kubeApi = config.runtime === "kubernetes" ? await connectCluster(config) : undefined;
   // The Kubernetes runtime keeps a finished pod until push delivery says its log was delivered;
   // the runtime starts first, so it asks through a reference that push delivery fills in.
+  // Assigned once below, after the runtime exists; read (through isDelivered) before and after.
+  // deno-lint-ignore prefer-const
   let push: PushDelivery | undefined;
   const isDelivered = (id: string) => push ? push.isDelivered(id) : !config.handlerHost;
   const runtime = kubeApi
