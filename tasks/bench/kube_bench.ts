@@ -250,8 +250,24 @@ async function measure(
     return result;
   } finally {
     await watch?.close();
-    await kube.deletePods(ns, SELECTOR);
-    await kube.deleteNamespace(ns);
+    await cleanUp(kube, ns);
+  }
+}
+
+/** Deletes a run's pods and namespace, retrying an API server that is too busy to answer (504). */
+async function cleanUp(kube: BenchKube, ns: string): Promise<void> {
+  for (let attempt = 1;; attempt++) {
+    try {
+      await kube.deletePods(ns, SELECTOR);
+      await kube.deleteNamespace(ns);
+      return;
+    } catch (err) {
+      if (attempt >= 5) {
+        console.error(`could not clean up namespace ${ns}: ${err}`);
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 2000 * attempt));
+    }
   }
 }
 
