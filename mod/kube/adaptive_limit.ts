@@ -6,8 +6,10 @@
  *   `window` requests (plus `slackMs`, so jitter on a very fast server is not taken as load).
  * - Growth: +1 for each request that completes in time while the limit was in use, which doubles
  *   the limit once per round trip (as TCP's slow start) until `max`.
- * - Back-off: halve (not below `min`) on an overload or a slow answer, then neither grow nor halve
- *   again until as many requests as were in flight have completed, so one burst halves once.
+ * - Back-off: halve on an overload (not below `min`) or on a slow answer (not below `initial`: a
+ *   latency that is only noisy, on a busy machine, must not make it slower than a fixed limit
+ *   would be), then neither grow nor halve again until as many requests as were in flight have
+ *   completed, so one burst halves once.
  *
  * @module
  */
@@ -60,6 +62,7 @@ export function timed<T>(report: LimitReport, request: () => Promise<T>): () => 
 /** Limits concurrent work to a limit that adapts; see the module doc. */
 export class AdaptiveLimit {
   readonly #min: number;
+  readonly #initial: number;
   readonly #max: number;
   readonly #tolerance: number;
   readonly #slackMs: number;
@@ -76,6 +79,7 @@ export class AdaptiveLimit {
     this.#min = Math.max(1, options.min ?? 1);
     this.#max = Math.max(this.#min, options.max ?? options.initial * 16);
     this.#limit = Math.min(this.#max, Math.max(this.#min, options.initial));
+    this.#initial = this.#limit;
     this.#tolerance = options.tolerance ?? 2;
     this.#slackMs = options.slackMs ?? 20;
     this.#window = options.window ?? 256;
@@ -101,7 +105,10 @@ export class AdaptiveLimit {
     if (this.#inFlight < this.limit && this.#queue.length === 0) this.#inFlight++;
     else await new Promise<void>((resolve) => this.#queue.push(resolve));
     try {
-      return await fn({ done: (ms) => this.#done(ms), overloaded: () => this.#backOff() });
+      return await fn({
+        done: (ms) => this.#done(ms),
+        overloaded: () => this.#backOff(this.#min),
+      });
     } finally {
       this.#inFlight--;
       this.#admit();
@@ -125,16 +132,17 @@ export class AdaptiveLimit {
       return;
     }
     if (ms > fastest * this.#tolerance + this.#slackMs) {
-      this.#backOff();
+      if (this.#limit > this.#initial) this.#backOff(this.#initial);
     } else if (this.#inFlight >= this.limit - 1 && this.#limit < this.#max) {
       this.#limit = Math.min(this.#max, this.#limit + 1);
       this.#admit();
     }
   }
 
-  #backOff(): void {
+  /** Halves the limit, not below `floor`. */
+  #backOff(floor: number): void {
     if (this.#cooldown > 0) return;
-    this.#limit = Math.max(this.#min, Math.floor(this.#limit / 2));
+    this.#limit = Math.max(floor, Math.floor(this.#limit / 2));
     this.#cooldown = Math.max(1, this.#inFlight);
   }
 }

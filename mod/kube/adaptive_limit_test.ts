@@ -62,24 +62,58 @@ Deno.test("adaptive limit: grows while latency holds, up to its max", async () =
   await Promise.all(runs);
   assert.equal(limit.limit, 8);
 });
-Deno.test("adaptive limit: halves on overload once per burst, and on slow answers", async () => {
+Deno.test("adaptive limit: halves on overload once per burst", async () => {
   const limit = new AdaptiveLimit({ initial: 16, max: 64 });
   const started: number[] = [];
   const { releases, runs } = startMany(limit, 16, started);
   await tick();
   releases[0]((r) => r.done(10));
   await tick();
+  assert.equal(limit.limit, 17, "grew: in time, with the limit in use");
   // Every request of the burst sees the overload; the limit halves once.
   for (let i = 1; i < 8; i++) releases[i]((r) => (r.overloaded(), r.done(10)));
   await tick();
   assert.equal(limit.limit, 8);
   // Neither growth nor back-off until the requests in flight at the back-off have completed.
-  for (let i = 8; i < 16; i++) releases[i]((r) => r.done(i === 15 ? 500 : 10));
+  for (let i = 8; i < 16; i++) releases[i]((r) => r.done(10));
   await Promise.all(runs);
   assert.equal(limit.limit, 8);
-  // Then a slow answer halves it again.
-  await limit.run((r) => Promise.resolve(r.done(500)));
+  // Then an overload halves it again.
+  await limit.run((r) => Promise.resolve(r.overloaded()));
   assert.equal(limit.limit, 4);
+});
+
+Deno.test("adaptive limit: slow answers halve it, but never below where it started", async () => {
+  const limit = new AdaptiveLimit({ initial: 4, max: 64 });
+  const started: number[] = [];
+  const { releases, runs } = startMany(limit, 40, started);
+  const finished = new Set<number>();
+  // Fast answers while the limit is in use: it grows.
+  while (finished.size < 30) {
+    await tick();
+    for (const i of started.filter((i) => !finished.has(i) && releases[i])) {
+      if (finished.size >= 30) break;
+      finished.add(i);
+      releases[i]((r) => r.done(10));
+    }
+  }
+  const grown = limit.limit;
+  assert.ok(grown > 8, `grew to ${grown}`);
+  // One slow answer halves it (once for the requests in flight), not below 4.
+  const open = started.filter((i) => !finished.has(i));
+  for (const i of open) releases[i]((r) => r.done(1000));
+  await tick();
+  assert.equal(limit.limit, Math.max(4, Math.floor(grown / 2)));
+  for (let n = 0; n < 10; n++) {
+    await tick();
+    for (const i of started.filter((i) => !finished.has(i) && !open.includes(i))) {
+      finished.add(i);
+      releases[i]((r) => r.done(1000));
+    }
+  }
+  await Promise.all(runs);
+  for (let n = 0; n < 20; n++) await limit.run((r) => Promise.resolve(r.done(1000)));
+  assert.equal(limit.limit, 4, "slow answers stop at the initial limit");
 });
 
 Deno.test("adaptive limit: never below its min", async () => {
