@@ -34,6 +34,7 @@ import { type Answer, BenchKube } from "./kube_client.ts";
 import { now, RunWatch } from "./run_watch.ts";
 import { TokenBucket } from "./token_bucket.ts";
 import { specMismatches, workerPods } from "./worker_pods.ts";
+import { printSummary } from "./summary.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -340,6 +341,23 @@ function report(
       `burst 100),\nso no client gets ${PODS} pods running in less than about ` +
       `${secs(Math.max(0, PODS - 100) / 50)}.`,
   );
+  for (
+    const [figure, pick] of [
+      ["all created", (m: Measurement) => m.created],
+      ["all running", (m: Measurement) => m.running],
+    ] as const
+  ) {
+    const value = pick(otto);
+    const base = pick(ceiling);
+    printSummary({
+      figure: `ScaleUp of ${PODS} pods, ${figure} (kube runtime)`,
+      ottoscaler: secs(value),
+      baseline: `${PODS} POSTs at once (ceiling): ${secs(base)}`,
+      ratio: value !== undefined && base !== undefined
+        ? `${(base / value).toFixed(2)}x (goal: 0.9x)`
+        : "—",
+    });
+  }
   for (const m of runs) {
     for (const p of m.problems) console.log(`problem (${m.name}): ${p}`);
   }

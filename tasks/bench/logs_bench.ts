@@ -20,6 +20,7 @@
 import { parseArgs } from "node:util";
 import { connect } from "../../mod/cli/client.ts";
 import { startServerProcess } from "../../tests/support/server_process.ts";
+import { printSummary } from "./summary.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -257,8 +258,29 @@ async function waitForStatuses(handler: Handler, count: number): Promise<StatusF
   return statuses;
 }
 
+/** A run's lines per second. */
+const rate = (run: Run) => run.lines / run.seconds;
+const perSecond = (run: Run) => `${Math.round(rate(run)).toLocaleString("en-US")} lines/s`;
+
+/** The summary row of a path measured against its baseline. */
+function summarize(figure: string, run: Run, baseline: Run): void {
+  printSummary({
+    figure,
+    ottoscaler: perSecond(run),
+    baseline: `bare grpc-js stream: ${perSecond(baseline)}`,
+    ratio: `${(rate(run) / rate(baseline)).toFixed(2)}x`,
+  });
+}
+
 /** Latency from state change to NotifyWorkerStatus at the handler, for workers that end at once. */
 async function status(handler: Handler): Promise<string> {
+  const summaryOf = (f: StatusFigures) =>
+    printSummary({
+      figure: `state change to NotifyWorkerStatus, ${STATUS_WORKERS} local workers`,
+      ottoscaler: `p50 ${f.p50} ms, p99 ${f.p99} ms`,
+      baseline: "–",
+      ratio: "goal: p99 ≤ 100 ms",
+    });
   const server = await startServerProcess({
     env: { OTTO_HANDLER_HOST: handler.address, LOG_LEVEL: "info" },
     denoArgs: profileArgs("ottoscaler-status"),
@@ -277,6 +299,7 @@ async function status(handler: Handler): Promise<string> {
       await waitForStatuses(handler, STATUS_WORKERS * 3);
     }
     const statuses = await handler.statuses();
+    summaryOf(statuses);
     const kinds = Object.entries(statuses.byKind ?? {})
       .map(([kind, f]) => `${kind} p50 ${f.p50} / p99 ${f.p99} ms`).join(", ");
     return `${statuses.count} notifications from ${STATUS_WORKERS} workers: ` +
@@ -371,6 +394,7 @@ try {
     progress("push through Ottoscaler");
     const pushed = await push(handler);
     rows.push(row(pushBase), row(pushed, pushBase));
+    summarize(`push (ForwardWorkerLogs), ${LINES.toLocaleString("en-US")} lines`, pushed, pushBase);
   }
   if (PATHS.has("pull")) {
     progress("pull baseline");
@@ -378,6 +402,7 @@ try {
     progress("pull through Ottoscaler");
     const pulled = await pull();
     rows.push(row(pullBase), row(pulled, pullBase));
+    summarize(`pull (WatchWorkerLogs), ${LINES.toLocaleString("en-US")} lines`, pulled, pullBase);
   }
   if (PATHS.has("status")) {
     progress("status notifications");

@@ -14,6 +14,7 @@
 import { parseArgs } from "node:util";
 import { connect } from "../../mod/cli/client.ts";
 import { startServerProcess } from "../../tests/support/server_process.ts";
+import { printSummary } from "./summary.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -152,6 +153,20 @@ try {
       ((loaded.rss - idle.rss) / MiB * 1000 / WORKERS).toFixed(1)
     } MiB, heap +${((loaded.heapUsed - idle.heapUsed) / MiB * 1000 / WORKERS).toFixed(1)} MiB`,
   );
+  printSummary({
+    figure: "memory, idle (local runtime)",
+    ottoscaler: `${(idle.rss / MiB).toFixed(1)} MiB RSS, ${(idle.heapUsed / MiB).toFixed(1)} heap`,
+    baseline: `bare grpc-js server: ${(base.rss / MiB).toFixed(1)} MiB RSS`,
+    ratio: `+${((idle.rss - base.rss) / MiB).toFixed(1)} MiB (goal: +16)`,
+  });
+  printSummary({
+    figure: `memory per 1,000 finished local workers (of ${WORKERS})`,
+    ottoscaler: `+${((loaded.rss - idle.rss) / MiB * 1000 / WORKERS).toFixed(1)} MiB RSS, +${
+      ((loaded.heapUsed - idle.heapUsed) / MiB * 1000 / WORKERS).toFixed(1)
+    } heap`,
+    baseline: "–",
+    ratio: "goal: 100 MiB",
+  });
 } finally {
   await Deno.remove(dir, { recursive: true });
 }
