@@ -44,15 +44,15 @@ import { ReloadingCertificateProvider, TlsFileError } from "./mod/grpc/auth/tls.
 import { TokenReviewer } from "./mod/grpc/auth/token_review.ts";
 import { ImagePolicy } from "./mod/worker/image_policy.ts";
 import { FileDeliveryStore } from "./mod/push/delivery_store.ts";
-import { PodDeliveryStore } from "./mod/push/pod_delivery_store.ts";
 import { PushDelivery } from "./mod/push/push.ts";
 import { PipelineExecutor } from "./mod/pipeline/executor.ts";
-import { ConfigMapPipelineStore } from "./mod/pipeline/configmap_store.ts";
 import { FilePipelineStore } from "./mod/pipeline/state.ts";
 import { Scaler } from "./mod/scaler/scaler.ts";
 import { createLogger, type Logger } from "./mod/telemetry/logger.ts";
 import { LocalRuntime } from "./mod/worker/local/runtime.ts";
-import { connectKube, type KubeApi, type KubeObserver } from "./mod/kube/api.ts";
+// The Kubernetes client and everything built on it are imported only in Kubernetes mode (dynamic
+// imports below): the local runtime never loads them, which keeps its memory small.
+import type { KubeApi, KubeObserver } from "./mod/kube/api.ts";
 import { LeaderElector, type Leadership } from "./mod/kube/leader.ts";
 import { observeWorkerMetrics } from "./mod/events/metrics.ts";
 import { HttpServer } from "./mod/http/server.ts";
@@ -60,7 +60,7 @@ import { Metrics } from "./mod/telemetry/metrics.ts";
 import { Readiness } from "./mod/telemetry/readiness.ts";
 import { ApiContact } from "./mod/kube/contact.ts";
 import { EventRecorder, type EventSubject } from "./mod/kube/events.ts";
-import { KubeRuntime } from "./mod/worker/kube/runtime.ts";
+import type { KubeRuntime } from "./mod/worker/kube/runtime.ts";
 import type { Runtime } from "./mod/worker/types.ts";
 
 /** The version printed by `ottoscaler version`. */
@@ -104,7 +104,8 @@ async function openLocalRuntime(config: Config, logger: Logger): Promise<Runtime
 }
 
 /** Connects to the configured cluster (the Kubernetes runtime and the pipeline store share it). */
-function connectCluster(config: Config, observer: KubeObserver): KubeApi {
+async function connectCluster(config: Config, observer: KubeObserver): Promise<KubeApi> {
+  const { connectKube } = await import("./mod/kube/api.ts");
   try {
     return connectKube({ kubeconfig: config.kubeconfig, context: config.kubeContext, observer });
   } catch (err) {
@@ -123,6 +124,7 @@ async function openKubeRuntime(
   api: KubeApi,
   extra: { leadership?: Leadership; metrics: Metrics; events?: EventRecorder },
 ): Promise<KubeRuntime> {
+  const { KubeRuntime } = await import("./mod/worker/kube/runtime.ts");
   const quantities = (cpu: string, memory: string) => ({
     ...(cpu ? { cpu } : {}),
     ...(memory ? { memory } : {}),
@@ -197,7 +199,7 @@ function checkSecuritySettings(config: Config): void {
 async function openSecurity(
   config: Config,
   logger: Logger,
-  kubeApi: () => KubeApi,
+  kubeApi: () => Promise<KubeApi>,
   parts: AsyncDisposableStack,
 ) {
   checkSecuritySettings(config);
@@ -227,7 +229,7 @@ async function openSecurity(
     parts.defer(() => tls!.close());
   }
   const reviewer = serviceAccounts.size > 0
-    ? new TokenReviewer({ api: kubeApi(), audience: config.authTokenAudience })
+    ? new TokenReviewer({ api: await kubeApi(), audience: config.authTokenAudience })
     : undefined;
   let auth: Authenticator;
   try {
@@ -283,7 +285,8 @@ async function startPush(
     // In Kubernetes mode progress is an annotation on each worker pod, so it survives a
     // rescheduled Ottoscaler pod and goes away with the worker.
     store: kubeApi
-      ? await PodDeliveryStore.open(kubeApi, config.namespace, leadership)
+      ? await (await import("./mod/push/pod_delivery_store.ts")).PodDeliveryStore
+        .open(kubeApi, config.namespace, leadership)
       : await FileDeliveryStore.open(`${config.stateDir}/delivery.json`),
     transport: connectHandler({
       address: config.handlerHost,
@@ -371,12 +374,14 @@ async function serve(args: string[]): Promise<number> {
     metrics.kubeRequests.inc({ verb, code: String(code) });
     contact.answered(code);
   };
-  const kubeApi = config.runtime === "kubernetes" ? connectCluster(config, observeKube) : undefined;
+  const kubeApi = config.runtime === "kubernetes"
+    ? await connectCluster(config, observeKube)
+    : undefined;
   // Security is settled before anything starts, so a server that would be wide open never does.
   const security = await openSecurity(
     config,
     logger,
-    () => kubeApi ?? connectCluster(config, observeKube),
+    async () => kubeApi ?? await connectCluster(config, observeKube),
     parts,
   );
   const imagePolicy = new ImagePolicy(config.imageAllowlist);
@@ -466,7 +471,7 @@ async function serve(args: string[]): Promise<number> {
   const pipelines = new PipelineExecutor({
     runtime,
     store: kubeApi
-      ? new ConfigMapPipelineStore({
+      ? new (await import("./mod/pipeline/configmap_store.ts")).ConfigMapPipelineStore({
         api: kubeApi,
         namespace: config.namespace,
         logger,

@@ -375,7 +375,8 @@ export const SETTINGS: readonly Setting[] = [
     env: "MAX_PARALLEL_STARTS",
     flag: "max-parallel-starts",
     default: "16",
-    doc: "The most worker starts (or stops) in flight at once.",
+    doc:
+      "The most worker starts (or stops) in flight at once; Kubernetes pod creates start there and adapt to the API server (up to 16 times as many, halved on 429/5xx, and on slow answers down to this).",
     parse: integer(1, 1000),
   },
   {

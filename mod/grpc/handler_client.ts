@@ -17,7 +17,8 @@ import type { ForwardCall } from "../push/forwarder.ts";
 import type { HandlerTransport } from "../push/push.ts";
 import type { LogLine, WorkerStatus } from "../worker/types.ts";
 import type { WorkerStatusAck__Output } from "../../proto/generated/ottoscaler/v1/WorkerStatusAck.ts";
-import { eventToWire, logEntryToWire } from "./convert.ts";
+import { eventToWire } from "./convert.ts";
+import { encodeLogEntry, preEncoded } from "./log_entry_codec.ts";
 import { loadGrpcObjects, loadPackageDefinition } from "./proto.ts";
 
 /** Options for {@linkcode connectHandler}. */
@@ -78,7 +79,16 @@ function channelCredentials(options: HandlerClientOptions): grpc.ChannelCredenti
 export function connectHandler(options: HandlerClientOptions): HandlerTransport {
   const proto = loadGrpcObjects(loadPackageDefinition());
   const credentials = channelCredentials(options);
-  const client = new proto.ottoscaler.v1.OttoHandlerLogService(options.address, credentials, {
+  // ForwardWorkerLogs sends entries encoded by log_entry_codec.ts as they are.
+  const Client = grpc.makeClientConstructor(
+    preEncoded(
+      proto.ottoscaler.v1.OttoHandlerLogService.service,
+      ["ForwardWorkerLogs"],
+      "requests",
+    ),
+    "OttoHandlerLogService",
+  ) as unknown as typeof proto.ottoscaler.v1.OttoHandlerLogService;
+  const client = new Client(options.address, credentials, {
     "grpc.keepalive_time_ms": 30_000,
     "grpc.keepalive_timeout_ms": 10_000,
     "grpc.initial_reconnect_backoff_ms": 250,
@@ -87,7 +97,7 @@ export function connectHandler(options: HandlerClientOptions): HandlerTransport 
   return {
     openLogStream: () => client.ForwardWorkerLogs() as unknown as ForwardCall,
     logEntry: (line: LogLine, worker: WorkerStatus) =>
-      logEntryToWire({ line, worker }, options.namespace) as Record<string, unknown>,
+      encodeLogEntry({ line, worker }, options.namespace) as unknown as Record<string, unknown>,
     notify: (event: WorkerEvent) =>
       new Promise((resolve, reject) => {
         const deadline = new Date(Date.now() + (options.notifyTimeoutMs ?? 10_000));

@@ -25,7 +25,6 @@ import {
 import type { PipelineProgress } from "../../proto/generated/ottoscaler/v1/PipelineProgress.ts";
 import {
   eventToWire,
-  logEntryToWire,
   pipelineRequestFromWire,
   progressToWire,
   resumeAfterFromWire,
@@ -36,7 +35,9 @@ import {
 import { requestOf } from "./decode.ts";
 import { toGrpcError } from "./errors.ts";
 import { assertLeader, type Leadership } from "../kube/leader.ts";
-import { type StreamRegistry, writeFlowControlled } from "./stream.ts";
+import { encodeLogEntry } from "./log_entry_codec.ts";
+import type { WorkerLogEntry } from "../../proto/generated/ottoscaler/v1/WorkerLogEntry.ts";
+import { batchWrites, type StreamRegistry, writeFlowControlled } from "./stream.ts";
 
 /** What the handlers need. */
 export interface OttoscalerServiceDeps {
@@ -208,9 +209,12 @@ export function ottoscalerHandlers(deps: OttoscalerServiceDeps): OttoscalerServi
         call.emit("error", toGrpcError(err));
         return;
       }
+      batchWrites(call);
       deps.streams.serve(call, log, async (signal) => {
         for await (const item of watchTaskLogs(deps.runtime, query, signal)) {
-          await writeFlowControlled(call, logEntryToWire(item, deps.namespace), signal);
+          // Encoded here, sent as is: the server registers this method with preEncoded().
+          const entry = encodeLogEntry(item, deps.namespace) as unknown as WorkerLogEntry;
+          await writeFlowControlled(call, entry, signal);
           if (signal.aborted) return;
         }
       });

@@ -37,6 +37,7 @@ import { accessOf, isChanging } from "./auth/roles.ts";
 import type { ReloadingCertificateProvider } from "./auth/tls.ts";
 import { logStreamingHandlers } from "./log_streaming_service.ts";
 import { ottoscalerHandlers } from "./ottoscaler_service.ts";
+import { preEncoded } from "./log_entry_codec.ts";
 import { loadGrpcObjects, loadPackageDefinition, loadReflectionDefinition } from "./proto.ts";
 import { StreamRegistry } from "./stream.ts";
 import { requestMetrics } from "./request_metrics.ts";
@@ -117,7 +118,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     ],
   });
   server.addService(
-    proto.ottoscaler.v1.OttoscalerService.service,
+    // WatchWorkerLogs writes entries it encoded itself (log_entry_codec.ts).
+    preEncoded(proto.ottoscaler.v1.OttoscalerService.service, ["WatchWorkerLogs"]),
     ottoscalerHandlers({ ...options, streams }),
   );
   const health = new HealthImplementation(

@@ -141,7 +141,7 @@ export class Scaler {
       }
       const results = await mapBounded(
         missing,
-        this.#opts.maxParallelStarts,
+        this.#opts.runtime.boundsStarts ? missing.length : this.#opts.maxParallelStarts,
         (spec) => this.#opts.runtime.start(spec),
       );
       const failures = results.flatMap((r, i) =>

@@ -125,6 +125,14 @@ Deno.test("scaler", async (t) => {
     assert.equal(runtime.maxInFlight, 3);
   });
 
+  await t.step("a runtime that bounds its own starts gets them all at once", async () => {
+    const runtime = new (class extends FakeRuntime {
+      readonly boundsStarts = true;
+    })();
+    await scaler(runtime, 3).scaleUp({ taskId: "own", workerCount: 10 });
+    assert.equal(runtime.maxInFlight, 10);
+  });
+
   await t.step("ScaleDown stops unfinished workers beyond the count, highest first", async () => {
     const runtime = new FakeRuntime();
     const s = scaler(runtime);

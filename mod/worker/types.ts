@@ -196,6 +196,11 @@ export interface Runtime {
   readonly name: string;
   /** Whether workers must have a `command` (a runtime that runs no images needs one). */
   readonly requiresCommand: boolean;
+  /**
+   * Whether `start` bounds its own concurrency (the Kubernetes runtime adapts its creates in
+   * flight to the API server); the scaler then hands it every start at once.
+   */
+  readonly boundsStarts?: boolean;
   /** Starts a worker, or returns the state of the existing worker with that id. */
   start(spec: WorkerSpec): Promise<WorkerStatus>;
   /** Stops a worker; resolves once it has ended. Does nothing for unknown or ended workers. */

@@ -79,7 +79,10 @@ server.addService(v1.OttoHandlerLogService.service, {
     call.on("error", () => clearInterval(timer));
   },
   NotifyWorkerStatus(call, callback) {
-    statusLatencies.push(Date.now() - Date.parse(call.request.timestamp));
+    statusLatencies.push({
+      status: call.request.status,
+      ms: Date.now() - Date.parse(call.request.timestamp),
+    });
     callback(null, { status: "RECEIVED" });
   },
 });
@@ -100,16 +103,15 @@ createInterface({ input: process.stdin }).on("line", (line) => {
       last =
         0;
   } else if (command === "statuses") {
-    const sorted = [...statusLatencies].sort((a, b) => a - b);
-    console.log(
-      `STATUS ${
-        JSON.stringify({
-          count: sorted.length,
-          p50: percentile(sorted, 50),
-          p99: percentile(sorted, 99),
-        })
-      }`,
+    const figures = (list) => {
+      const sorted = list.map((l) => l.ms).sort((a, b) => a - b);
+      return { count: sorted.length, p50: percentile(sorted, 50), p99: percentile(sorted, 99) };
+    };
+    const kinds = [...new Set(statusLatencies.map((l) => l.status))];
+    const byKind = Object.fromEntries(
+      kinds.map((k) => [k, figures(statusLatencies.filter((l) => l.status === k))]),
     );
+    console.log(`STATUS ${JSON.stringify({ ...figures(statusLatencies), byKind })}`);
   } else if (command === "reset-statuses") {
     statusLatencies.length = 0;
   } else if (command === "quit") {

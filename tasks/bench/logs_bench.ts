@@ -7,7 +7,12 @@
  * It prints figures and ratios; it asserts nothing. Ottoscaler runs as a real `serve` process with
  * the local runtime; the handler and the subscriber run in this process.
  *
- * Usage: deno task bench [--lines N] [--status-workers N]
+ * Usage: deno task bench [--lines N] [--status-workers N] [--paths push,pull,status]
+ * [--profile DIR]
+ *
+ * `--paths` runs only some of the measurements; `--profile DIR`
+ * writes a V8 CPU profile of every Ottoscaler and baseline process into DIR (summarize them with
+ * tasks/bench/profile_summary.ts).
  *
  * @module
  */
@@ -15,14 +20,23 @@
 import { parseArgs } from "node:util";
 import { connect } from "../../mod/cli/client.ts";
 import { startServerProcess } from "../../tests/support/server_process.ts";
+import { printSummary } from "./summary.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
   options: {
     lines: { type: "string", default: "1000000" },
     "status-workers": { type: "string", default: "20" },
+    paths: { type: "string", default: "push,pull,status" },
+    profile: { type: "string" },
   },
 });
+const PATHS = new Set(values.paths.split(","));
+/** Extra `deno run` flags of a process measured: a CPU profile named `label` with `--profile`. */
+const profileArgs = (label: string): string[] =>
+  values.profile
+    ? ["--cpu-prof", `--cpu-prof-dir=${values.profile}`, `--cpu-prof-name=${label}.cpuprofile`]
+    : [];
 const LINES = Number(values.lines);
 const STATUS_WORKERS = Number(values["status-workers"]);
 const now = () => performance.timeOrigin + performance.now();
@@ -132,7 +146,7 @@ async function startHandler() {
     async resetStatuses(): Promise<void> {
       await send("reset-statuses");
     },
-    async statuses(): Promise<{ count: number; p50: number; p99: number }> {
+    async statuses(): Promise<StatusFigures> {
       await send("statuses");
       return JSON.parse(await nextLine("STATUS "));
     },
@@ -177,7 +191,13 @@ function printer(n: number): string {
 
 function spawnBaseline(args: string[]): Deno.ChildProcess {
   return new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", new URL("./baseline_peer.ts", import.meta.url).pathname, ...args],
+    args: [
+      "run",
+      "--allow-all",
+      ...profileArgs(`baseline-${args[0]}`),
+      new URL("./baseline_peer.ts", import.meta.url).pathname,
+      ...args,
+    ],
     stdout: "piped",
     stderr: "inherit",
   }).spawn();
@@ -197,10 +217,11 @@ async function pushBaseline(handler: Handler): Promise<Run> {
   return fromHandler("baseline: bare grpc-js stream (push)", figures);
 }
 
-async function push(handler: Handler): Promise<{ run: Run; status: string }> {
+async function push(handler: Handler): Promise<Run> {
   const result = await handler.expect(LINES);
   const server = await startServerProcess({
     env: { OTTO_HANDLER_HOST: handler.address, LOG_LEVEL: "info" },
+    denoArgs: profileArgs("ottoscaler-push"),
   });
   const client = connect(server.address);
   try {
@@ -209,24 +230,80 @@ async function push(handler: Handler): Promise<{ run: Run; status: string }> {
       worker_count: 1,
       build_config: { command: printer(LINES) },
     });
-    const run = fromHandler("Ottoscaler push (ForwardWorkerLogs)", await result());
-    await handler.resetStatuses();
-    await scaleUp(client, {
-      task_id: "bench-status",
-      worker_count: STATUS_WORKERS,
-      build_config: { command: "true" },
+    return fromHandler("Ottoscaler push (ForwardWorkerLogs)", await result());
+  } finally {
+    client.close();
+    await server.stop();
+    await Deno.remove(server.stateDir, { recursive: true });
+  }
+}
+
+/** Figures of the status notifications: all, and per kind of change. */
+interface StatusFigures {
+  readonly count: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly byKind?: Readonly<Record<string, StatusFigures>>;
+}
+
+/** Waits (up to 30 s) until the handler has `count` notifications; resolves with the figures. */
+async function waitForStatuses(handler: Handler, count: number): Promise<StatusFigures> {
+  let statuses = await handler.statuses();
+  const deadline = Date.now() + 30_000;
+  while (statuses.count < count && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+    statuses = await handler.statuses();
+    if (Deno.env.get("BENCH_DEBUG")) console.error(JSON.stringify(statuses));
+  }
+  return statuses;
+}
+
+/** A run's lines per second. */
+const rate = (run: Run) => run.lines / run.seconds;
+const perSecond = (run: Run) => `${Math.round(rate(run)).toLocaleString("en-US")} lines/s`;
+
+/** The summary row of a path measured against its baseline. */
+function summarize(figure: string, run: Run, baseline: Run): void {
+  printSummary({
+    figure,
+    ottoscaler: perSecond(run),
+    baseline: `bare grpc-js stream: ${perSecond(baseline)}`,
+    ratio: `${(rate(run) / rate(baseline)).toFixed(2)}x`,
+  });
+}
+
+/** Latency from state change to NotifyWorkerStatus at the handler, for workers that end at once. */
+async function status(handler: Handler): Promise<string> {
+  const summaryOf = (f: StatusFigures) =>
+    printSummary({
+      figure: `state change to NotifyWorkerStatus, ${STATUS_WORKERS} local workers`,
+      ottoscaler: `p50 ${f.p50} ms, p99 ${f.p99} ms`,
+      baseline: "–",
+      ratio: "goal: p99 ≤ 100 ms",
     });
-    // Each worker has three state changes: CREATED, RUNNING, COMPLETED.
-    let statuses = await handler.statuses();
-    const deadline = Date.now() + 30_000;
-    while (statuses.count < STATUS_WORKERS * 3 && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 100));
-      statuses = await handler.statuses();
-      if (Deno.env.get("BENCH_DEBUG")) console.error(JSON.stringify(statuses));
+  const server = await startServerProcess({
+    env: { OTTO_HANDLER_HOST: handler.address, LOG_LEVEL: "info" },
+    denoArgs: profileArgs("ottoscaler-status"),
+  });
+  const client = connect(server.address);
+  try {
+    // One round to warm up (the connection to the handler is made at the first call), then the
+    // measured one.
+    for (const round of ["warm-up", "measured"]) {
+      await handler.resetStatuses();
+      await scaleUp(client, {
+        task_id: `bench-status-${round}`,
+        worker_count: STATUS_WORKERS,
+        build_config: { command: "true" },
+      });
+      await waitForStatuses(handler, STATUS_WORKERS * 3);
     }
-    const status = `${statuses.count} notifications from ${STATUS_WORKERS} workers: ` +
-      `p50 ${statuses.p50} ms, p99 ${statuses.p99} ms`;
-    return { run, status };
+    const statuses = await handler.statuses();
+    summaryOf(statuses);
+    const kinds = Object.entries(statuses.byKind ?? {})
+      .map(([kind, f]) => `${kind} p50 ${f.p50} / p99 ${f.p99} ms`).join(", ");
+    return `${statuses.count} notifications from ${STATUS_WORKERS} workers: ` +
+      `p50 ${statuses.p50} ms, p99 ${statuses.p99} ms (${kinds})`;
   } finally {
     client.close();
     await server.stop();
@@ -260,7 +337,10 @@ async function pullBaseline(): Promise<Run> {
 
 async function pull(): Promise<Run> {
   const receiver = new Receiver(LINES);
-  const server = await startServerProcess({ env: { LOG_LEVEL: "info" } });
+  const server = await startServerProcess({
+    env: { LOG_LEVEL: "info" },
+    denoArgs: profileArgs("ottoscaler-pull"),
+  });
   const client = connect(server.address);
   try {
     const following = subscribe(client, "bench-pull", receiver);
@@ -303,24 +383,33 @@ const progress = (step: string) => console.error(`… ${step}`);
 progress("starting the Node.js handler");
 const handler = await startHandler();
 try {
-  progress("push baseline");
-  const pushBase = await pushBaseline(handler);
-  progress("push through Ottoscaler");
-  const { run: pushed, status } = await push(handler);
-  progress("pull baseline");
-  const pullBase = await pullBaseline();
-  progress("pull through Ottoscaler");
-  const pulled = await pull();
-  console.log(
-    `${"".padEnd(40)}  ${"lines/s".padStart(11)}  ${"MB/s".padStart(7)}  ${"p50 ms".padStart(9)}  ${
-      "p99 ms".padStart(9)
-    }   vs baseline`,
-  );
-  console.log(row(pushBase));
-  console.log(row(pushed, pushBase));
-  console.log(row(pullBase));
-  console.log(row(pulled, pullBase));
-  console.log(`\nstate change to NotifyWorkerStatus: ${status}`);
+  const header = `${"".padEnd(40)}  ${"lines/s".padStart(11)}  ${"MB/s".padStart(7)}  ${
+    "p50 ms".padStart(9)
+  }  ${"p99 ms".padStart(9)}   vs baseline`;
+  const rows: string[] = [];
+  let statusLine = "";
+  if (PATHS.has("push")) {
+    progress("push baseline");
+    const pushBase = await pushBaseline(handler);
+    progress("push through Ottoscaler");
+    const pushed = await push(handler);
+    rows.push(row(pushBase), row(pushed, pushBase));
+    summarize(`push (ForwardWorkerLogs), ${LINES.toLocaleString("en-US")} lines`, pushed, pushBase);
+  }
+  if (PATHS.has("pull")) {
+    progress("pull baseline");
+    const pullBase = await pullBaseline();
+    progress("pull through Ottoscaler");
+    const pulled = await pull();
+    rows.push(row(pullBase), row(pulled, pullBase));
+    summarize(`pull (WatchWorkerLogs), ${LINES.toLocaleString("en-US")} lines`, pulled, pullBase);
+  }
+  if (PATHS.has("status")) {
+    progress("status notifications");
+    statusLine = await status(handler);
+  }
+  console.log([header, ...rows].join("\n"));
+  if (statusLine) console.log(`\nstate change to NotifyWorkerStatus: ${statusLine}`);
   console.log(
     "\nLatency is from the worker formatting a line to the consumer receiving it; MB/s counts " +
       "message text. Ratios are lines/s against the baseline measured in this run.",

@@ -3,18 +3,24 @@
  * each the flags it knows.
  *
  * - logs: log delivery, push and pull, against a bare grpc-js baseline (logs_bench.ts;
- *   `--lines N`, `--status-workers N`)
+ *   `--lines N`, `--status-workers N`, `--paths push,pull,status`, `--profile DIR`)
  * - kube: N worker pods on the local control plane, against a lean all-at-once client and a
- *   client-go-like rate-limited one (kube_bench.ts; `--pods N`, `--timeout SECONDS`)
+ *   client-go-like rate-limited one (kube_bench.ts; `--pods N`, `--timeout SECONDS`, `--naive no`)
  * - failover: SIGKILL of the leader to the standby ready and to the first pod it creates
  *   (failover_bench.ts; `--rounds N`)
+ * - memory: RSS and V8 heap, idle and with N finished workers, next to a bare grpc-js server
+ *   (memory_bench.ts; `--workers N`)
  *
- * Usage: deno task bench [--only logs|kube|failover] [flags of the benchmarks]
+ * At the end it prints one table of every benchmark's headline figures (summary.ts), each with
+ * its same-run baseline and ratio.
+ *
+ * Usage: deno task bench [--only logs|kube|failover|memory] [flags of the benchmarks]
  *
  * @module
  */
 
 import { parseArgs } from "node:util";
+import { parseSummary, type SummaryRow, summaryTable } from "./summary.ts";
 
 /** A benchmark: its script and the value flags it takes. */
 interface Bench {
@@ -23,9 +29,10 @@ interface Bench {
 }
 
 const BENCHES: Readonly<Record<string, Bench>> = {
-  logs: { script: "logs_bench.ts", flags: ["lines", "status-workers"] },
-  kube: { script: "kube_bench.ts", flags: ["pods", "timeout"] },
+  logs: { script: "logs_bench.ts", flags: ["lines", "status-workers", "paths", "profile"] },
+  kube: { script: "kube_bench.ts", flags: ["pods", "timeout", "naive"] },
   failover: { script: "failover_bench.ts", flags: ["rounds"] },
+  memory: { script: "memory_bench.ts", flags: ["workers"] },
 };
 
 const flagNames = Object.values(BENCHES).flatMap((b) => b.flags);
@@ -43,10 +50,13 @@ function argsFor(bench: Bench): string[] {
   return bench.flags.flatMap((f) => given[f] === undefined ? [] : [`--${f}`, given[f] as string]);
 }
 
-/** Runs one benchmark script; resolves with whether it succeeded. */
+/** Summary rows gathered from every benchmark's output. */
+const summary: SummaryRow[] = [];
+
+/** Runs one benchmark script, passing its output on; resolves with whether it succeeded. */
 async function run(name: string, bench: Bench): Promise<boolean> {
   console.error(`\n=== ${name} benchmark (${bench.script}) ===`);
-  const status = await new Deno.Command(Deno.execPath(), {
+  const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
       "--allow-all",
@@ -54,10 +64,23 @@ async function run(name: string, bench: Bench): Promise<boolean> {
       ...argsFor(bench),
     ],
     stdin: "null",
-    stdout: "inherit",
+    stdout: "piped",
     stderr: "inherit",
-  }).spawn().status;
-  return status.success;
+  }).spawn();
+  let buffer = "";
+  for await (const text of child.stdout.pipeThrough(new TextDecoderStream())) {
+    buffer += text;
+    let newline;
+    while ((newline = buffer.indexOf("\n")) !== -1) {
+      const line = buffer.slice(0, newline);
+      buffer = buffer.slice(newline + 1);
+      const row = parseSummary(line);
+      if (row) summary.push(row);
+      else console.log(line);
+    }
+  }
+  if (buffer) console.log(buffer);
+  return (await child.status).success;
 }
 
 const only = values.only;
@@ -68,5 +91,8 @@ if (only !== undefined && !(only in BENCHES)) {
 let ok = true;
 for (const [name, bench] of Object.entries(BENCHES)) {
   if (only === undefined || only === name) ok = (await run(name, bench)) && ok;
+}
+if (summary.length > 0) {
+  console.log(`\n=== every figure, with its same-run baseline ===\n\n${summaryTable(summary)}`);
 }
 Deno.exit(ok ? 0 : 1);

@@ -25,16 +25,23 @@ const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 
 /**
  * Starts the server; resolves once it logs that it listens (so LOG_LEVEL must be info or debug).
- * Reuses `stateDir` when given; `args` follow the defaults (a later flag wins).
+ * Reuses `stateDir` when given; `args` follow the defaults (a later flag wins); `denoArgs` go to
+ * `deno run` (e.g. `--cpu-prof` for profiling).
  */
 export async function startServerProcess(
-  options: { stateDir?: string; env?: Record<string, string>; args?: string[] } = {},
+  options: {
+    stateDir?: string;
+    env?: Record<string, string>;
+    args?: string[];
+    denoArgs?: readonly string[];
+  } = {},
 ): Promise<ServerProcess> {
   const stateDir = options.stateDir ?? await Deno.makeTempDir({ prefix: "ottoscaler-e2e-" });
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
       "--allow-all",
+      ...(options.denoArgs ?? []),
       MAIN,
       "serve",
       "--port",

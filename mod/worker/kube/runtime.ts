@@ -11,9 +11,10 @@
  * logs  ─▶ pods/log (follow, timestamps; cut on the terminal phase, then a final read)
  * ```
  *
- * - Creates are idempotent by pod name (`AlreadyExists` reads the pod back), run at most
- *   `maxParallelCreates` at a time, and retry 429 (honouring Retry-After), 5xx and network errors
- *   with backoff. A create refused for quota is a worker failed as `QuotaExceeded`.
+ * - Creates are idempotent by pod name (`AlreadyExists` reads the pod back), run under an
+ *   adaptive limit that starts at `maxParallelCreates` (grows while the API server's latency
+ *   holds, halves on 429, 5xx or slow answers), and retry 429 (honouring Retry-After), 5xx and
+ *   network errors with backoff. A create refused for quota is a worker failed as `QuotaExceeded`.
  * - A pod that shows it cannot start (Unschedulable, image errors, container config errors) for
  *   `startFailureGraceMs` is given up: its reason is written on it (so it survives restarts), its
  *   deadline cut so a late start is killed at once; the worker is failed with that reason.
@@ -43,6 +44,7 @@ import {
   type WorkerStatus,
 } from "../types.ts";
 import { type KubeApi, type PodObject, withRetries } from "../../kube/api.ts";
+import { AdaptiveLimit, timed } from "../../kube/adaptive_limit.ts";
 import { isAlreadyExists, isNotFound, isQuotaExceeded } from "../../kube/errors.ts";
 import { PodCache } from "../../kube/cache.ts";
 import { assertLeader, type Leadership } from "../../kube/leader.ts";
@@ -83,7 +85,7 @@ export interface KubeRuntimeOptions {
   readonly retentionMs?: number;
   /** Whether a finished worker's log was delivered; default: always (pull mode). */
   readonly isDelivered?: (workerId: string) => boolean;
-  /** The most creates in flight (default 16). */
+  /** Creates in flight to start with (default 16); adapts up to 16 times as many. */
   readonly maxParallelCreates?: number;
   /** Attempts per create before it fails (default 8). */
   readonly maxCreateAttempts?: number;
@@ -103,6 +105,8 @@ export class KubeRuntime implements Runtime {
   readonly name = "kubernetes";
   /** Pods run their image's entrypoint when no command is given. */
   readonly requiresCommand = false;
+  /** Creates in flight adapt to the API server (mod/kube/adaptive_limit.ts). */
+  readonly boundsStarts = true;
 
   readonly #o: KubeRuntimeOptions;
   readonly #cache: PodCache;
@@ -113,8 +117,7 @@ export class KubeRuntime implements Runtime {
   readonly #creating = new Map<string, Promise<WorkerStatus>>();
   readonly #startFailures: StartFailures;
   readonly #closing = new AbortController();
-  #createSlots: number;
-  readonly #createQueue: (() => void)[] = [];
+  readonly #creates: AdaptiveLimit;
   #sweeper: ReturnType<typeof setInterval> | undefined;
   readonly #reaper: Reaper;
   /** Workers this process asked to stop (the pod's annotation may not have been written). */
@@ -122,7 +125,7 @@ export class KubeRuntime implements Runtime {
 
   private constructor(options: KubeRuntimeOptions) {
     this.#o = options;
-    this.#createSlots = options.maxParallelCreates ?? 16;
+    this.#creates = new AdaptiveLimit({ initial: options.maxParallelCreates ?? 16 });
     this.#cache = new PodCache({
       api: options.api,
       namespace: options.namespace,
@@ -236,9 +239,7 @@ export class KubeRuntime implements Runtime {
     if (known) return Promise.resolve(this.#sameTask(known, spec));
     const inFlight = this.#creating.get(spec.id);
     if (inFlight) return inFlight.then((s) => this.#sameTask(s, spec));
-    const creating = this.#withCreateSlot(() => this.#create(spec)).finally(() =>
-      this.#creating.delete(spec.id)
-    );
+    const creating = this.#create(spec).finally(() => this.#creating.delete(spec.id));
     this.#creating.set(spec.id, creating);
     return creating;
   }
@@ -252,18 +253,7 @@ export class KubeRuntime implements Runtime {
     return status;
   }
 
-  async #withCreateSlot<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.#createSlots > 0) this.#createSlots--;
-    else await new Promise<void>((resolve) => this.#createQueue.push(resolve));
-    try {
-      return await fn();
-    } finally {
-      const next = this.#createQueue.shift();
-      if (next) next();
-      else this.#createSlots++;
-    }
-  }
-
+  /** Creates the pod: built before it waits for a slot, so a slot is only the request. */
   async #create(spec: WorkerSpec): Promise<WorkerStatus> {
     const labels = {
       ...spec.labels,
@@ -279,19 +269,21 @@ export class KubeRuntime implements Runtime {
     });
     const create = () => this.#o.api.create<PodObject>(this.#podsPath(), body);
     try {
-      const pod = await withRetries(create, {
-        attempts: this.#o.maxCreateAttempts ?? 8,
-        backoff: this.#o.createBackoff ?? { initialMs: 200, maxMs: 5_000 },
-        signal: this.#closing.signal,
-        onRetry: (attempt, waitMs, err) =>
-          this.#o.logger.debug("pod create retried", {
-            worker: spec.id,
-            task: spec.taskId,
-            attempt,
-            waitMs,
-            error: String(err),
-          }),
-      });
+      const pod = await this.#creates.run((report) =>
+        withRetries(timed(report, create), {
+          attempts: this.#o.maxCreateAttempts ?? 8,
+          backoff: this.#o.createBackoff ?? { initialMs: 200, maxMs: 5_000 },
+          signal: this.#closing.signal,
+          onRetry: (attempt, waitMs, err) =>
+            this.#o.logger.debug("pod create retried", {
+              worker: spec.id,
+              task: spec.taskId,
+              attempt,
+              waitMs,
+              error: String(err),
+            }),
+        })
+      );
       this.#cache.observe(pod);
       return this.#statuses.get(spec.id) ?? podToStatus(pod);
     } catch (err) {

@@ -55,11 +55,17 @@ export interface LogFileState {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-/** Reads a file's JSON-lines entries from byte `from`, in chunks; stops at a partial last line. */
-async function* readEntries(
-  path: string,
-  from = 0,
-): AsyncGenerator<{ entry: StoredEntry; end: number }> {
+/** An entry and the offset just past its line. */
+interface ReadEntry {
+  readonly entry: StoredEntry;
+  readonly end: number;
+}
+
+/**
+ * Reads a file's JSON-lines entries from byte `from`, in chunks of 256 KiB, yielding every
+ * complete entry of a chunk at once; stops at a partial last line.
+ */
+async function* readEntryBatches(path: string, from = 0): AsyncGenerator<ReadEntry[]> {
   let file: Deno.FsFile;
   try {
     file = await Deno.open(path, { read: true });
@@ -81,6 +87,7 @@ async function* readEntries(
         data.set(carry);
         data.set(buf.subarray(0, n), carry.length);
       }
+      const batch: ReadEntry[] = [];
       let pos = 0;
       for (;;) {
         const nl = data.indexOf(0x0a, pos);
@@ -88,13 +95,87 @@ async function* readEntries(
         const entry = JSON.parse(decoder.decode(data.subarray(pos, nl))) as StoredEntry;
         offset += nl + 1 - pos;
         pos = nl + 1;
-        yield { entry, end: offset };
+        batch.push({ entry, end: offset });
       }
       carry = data.slice(pos);
+      if (batch.length > 0) yield batch;
     }
   } finally {
     file.close();
   }
+}
+
+/** Reads a file's entries from byte `from`, one at a time. */
+async function* readEntries(path: string, from = 0): AsyncGenerator<ReadEntry> {
+  for await (const batch of readEntryBatches(path, from)) yield* batch;
+}
+
+/** The sequence of the entry starting at `at` (entries are written with "s" first). */
+const SEQUENCE_PREFIX = /^\{"s":(\d+)[,}]/;
+
+/** Below this distance, scanning is cheaper than another probe. */
+const SCAN_BYTES = 64 * 1024;
+
+/**
+ * The offset of a line start at or before the first entry with a sequence above `after`, found
+ * by bisecting the file: sequences grow with offsets, so a subscriber resuming deep into a huge
+ * log reads a few KiB per probe instead of the whole log. Works on any log this module wrote, old
+ * ones included: the file itself is the index.
+ */
+export async function offsetAfter(path: string, after: number): Promise<number> {
+  if (after <= 0) return 0;
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(path, { read: true });
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return 0;
+    throw err;
+  }
+  try {
+    // lo: a line start whose entry is at or below `after` (or 0). hi: every line starting at or
+    // after it is above `after` (or is a partial last line).
+    let lo = 0;
+    let hi = (await file.stat()).size;
+    const buf = new Uint8Array(4096);
+    while (hi - lo > SCAN_BYTES) {
+      const mid = Math.floor((lo + hi) / 2);
+      const start = await nextLineStart(file, mid, hi, buf);
+      if (start === undefined) {
+        hi = mid;
+        continue;
+      }
+      await file.seek(start, Deno.SeekMode.Start);
+      const n = await file.read(buf) ?? 0;
+      const match = decoder.decode(buf.subarray(0, Math.min(n, 32))).match(SEQUENCE_PREFIX);
+      if (match && Number(match[1]) <= after) lo = start;
+      else hi = start;
+    }
+    return lo;
+  } finally {
+    file.close();
+  }
+}
+
+/** The first line start in (`from`, `limit`), reading forward from `from - 1`; undefined if none. */
+async function nextLineStart(
+  file: Deno.FsFile,
+  from: number,
+  limit: number,
+  buf: Uint8Array,
+): Promise<number | undefined> {
+  let at = from - 1;
+  await file.seek(at, Deno.SeekMode.Start);
+  while (at < limit - 1) {
+    const n = await file.read(buf);
+    if (n === null || n === 0) return undefined;
+    const nl = buf.subarray(0, n).indexOf(0x0a);
+    if (nl !== -1) {
+      const start = at + nl + 1;
+      return start < limit ? start : undefined;
+    }
+    at += n;
+  }
+  return undefined;
 }
 
 /** Appends numbered lines to a worker's log file. Single writer per file. */
@@ -187,29 +268,28 @@ export async function* readLogFile(
   options: { after?: number; feed?: LogFileFeed; signal?: AbortSignal },
 ): AsyncGenerator<LogLine> {
   const after = options.after ?? 0;
-  let offset = 0;
-  const drain = async function* (): AsyncGenerator<LogLine> {
-    for await (const { entry, end } of readEntries(path, offset)) {
-      offset = end;
-      if (entry.s <= after) continue;
-      yield {
-        workerId,
-        sequence: entry.s,
-        timestamp: entry.t,
-        source: entry.o,
-        message: entry.m,
-        ...(entry.l !== undefined ? { level: entry.l } : {}),
-        ...(entry.d !== undefined ? { metadata: entry.d } : {}),
-      };
-    }
-  };
+  let offset = await offsetAfter(path, after);
   for (;;) {
     if (options.signal?.aborted) return;
     // Read the completion flag before draining: the runtime marks a log complete only after its
     // last line is written, so a drain that starts after seeing "complete" reads everything.
     const generation = options.feed?.pulse.generation ?? 0;
     const done = !options.feed || options.feed.complete();
-    yield* drain();
+    for await (const batch of readEntryBatches(path, offset)) {
+      offset = batch[batch.length - 1].end;
+      for (const { entry } of batch) {
+        if (entry.s <= after) continue;
+        yield {
+          workerId,
+          sequence: entry.s,
+          timestamp: entry.t,
+          source: entry.o,
+          message: entry.m,
+          ...(entry.l !== undefined ? { level: entry.l } : {}),
+          ...(entry.d !== undefined ? { metadata: entry.d } : {}),
+        };
+      }
+    }
     if (done) return;
     await options.feed!.pulse.wait(generation, 1000, options.signal);
   }

@@ -1,0 +1,172 @@
+/**
+ * Memory benchmark (`deno task bench --only memory`): RSS and live V8 heap of an idle Ottoscaler
+ * on the local runtime, next to a bare grpc-js server on the same Deno in the same run, then of
+ * the same Ottoscaler once it tracks N finished workers (default 240), as the cost per worker.
+ *
+ * Both processes get memory_probe.ts preloaded, which reports `Deno.memoryUsage()` after a full
+ * garbage collection. Figures are the median of a few seconds' reports. It asserts nothing.
+ *
+ * Usage: deno task bench --only memory [--workers N]
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { connect } from "../../mod/cli/client.ts";
+import { startServerProcess } from "../../tests/support/server_process.ts";
+import { printSummary } from "./summary.ts";
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: { workers: { type: "string", default: "240" } },
+});
+const WORKERS = Number(values.workers);
+const PER_TASK = 100;
+const MiB = 1024 * 1024;
+
+/** Deno.memoryUsage() as the probe writes it. */
+interface Usage {
+  readonly rss: number;
+  readonly heapUsed: number;
+  readonly heapTotal: number;
+  readonly external: number;
+}
+
+/** The `deno run` flags that load the probe writing to `file`. */
+function probeArgs(): string[] {
+  return [
+    `--preload=${new URL("./memory_probe.ts", import.meta.url).pathname}`,
+    "--v8-flags=--expose-gc",
+  ];
+}
+
+/** The median of the probe's reports over `ms`. */
+async function sample(file: string, ms = 3000): Promise<Usage> {
+  const seen: Usage[] = [];
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    await new Promise((r) => setTimeout(r, 250));
+    try {
+      seen.push(JSON.parse(await Deno.readTextFile(file)));
+    } catch { /* not written yet, or mid-write */ }
+  }
+  if (seen.length === 0) throw new Error(`no memory reports in ${file}`);
+  const median = (k: keyof Usage) => seen.map((u) => u[k]).sort((a, b) => a - b)[seen.length >> 1];
+  return {
+    rss: median("rss"),
+    heapUsed: median("heapUsed"),
+    heapTotal: median("heapTotal"),
+    external: median("external"),
+  };
+}
+
+async function bare(file: string): Promise<Usage> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-all",
+      ...probeArgs(),
+      new URL("./baseline_peer.ts", import.meta.url).pathname,
+      "pull",
+      "1",
+    ],
+    env: { MEMORY_PROBE_FILE: file },
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  while (!/PORT (\d+)/.test(text)) text += (await reader.read()).value ?? "";
+  await new Promise((r) => setTimeout(r, 2000));
+  const usage = await sample(file);
+  reader.releaseLock();
+  child.kill("SIGKILL");
+  await child.status;
+  return usage;
+}
+
+function scaleUp(client: ReturnType<typeof connect>, request: Record<string, unknown>) {
+  return new Promise<void>((resolve, reject) =>
+    client.ScaleUp(request, (err) => (err ? reject(err) : resolve()))
+  );
+}
+
+function finished(client: ReturnType<typeof connect>): Promise<number> {
+  return new Promise((resolve, reject) =>
+    client.GetWorkerStatus(
+      { status_filter: "succeeded" },
+      (err, res) => err ? reject(err) : resolve(res?.total_count ?? 0),
+    )
+  );
+}
+
+async function ottoscaler(file: string): Promise<{ idle: Usage; loaded: Usage }> {
+  const server = await startServerProcess({
+    env: { LOG_LEVEL: "info", MEMORY_PROBE_FILE: file },
+    denoArgs: probeArgs(),
+  });
+  const client = connect(server.address);
+  try {
+    await new Promise((r) => setTimeout(r, 2000));
+    const idle = await sample(file);
+    for (let started = 0, task = 1; started < WORKERS; task++) {
+      const count = Math.min(PER_TASK, WORKERS - started);
+      await scaleUp(client, {
+        task_id: `memory-${task}`,
+        worker_count: count,
+        build_config: { command: "true" },
+      });
+      started += count;
+    }
+    const deadline = Date.now() + 120_000;
+    while (await finished(client) < WORKERS && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    await new Promise((r) => setTimeout(r, 2000));
+    return { idle, loaded: await sample(file) };
+  } finally {
+    client.close();
+    await server.stop();
+    await Deno.remove(server.stateDir, { recursive: true });
+  }
+}
+
+const dir = await Deno.makeTempDir({ prefix: "ottoscaler-memory-" });
+try {
+  console.error("… bare grpc-js server");
+  const base = await bare(`${dir}/bare.json`);
+  console.error(`… Ottoscaler (local runtime), idle and with ${WORKERS} finished workers`);
+  const { idle, loaded } = await ottoscaler(`${dir}/ottoscaler.json`);
+  const mib = (n: number) => `${(n / MiB).toFixed(1)} MiB`.padStart(10);
+  const cols = (u: Usage) => `${mib(u.rss)}  ${mib(u.heapUsed)}  ${mib(u.external)}`;
+  console.log(`memory (local runtime); heap is live V8 heap after a full GC\n`);
+  console.log(
+    `${"".padEnd(42)}  ${"RSS".padStart(10)}  ${"heap".padStart(10)}  ${"external".padStart(10)}`,
+  );
+  console.log(`${"baseline: bare grpc-js server, idle".padEnd(42)}  ${cols(base)}`);
+  console.log(`${"Ottoscaler, idle".padEnd(42)}  ${cols(idle)}`);
+  console.log(`${`Ottoscaler, ${WORKERS} finished workers`.padEnd(42)}  ${cols(loaded)}`);
+  console.log(
+    `\nidle above the bare server: RSS +${((idle.rss - base.rss) / MiB).toFixed(1)} MiB, heap +${
+      ((idle.heapUsed - base.heapUsed) / MiB).toFixed(1)
+    } MiB; per 1,000 tracked workers: RSS +${
+      ((loaded.rss - idle.rss) / MiB * 1000 / WORKERS).toFixed(1)
+    } MiB, heap +${((loaded.heapUsed - idle.heapUsed) / MiB * 1000 / WORKERS).toFixed(1)} MiB`,
+  );
+  printSummary({
+    figure: "memory, idle (local runtime)",
+    ottoscaler: `${(idle.rss / MiB).toFixed(1)} MiB RSS, ${(idle.heapUsed / MiB).toFixed(1)} heap`,
+    baseline: `bare grpc-js server: ${(base.rss / MiB).toFixed(1)} MiB RSS`,
+    ratio: `+${((idle.rss - base.rss) / MiB).toFixed(1)} MiB (goal: +16)`,
+  });
+  printSummary({
+    figure: `memory per 1,000 finished local workers (of ${WORKERS})`,
+    ottoscaler: `+${((loaded.rss - idle.rss) / MiB * 1000 / WORKERS).toFixed(1)} MiB RSS, +${
+      ((loaded.heapUsed - idle.heapUsed) / MiB * 1000 / WORKERS).toFixed(1)
+    } heap`,
+    baseline: "–",
+    ratio: "goal: 100 MiB",
+  });
+} finally {
+  await Deno.remove(dir, { recursive: true });
+}
