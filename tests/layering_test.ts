@@ -35,6 +35,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ["grpc"],
   ["http"],
   ["cli"],
+  ["serve"],
   ["main.ts"],
 ];
 

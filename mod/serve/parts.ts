@@ -1,0 +1,141 @@
+/**
+ * The parts `serve` opens that depend on the chosen runtime: the local runtime, the cluster
+ * connection and the Kubernetes runtime (imported only in Kubernetes mode, so the local runtime
+ * never loads the Kubernetes client), and push delivery to otto-handler.
+ *
+ * @module
+ */
+
+import { type Config, ConfigError } from "../config/config.ts";
+import { connectHandler } from "../grpc/handler_client.ts";
+import { FileDeliveryStore } from "../push/delivery_store.ts";
+import { PushDelivery } from "../push/push.ts";
+import type { Logger } from "../telemetry/logger.ts";
+import { LocalRuntime } from "../worker/local/runtime.ts";
+// The Kubernetes client and everything built on it are imported only in Kubernetes mode (dynamic
+// imports below): the local runtime never loads them, which keeps its memory small.
+import type { KubeApi, KubeObserver } from "../kube/api.ts";
+import type { Leadership } from "../kube/leader.ts";
+import type { Metrics } from "../telemetry/metrics.ts";
+import type { EventRecorder } from "../kube/events.ts";
+import type { KubeRuntime } from "../worker/kube/runtime.ts";
+import type { Runtime } from "../worker/types.ts";
+
+/** Opens the local runtime on STATE_DIR. */
+export async function openLocalRuntime(config: Config, logger: Logger): Promise<Runtime> {
+  return await LocalRuntime.open({
+    stateDir: config.stateDir,
+    logger,
+    stopGraceMs: config.stopGraceSeconds * 1000,
+    maxLineBytes: config.logMaxLineBytes,
+  });
+}
+
+/** Connects to the configured cluster (the Kubernetes runtime and the pipeline store share it). */
+export async function connectCluster(config: Config, observer: KubeObserver): Promise<KubeApi> {
+  const { connectKube } = await import("../kube/api.ts");
+  try {
+    return connectKube({ kubeconfig: config.kubeconfig, context: config.kubeContext, observer });
+  } catch (err) {
+    throw new ConfigError(
+      "KUBECONFIG",
+      `cannot load a Kubernetes configuration: ${(err as Error).message}`,
+    );
+  }
+}
+
+/** Opens the Kubernetes runtime on the configured cluster and namespace. */
+export async function openKubeRuntime(
+  config: Config,
+  logger: Logger,
+  isDelivered: (workerId: string) => boolean,
+  api: KubeApi,
+  extra: { leadership?: Leadership; metrics: Metrics; events?: EventRecorder },
+): Promise<KubeRuntime> {
+  const { KubeRuntime } = await import("../worker/kube/runtime.ts");
+  const quantities = (cpu: string, memory: string) => ({
+    ...(cpu ? { cpu } : {}),
+    ...(memory ? { memory } : {}),
+  });
+  return await KubeRuntime.open({
+    api,
+    namespace: config.namespace,
+    logger,
+    resources: {
+      requests: quantities(config.workerCpuRequest, config.workerMemoryRequest),
+      limits: quantities(config.workerCpuLimit, config.workerMemoryLimit),
+    },
+    stopGraceSeconds: config.stopGraceSeconds,
+    startFailureGraceMs: config.startFailureGraceSeconds * 1000,
+    retentionMs: config.podRetentionSeconds * 1000,
+    maxParallelCreates: config.maxParallelStarts,
+    isDelivered,
+    leadership: extra.leadership,
+    events: extra.events,
+    onWatchRestart: () => extra.metrics.kubeWatchRestarts.inc(),
+  });
+}
+
+/** Starts push delivery to otto-handler when OTTO_HANDLER_HOST is set. */
+export async function startPush(
+  config: Config,
+  runtime: Runtime,
+  logger: Logger,
+  kubeApi: KubeApi | undefined,
+  leadership: Leadership | undefined,
+): Promise<PushDelivery | undefined> {
+  if (!config.handlerHost) return undefined;
+  let caPem: Uint8Array | undefined;
+  if (config.handlerCaFile) {
+    try {
+      caPem = await Deno.readFile(config.handlerCaFile);
+    } catch (err) {
+      throw new ConfigError("OTTO_HANDLER_CA_FILE", `cannot read: ${(err as Error).message}`);
+    }
+  }
+  const push = PushDelivery.open({
+    runtime,
+    // In Kubernetes mode progress is an annotation on each worker pod, so it survives a
+    // rescheduled Ottoscaler pod and goes away with the worker.
+    store: kubeApi
+      ? await (await import("../push/pod_delivery_store.ts")).PodDeliveryStore
+        .open(kubeApi, config.namespace, leadership)
+      : await FileDeliveryStore.open(`${config.stateDir}/delivery.json`),
+    transport: connectHandler({
+      address: config.handlerHost,
+      tls: config.handlerTls,
+      caPem,
+      clientCertificate: await handlerClientCertificate(config),
+      tokenFile: config.handlerTokenFile || undefined,
+      namespace: config.namespace,
+    }),
+    logger,
+    window: config.pushWindow,
+    ackTimeoutMs: config.pushAckTimeoutSeconds * 1000,
+  });
+  logger.info("push delivery to otto-handler on", {
+    handlerHost: config.handlerHost,
+    tls: config.handlerTls,
+    clientCertificate: config.handlerCertFile !== "",
+    token: config.handlerTokenFile !== "",
+  });
+  return push;
+}
+
+/** Reads the client certificate presented to otto-handler, if one is configured. */
+export async function handlerClientCertificate(
+  config: Config,
+): Promise<{ certPem: Uint8Array; keyPem: Uint8Array } | undefined> {
+  if (!config.handlerCertFile) return undefined;
+  const read = async (variable: string, path: string) => {
+    try {
+      return await Deno.readFile(path);
+    } catch (err) {
+      throw new ConfigError(variable, `cannot read "${path}": ${(err as Error).message}`);
+    }
+  };
+  return {
+    certPem: await read("OTTO_HANDLER_CERT_FILE", config.handlerCertFile),
+    keyPem: await read("OTTO_HANDLER_KEY_FILE", config.handlerKeyFile),
+  };
+}
