@@ -70,13 +70,37 @@ Run "ottoscaler <command> --help" for a command's flags.`;
 }
 
 /** Opens the local runtime on STATE_DIR. */
-async function openLocalRuntime(config: Config, logger: Logger): Promise<Runtime> {
+async function openLocalRuntime(
+  config: Config,
+  logger: Logger,
+  isDelivered: (workerId: string) => boolean,
+  onRemoved: (workerId: string) => void,
+): Promise<Runtime> {
   return await LocalRuntime.open({
     stateDir: config.stateDir,
     logger,
     stopGraceMs: config.stopGraceSeconds * 1000,
     maxLineBytes: config.logMaxLineBytes,
+    retentionMs: config.stateRetentionSeconds * 1000,
+    isDelivered,
+    onRemoved,
   });
+}
+
+/**
+ * Removes finished pipelines' files after STATE_RETENTION_SECONDS, checking as often as the
+ * local runtime checks its workers; returns the function that stops it.
+ */
+function prunePipelines(store: FilePipelineStore, config: Config, logger: Logger): () => void {
+  const retentionMs = config.stateRetentionSeconds * 1000;
+  let running: Promise<unknown> = Promise.resolve();
+  const timer = setInterval(() => {
+    running = running.then(() => store.prune(retentionMs)).then(
+      (ids) => ids.length > 0 && logger.info("removed expired pipelines", { pipelines: ids }),
+      (err) => logger.warn("could not remove expired pipelines", { err }),
+    );
+  }, Math.max(200, Math.min(retentionMs / 2, 60_000)));
+  return () => clearInterval(timer);
 }
 
 /** Connects to the configured cluster (the Kubernetes runtime and the pipeline store share it). */
@@ -125,6 +149,7 @@ async function startPush(
   logger: Logger,
   kubeApi: KubeApi | undefined,
 ): Promise<PushDelivery | undefined> {
+  const known = new Set(runtime.list().map((w) => w.id));
   if (!config.handlerHost) return undefined;
   let caPem: Uint8Array | undefined;
   if (config.handlerCaFile) {
@@ -140,7 +165,7 @@ async function startPush(
     // rescheduled Ottoscaler pod and goes away with the worker.
     store: kubeApi
       ? await PodDeliveryStore.open(kubeApi, config.namespace)
-      : await FileDeliveryStore.open(`${config.stateDir}/delivery.json`),
+      : await FileDeliveryStore.open(`${config.stateDir}/delivery.json`, (id) => known.has(id)),
     transport: connectHandler({
       address: config.handlerHost,
       tls: config.handlerTls,
@@ -198,11 +223,12 @@ async function serve(args: string[]): Promise<number> {
   const kubeApi = config.runtime === "kubernetes" ? connectCluster(config) : undefined;
   // The Kubernetes runtime keeps a finished pod until push delivery says its log was delivered;
   // the runtime starts first, so it asks through a reference that push delivery fills in.
+  // deno-lint-ignore prefer-const -- assigned below, once the runtime is open (a false positive)
   let push: PushDelivery | undefined;
   const isDelivered = (id: string) => push ? push.isDelivered(id) : !config.handlerHost;
   const runtime = kubeApi
     ? await openKubeRuntime(config, logger, isDelivered, kubeApi)
-    : await openLocalRuntime(config, logger);
+    : await openLocalRuntime(config, logger, isDelivered, (id) => push?.forget(id));
   parts.defer(() => runtime.close());
   push = await startPush(config, runtime, logger, kubeApi);
   if (push) parts.defer(() => push!.close());
@@ -213,11 +239,15 @@ async function serve(args: string[]): Promise<number> {
     maxWorkersPerTask: config.maxWorkersPerTask,
     maxParallelStarts: config.maxParallelStarts,
   });
+  const pipelineStore = kubeApi
+    ? new ConfigMapPipelineStore({ api: kubeApi, namespace: config.namespace, logger })
+    : new FilePipelineStore(`${config.stateDir}/pipelines`);
+  if (pipelineStore instanceof FilePipelineStore) {
+    parts.defer(prunePipelines(pipelineStore, config, logger));
+  }
   const pipelines = new PipelineExecutor({
     runtime,
-    store: kubeApi
-      ? new ConfigMapPipelineStore({ api: kubeApi, namespace: config.namespace, logger })
-      : new FilePipelineStore(`${config.stateDir}/pipelines`),
+    store: pipelineStore,
     logger,
     defaultImage: config.agentImage,
   });

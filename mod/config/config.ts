@@ -40,6 +40,8 @@ export interface Config {
   readonly runtime: RuntimeKind;
   /** Where the local runtime keeps worker state and logs. */
   readonly stateDir: string;
+  /** Local runtime: seconds an ended, delivered worker (and a finished pipeline) is kept. */
+  readonly stateRetentionSeconds: number;
   /** The most workers one task may have. */
   readonly maxWorkersPerTask: number;
   /** The most worker starts in flight at once. */
@@ -175,6 +177,15 @@ export const SETTINGS: readonly Setting[] = [
     default: ".ottoscaler/state",
     doc: "Where the local runtime keeps each worker's state, output and numbered log.",
     parse: nonEmpty,
+  },
+  {
+    key: "stateRetentionSeconds",
+    env: "STATE_RETENTION_SECONDS",
+    flag: "state-retention-seconds",
+    default: "86400",
+    doc:
+      "Local runtime: seconds an ended worker is kept once its logs and state changes were delivered (push mode; else once it ended), and a finished pipeline's file; then they are removed from STATE_DIR.",
+    parse: integer(0, 365 * 86400),
   },
   {
     key: "namespace",

@@ -29,6 +29,8 @@ export interface DeliveryStore {
   update(workerId: string, patch: Partial<DeliveryState>): void;
   /** Persists everything recorded so far. */
   flush(): Promise<void>;
+  /** Drops a worker's progress (the worker was removed); persisted soon after. */
+  forget(workerId: string): void;
 }
 
 const EMPTY: DeliveryState = { logsAcked: 0, eventsAcked: 0 };
@@ -45,10 +47,19 @@ export class FileDeliveryStore implements DeliveryStore {
     this.#states = states;
   }
 
-  /** Opens the store at `path`, creating it when missing. */
-  static async open(path: string): Promise<FileDeliveryStore> {
+  /**
+   * Opens the store at `path`, creating it when missing. With `known`, entries of workers it
+   * does not hold are dropped: left by a crash between a worker's removal and the next write.
+   */
+  static async open(
+    path: string,
+    known?: (workerId: string) => boolean,
+  ): Promise<FileDeliveryStore> {
     const saved = await readJson<Record<string, DeliveryState>>(path) ?? {};
-    return new FileDeliveryStore(path, new Map(Object.entries(saved)));
+    const entries = Object.entries(saved).filter(([id]) => known?.(id) ?? true);
+    const store = new FileDeliveryStore(path, new Map(entries));
+    if (entries.length < Object.keys(saved).length) await store.flush();
+    return store;
   }
 
   /** See {@linkcode DeliveryStore.get}. */
@@ -64,6 +75,15 @@ export class FileDeliveryStore implements DeliveryStore {
       eventsAcked: Math.max(current.eventsAcked, patch.eventsAcked ?? 0),
       complete: current.complete || patch.complete || undefined,
     });
+    this.#schedule();
+  }
+
+  /** See {@linkcode DeliveryStore.forget}. */
+  forget(workerId: string): void {
+    if (this.#states.delete(workerId)) this.#schedule();
+  }
+
+  #schedule(): void {
     this.#timer ??= setTimeout(() => {
       this.#timer = undefined;
       this.flush().catch(() => {});

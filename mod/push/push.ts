@@ -83,6 +83,15 @@ export class PushDelivery {
     return this.#opts.store.get(workerId).complete === true;
   }
 
+  /**
+   * Forgets a worker the runtime removed (after its retention): its progress and what delivery
+   * held for it. A worker still being delivered is never removed, so nothing is cut short.
+   */
+  forget(workerId: string): void {
+    this.#workers.delete(workerId);
+    this.#opts.store.forget(workerId);
+  }
+
   /** Stops delivery (progress is kept for the next start); safe to call more than once. */
   async close(): Promise<void> {
     this.#unwatch?.();
