@@ -33,6 +33,12 @@ import { PipelineExecutor } from "./mod/pipeline/executor.ts";
 import { ConfigMapPipelineStore } from "./mod/pipeline/configmap_store.ts";
 import { FilePipelineStore } from "./mod/pipeline/state.ts";
 import { Scaler } from "./mod/scaler/scaler.ts";
+import {
+  exitWhenSupervisorGone,
+  selfCommand,
+  supervise,
+  SUPERVISED_CHILD_ENV,
+} from "./mod/supervisor/supervisor.ts";
 import { createLogger, type Logger } from "./mod/telemetry/logger.ts";
 import { LocalRuntime } from "./mod/worker/local/runtime.ts";
 import { connectKube, type KubeApi } from "./mod/kube/api.ts";
@@ -210,6 +216,12 @@ async function serve(args: string[]): Promise<number> {
     envFileText,
   });
   const logger = createLogger({ level: config.logLevel, fields: { service: "ottoscaler" } });
+  const supervised = Deno.env.get(SUPERVISED_CHILD_ENV) === "1";
+  if (config.supervise && !supervised) {
+    logger.info("supervising serve: an abnormal exit starts it again at once");
+    return await supervise({ command: selfCommand(["serve", ...args]), logger });
+  }
+  if (supervised) exitWhenSupervisorGone(logger);
   logger.info("starting", {
     version: VERSION,
     runtime: config.runtime,

@@ -40,6 +40,8 @@ export interface Config {
   readonly runtime: RuntimeKind;
   /** Where the local runtime keeps worker state and logs. */
   readonly stateDir: string;
+  /** Run serve as a child of a supervisor that restarts it at once after an abnormal exit. */
+  readonly supervise: boolean;
   /** Local runtime: seconds an ended, delivered worker (and a finished pipeline) is kept. */
   readonly stateRetentionSeconds: number;
   /** The most workers one task may have. */
@@ -177,6 +179,15 @@ export const SETTINGS: readonly Setting[] = [
     default: ".ottoscaler/state",
     doc: "Where the local runtime keeps each worker's state, output and numbered log.",
     parse: nonEmpty,
+  },
+  {
+    key: "supervise",
+    env: "SUPERVISE",
+    flag: "supervise",
+    default: "false",
+    doc:
+      "Run the server as a child process that is started again at once if it dies abnormally (e.g. an abort inside Node's HTTP/2 in Deno); workers, logs and delivery progress survive it.",
+    parse: boolean,
   },
   {
     key: "stateRetentionSeconds",
