@@ -171,7 +171,10 @@ async function startPush(
     // rescheduled Ottoscaler pod and goes away with the worker.
     store: kubeApi
       ? await PodDeliveryStore.open(kubeApi, config.namespace)
-      : await FileDeliveryStore.open(`${config.stateDir}/delivery.json`, (id) => known.has(id)),
+      : await FileDeliveryStore.open(`${config.stateDir}/delivery.json`, {
+        known: (id) => known.has(id),
+        logger,
+      }),
     transport: connectHandler({
       address: config.handlerHost,
       tls: config.handlerTls,
@@ -253,7 +256,7 @@ async function serve(args: string[]): Promise<number> {
   });
   const pipelineStore = kubeApi
     ? new ConfigMapPipelineStore({ api: kubeApi, namespace: config.namespace, logger })
-    : new FilePipelineStore(`${config.stateDir}/pipelines`);
+    : new FilePipelineStore(`${config.stateDir}/pipelines`, logger);
   if (pipelineStore instanceof FilePipelineStore) {
     parts.defer(prunePipelines(pipelineStore, config, logger));
   }

@@ -7,7 +7,8 @@
  */
 
 import type { CompiledPipeline } from "./compile.ts";
-import { readJson, writeJsonAtomic } from "../storage/json_file.ts";
+import { readJson, readJsonOrSetAside, writeJsonAtomic } from "../storage/json_file.ts";
+import type { Logger } from "../telemetry/logger.ts";
 import type { WorkerOwner } from "../worker/types.ts";
 
 /** The states of a stage (the wire's StageStatus). */
@@ -89,11 +90,16 @@ function finishedTime(state: PipelineState): number | undefined {
 /** A {@linkcode PipelineStore} with one JSON file per pipeline in a directory. */
 export class FilePipelineStore implements PipelineStore {
   readonly #dir: string;
+  readonly #logger?: Logger;
   readonly #writes = new Map<string, Promise<void>>();
 
-  /** Creates the store over `dir` (created on first save). */
-  constructor(dir: string) {
+  /**
+   * Creates the store over `dir` (created on first save). An unreadable file found by
+   * {@linkcode loadAll} is set aside and logged to `logger`.
+   */
+  constructor(dir: string, logger?: Logger) {
     this.#dir = dir;
+    this.#logger = logger;
   }
 
   #path(id: string): string {
@@ -106,8 +112,19 @@ export class FilePipelineStore implements PipelineStore {
     try {
       for await (const entry of Deno.readDir(this.#dir)) {
         if (!entry.isFile || !entry.name.endsWith(".json")) continue;
-        const state = await readJson<PipelineState>(`${this.#dir}/${entry.name}`);
-        if (state) out.push(state);
+        const path = `${this.#dir}/${entry.name}`;
+        const read = await readJsonOrSetAside<PipelineState>(
+          path,
+          (v) => typeof (v as PipelineState)?.definition?.id === "string",
+        );
+        if (read.value) out.push(read.value);
+        if (read.setAside) {
+          this.#logger?.error("a pipeline's state is unreadable; set aside", {
+            file: path,
+            reason: read.setAside.reason,
+            movedTo: read.setAside.path,
+          });
+        }
       }
     } catch (err) {
       if (!(err instanceof Deno.errors.NotFound)) throw err;

@@ -82,3 +82,24 @@ Deno.test("file pipeline store: prune on a directory not made yet finds nothing"
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("file pipeline store: an unreadable pipeline file is set aside, the others load", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "ottoscaler-pipelines-" });
+  try {
+    const store = new FilePipelineStore(dir);
+    await store.save(pipeline("good", { a: { status: "STAGE_RUNNING" } }));
+    await Deno.writeTextFile(`${dir}/truncated.json`, '{"definition": {"id": "trunc');
+    await Deno.writeTextFile(`${dir}/wrong.json`, "[1, 2, 3]");
+    const loaded = await store.loadAll();
+    assert.deepEqual(loaded.map((p) => p.definition.id), ["good"]);
+    const names = [...Deno.readDirSync(dir)].map((e) => e.name).sort();
+    assert.equal(names.length, 3);
+    assert.equal(names[0], "good.json");
+    assert.match(names[1], /^truncated\.json\.corrupt-\d+$/);
+    assert.match(names[2], /^wrong\.json\.corrupt-\d+$/);
+    // Set aside, they are not read again.
+    assert.equal((await store.loadAll()).length, 1);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

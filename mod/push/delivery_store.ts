@@ -9,7 +9,8 @@
  * @module
  */
 
-import { readJson, writeJsonAtomic } from "../storage/json_file.ts";
+import { readJsonOrSetAside, writeJsonAtomic } from "../storage/json_file.ts";
+import type { Logger } from "../telemetry/logger.ts";
 
 /** Delivery progress of one worker. */
 export interface DeliveryState {
@@ -49,14 +50,24 @@ export class FileDeliveryStore implements DeliveryStore {
 
   /**
    * Opens the store at `path`, creating it when missing. With `known`, entries of workers it
-   * does not hold are dropped: left by a crash between a worker's removal and the next write.
+   * does not hold are dropped: left by a crash between a worker's removal and the next write. A
+   * file that is unreadable (truncated, garbage) is set aside and logged: delivery then starts over
+   * for every worker, which only means lines are sent again as the same (worker_id, sequence).
    */
   static async open(
     path: string,
-    known?: (workerId: string) => boolean,
+    options: { known?: (workerId: string) => boolean; logger?: Logger } = {},
   ): Promise<FileDeliveryStore> {
-    const saved = await readJson<Record<string, DeliveryState>>(path) ?? {};
-    const entries = Object.entries(saved).filter(([id]) => known?.(id) ?? true);
+    const read = await readJsonOrSetAside<Record<string, DeliveryState>>(path);
+    if (read.setAside) {
+      options.logger?.error("delivery progress is unreadable; set aside, delivering again", {
+        file: path,
+        reason: read.setAside.reason,
+        movedTo: read.setAside.path,
+      });
+    }
+    const saved = read.value ?? {};
+    const entries = Object.entries(saved).filter(([id]) => options.known?.(id) ?? true);
     const store = new FileDeliveryStore(path, new Map(entries));
     if (entries.length < Object.keys(saved).length) await store.flush();
     return store;

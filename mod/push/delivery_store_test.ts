@@ -32,10 +32,25 @@ Deno.test("file delivery store: entries of workers no longer known are dropped o
         "here": { logsAcked: 2, eventsAcked: 1 },
       }),
     );
-    const store = await FileDeliveryStore.open(path, (id) => id === "here");
+    const store = await FileDeliveryStore.open(path, { known: (id) => id === "here" });
     assert.deepEqual(store.get("here"), { logsAcked: 2, eventsAcked: 1 });
     assert.deepEqual(store.get("gone"), { logsAcked: 0, eventsAcked: 0 });
     assert.deepEqual(Object.keys(JSON.parse(await Deno.readTextFile(path))), ["here"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("file delivery store: an unreadable file is set aside, not thrown", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "ottoscaler-delivery-" });
+  const path = `${dir}/delivery.json`;
+  try {
+    await Deno.writeTextFile(path, '{"w-1": {"logsAcked": 1'); // truncated
+    const store = await FileDeliveryStore.open(path);
+    assert.deepEqual(store.get("w-1"), { logsAcked: 0, eventsAcked: 0 });
+    const names = [...Deno.readDirSync(dir)].map((e) => e.name);
+    assert.equal(names.length, 1);
+    assert.match(names[0], /^delivery\.json\.corrupt-\d+$/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -41,11 +41,12 @@ import { OutputCapture } from "./capture.ts";
 import { readLogFile } from "./log_file.ts";
 import { isAlive, processStartTime, signalGroup, spawnWrapped } from "./process.ts";
 import { emptyTrash, WorkerReaper } from "./retention.ts";
-import { readJson, writeJsonAtomic } from "../../storage/json_file.ts";
+import { writeJsonAtomic } from "../../storage/json_file.ts";
 import {
   lockStateDir,
   readOutcome,
   readPidFile,
+  readWorkerFiles,
   SAFE_ID,
   saveRecord,
   statusOf,
@@ -142,14 +143,9 @@ export class LocalRuntime implements Runtime, AgentLogSink {
     }
     for (const id of ids.sort()) {
       const dir = `${this.#workersDir}/${id}`;
-      const spec = await readJson<WorkerSpec>(`${dir}/spec.json`);
-      if (!spec) {
-        // Created but never described: a crash mid-create. Nothing ran; remove it.
-        await Deno.remove(dir, { recursive: true });
-        continue;
-      }
-      const record = await readJson<WorkerRecord>(`${dir}/state.json`) ??
-        { phase: "pending", createdAt: new Date().toISOString() };
+      const found = await readWorkerFiles(this.#opts.stateDir, id, this.#log);
+      if (!found) continue; // never described (a crash mid-create), or set aside
+      const { spec, record } = found;
       const worker = this.#track(spec, record);
       if (isTerminal(record.phase)) {
         worker.markEnded();
