@@ -6,7 +6,7 @@
  * progress, pipelines), so the restarted child re-adopts its workers and resumes delivery.
  *
  * - SIGTERM and SIGINT are passed to the child, whose exit is then final: the supervisor exits
- *   with the child's code.
+ *   with the child's code (0 when the child died of that very signal, e.g. while still starting).
  * - A child that exits with 0 (done) or 2 (bad configuration) is not restarted.
  * - A crash loop is not hidden: more than `maxRestarts` restarts within `windowMs` and the
  *   supervisor gives up, exiting with the child's code.
@@ -95,7 +95,9 @@ export async function supervise(options: SuperviseOptions): Promise<number> {
       options.onStart?.(child.pid);
       const status = await child.status;
       const end: ChildEnd = { code: status.code, signal: status.signal };
-      if (stopping !== undefined || end.code === 0 || end.code === 2) return end.code;
+      // A child ended by the signal we passed on (before its handler was set up) was stopped.
+      if (stopping !== undefined) return end.signal === stopping ? 0 : end.code;
+      if (end.code === 0 || end.code === 2) return end.code;
       const now = Date.now();
       restarts.push(now);
       while (restarts.length > 0 && now - restarts[0] > windowMs) restarts.shift();
