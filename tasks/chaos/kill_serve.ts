@@ -50,10 +50,10 @@ export function freePort(): number {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** One `serve` process; its output is drained and kept. */
-export function startServe(stateDir: string, port: number) {
+export function startServe(stateDir: string, port: number, env: Record<string, string> = {}) {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "--allow-all", MAIN, "serve", "--port", String(port), "--host", "127.0.0.1"],
-    env: { STATE_DIR: stateDir, STOP_GRACE_SECONDS: "2", LOG_LEVEL: "warn" },
+    env: { STATE_DIR: stateDir, STOP_GRACE_SECONDS: "2", LOG_LEVEL: "warn", ...env },
     stdin: "null",
     stdout: "null",
     stderr: "piped",
