@@ -24,7 +24,7 @@ const ROOT = new URL("../", import.meta.url).pathname;
  */
 const LAYERS: readonly (readonly string[])[] = [
   ["telemetry", "storage"],
-  ["async", "config"],
+  ["async", "config", "supervisor"],
   ["kube"],
   ["worker"],
   ["worker/kube", "worker/local"],

@@ -131,4 +131,13 @@ export const SERVER_SETTINGS: readonly Setting[] = [
     doc: "Seconds open gRPC streams get on SIGTERM/SIGINT before they are cut.",
     parse: integer(0, 3600),
   },
+  {
+    key: "supervise",
+    env: "SUPERVISE",
+    flag: "supervise",
+    default: "false",
+    doc:
+      "Run the server as a child process that is started again at once if it dies abnormally (e.g. an abort inside Node's HTTP/2 in Deno); workers, logs and delivery progress survive it.",
+    parse: boolean,
+  },
 ];

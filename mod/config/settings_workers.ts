@@ -26,6 +26,15 @@ export const WORKER_SETTINGS: readonly Setting[] = [
     parse: nonEmpty,
   },
   {
+    key: "stateRetentionSeconds",
+    env: "STATE_RETENTION_SECONDS",
+    flag: "state-retention-seconds",
+    default: "86400",
+    doc:
+      "Local runtime: seconds an ended worker is kept once its logs and state changes were delivered (push mode; else once it ended), and a finished pipeline's file; then they are removed from STATE_DIR.",
+    parse: integer(0, 365 * 86400),
+  },
+  {
     key: "agentImage",
     env: "OTTO_AGENT_IMAGE",
     flag: "agent-image",

@@ -62,6 +62,10 @@ export interface Config {
   readonly runtime: RuntimeKind;
   /** Where the local runtime keeps worker state and logs. */
   readonly stateDir: string;
+  /** Run serve as a child of a supervisor that restarts it at once after an abnormal exit. */
+  readonly supervise: boolean;
+  /** Local runtime: seconds an ended, delivered worker (and a finished pipeline) is kept. */
+  readonly stateRetentionSeconds: number;
   /** The most workers one task may have. */
   readonly maxWorkersPerTask: number;
   /** The most worker starts in flight at once. */

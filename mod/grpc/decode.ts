@@ -133,13 +133,13 @@ type Deserialize = (bytes: Buffer) => unknown;
 
 /**
  * Replaces the request deserializers of `service`'s methods in `definition`: undecodable bytes
- * give a marker for {@linkcode requestOf}, and PipelineRequest's stage types are read by wire type.
+ * give a marker for {@linkcode requestOf} (in a client stream, per message), and
+ * PipelineRequest's stage types are read by wire type.
  */
 export function tolerantDecoding(definition: protoLoader.PackageDefinition, service: string): void {
   const methods = definition[service] as protoLoader.ServiceDefinition | undefined;
   if (!methods) throw new Error(`no service ${service} in the package definition`);
   for (const method of Object.values(methods)) {
-    if (method.requestStream) continue;
     const messageName = (method.requestType.type as { name?: string }).name ?? "request";
     const original: Deserialize = method.requestDeserialize;
     const decode: Deserialize = messageName === "PipelineRequest"

@@ -11,6 +11,8 @@
 
 import type * as grpc from "@grpc/grpc-js";
 import type { Logger } from "../telemetry/logger.ts";
+import { requestOf } from "./decode.ts";
+import { toGrpcError } from "./errors.ts";
 import {
   type AgentLogSink,
   isTerminal,
@@ -72,7 +74,13 @@ export function logStreamingHandlers(deps: LogStreamingDeps): LogStreamingServic
 
   return {
     RegisterWorker: (call, callback) => {
-      const { worker_id: workerId, task_id: taskId } = call.request;
+      let request;
+      try {
+        request = requestOf(call.request);
+      } catch (err) {
+        return callback(toGrpcError(err));
+      }
+      const { worker_id: workerId, task_id: taskId } = request;
       const worker = workerId ? find(workerId) : undefined;
       const config = {
         rate_limit: 0,
@@ -118,7 +126,17 @@ export function logStreamingHandlers(deps: LogStreamingDeps): LogStreamingServic
     StreamLogs: (call: grpc.ServerDuplexStream<LogEntry__Output, LogResponse>) => {
       // Entries are answered one at a time, in order: a chain keeps them sequential.
       let chain = Promise.resolve();
-      call.on("data", (entry: LogEntry__Output) => {
+      call.on("data", (raw: LogEntry__Output) => {
+        let entry: LogEntry__Output;
+        try {
+          entry = requestOf(raw);
+        } catch (err) {
+          // Bytes that do not decode end the stream as INVALID_ARGUMENT, after the lines before.
+          chain = chain.then(() => {
+            call.destroy(toGrpcError(err));
+          });
+          return;
+        }
         chain = chain.then(async () => {
           const response = await accept(entry).catch((err) => {
             log.error("storing an agent line failed", { worker: entry.worker_id, err });

@@ -107,6 +107,7 @@ export function loadPackageDefinition(): protoLoader.PackageDefinition {
   );
   // Bad bytes are INVALID_ARGUMENT, and PipelineStage.type is read by its wire type (decode.ts).
   tolerantDecoding(definition, "ottoscaler.v1.OttoscalerService");
+  tolerantDecoding(definition, "ottoscaler.v1.LogStreamingService");
   return definition;
 }
 

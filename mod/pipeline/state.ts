@@ -7,7 +7,8 @@
  */
 
 import type { CompiledPipeline } from "./compile.ts";
-import { readJson, writeJsonAtomic } from "../storage/json_file.ts";
+import { readJson, readJsonOrSetAside, writeJsonAtomic } from "../storage/json_file.ts";
+import type { Logger } from "../telemetry/logger.ts";
 import type { WorkerOwner } from "../worker/types.ts";
 
 /** The states of a stage (the wire's StageStatus). */
@@ -77,14 +78,28 @@ export interface PipelineStore {
   ownerOf?(pipelineId: string): WorkerOwner | undefined;
 }
 
+/** When a pipeline finished (epoch ms): its last stage's end; undefined while it runs. */
+function finishedTime(state: PipelineState): number | undefined {
+  const stages = Object.values(state.stages ?? {});
+  if (stages.length === 0 || !stages.every((s) => isFinalStage(s.status))) return undefined;
+  const ends = stages.map((s) => Date.parse(s.completedAt ?? state.createdAt));
+  const last = Math.max(...ends.filter((t) => Number.isFinite(t)));
+  return Number.isFinite(last) ? last : undefined;
+}
+
 /** A {@linkcode PipelineStore} with one JSON file per pipeline in a directory. */
 export class FilePipelineStore implements PipelineStore {
   readonly #dir: string;
+  readonly #logger?: Logger;
   readonly #writes = new Map<string, Promise<void>>();
 
-  /** Creates the store over `dir` (created on first save). */
-  constructor(dir: string) {
+  /**
+   * Creates the store over `dir` (created on first save). An unreadable file found by
+   * {@linkcode loadAll} is set aside and logged to `logger`.
+   */
+  constructor(dir: string, logger?: Logger) {
     this.#dir = dir;
+    this.#logger = logger;
   }
 
   #path(id: string): string {
@@ -97,13 +112,54 @@ export class FilePipelineStore implements PipelineStore {
     try {
       for await (const entry of Deno.readDir(this.#dir)) {
         if (!entry.isFile || !entry.name.endsWith(".json")) continue;
-        const state = await readJson<PipelineState>(`${this.#dir}/${entry.name}`);
-        if (state) out.push(state);
+        const path = `${this.#dir}/${entry.name}`;
+        const read = await readJsonOrSetAside<PipelineState>(
+          path,
+          (v) => typeof (v as PipelineState)?.definition?.id === "string",
+        );
+        if (read.value) out.push(read.value);
+        if (read.setAside) {
+          this.#logger?.error("a pipeline's state is unreadable; set aside", {
+            file: path,
+            reason: read.setAside.reason,
+            movedTo: read.setAside.path,
+          });
+        }
       }
     } catch (err) {
       if (!(err instanceof Deno.errors.NotFound)) throw err;
     }
     return out;
+  }
+
+  /**
+   * Removes the files of pipelines that finished (every stage final) at least `retentionMs`
+   * before `now`, so a long-running `serve` does not fill the disk; resolves with their ids. A
+   * file that cannot be read as a pipeline is left alone.
+   */
+  async prune(retentionMs: number, now = Date.now()): Promise<string[]> {
+    const removed: string[] = [];
+    let entries: Deno.DirEntry[];
+    try {
+      entries = await Array.fromAsync(Deno.readDir(this.#dir));
+    } catch (err) {
+      if (err instanceof Deno.errors.NotFound) return removed;
+      throw err;
+    }
+    for (const entry of entries) {
+      if (!entry.isFile || !entry.name.endsWith(".json")) continue;
+      const path = `${this.#dir}/${entry.name}`;
+      const state = await readJson<PipelineState>(path).catch(() => undefined);
+      const finishedAt = state && finishedTime(state);
+      if (finishedAt === undefined || now - finishedAt < retentionMs) continue;
+      const id = state!.definition.id;
+      // Behind a save in progress of the same pipeline, so the file is not written back.
+      await this.#writes.get(id)?.catch(() => {});
+      await Deno.remove(path).catch(() => {});
+      this.#writes.delete(id);
+      removed.push(id);
+    }
+    return removed;
   }
 
   /** See {@linkcode PipelineStore.save}. Saves of one pipeline are applied in order. */

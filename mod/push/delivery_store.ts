@@ -9,7 +9,8 @@
  * @module
  */
 
-import { readJson, writeJsonAtomic } from "../storage/json_file.ts";
+import { readJsonOrSetAside, writeJsonAtomic } from "../storage/json_file.ts";
+import type { Logger } from "../telemetry/logger.ts";
 
 /** Delivery progress of one worker. */
 export interface DeliveryState {
@@ -29,6 +30,8 @@ export interface DeliveryStore {
   update(workerId: string, patch: Partial<DeliveryState>): void;
   /** Persists everything recorded so far. */
   flush(): Promise<void>;
+  /** Drops a worker's progress (the worker was removed); persisted soon after. */
+  forget(workerId: string): void;
 }
 
 const EMPTY: DeliveryState = { logsAcked: 0, eventsAcked: 0 };
@@ -45,10 +48,29 @@ export class FileDeliveryStore implements DeliveryStore {
     this.#states = states;
   }
 
-  /** Opens the store at `path`, creating it when missing. */
-  static async open(path: string): Promise<FileDeliveryStore> {
-    const saved = await readJson<Record<string, DeliveryState>>(path) ?? {};
-    return new FileDeliveryStore(path, new Map(Object.entries(saved)));
+  /**
+   * Opens the store at `path`, creating it when missing. With `known`, entries of workers it
+   * does not hold are dropped: left by a crash between a worker's removal and the next write. A
+   * file that is unreadable (truncated, garbage) is set aside and logged: delivery then starts over
+   * for every worker, which only means lines are sent again as the same (worker_id, sequence).
+   */
+  static async open(
+    path: string,
+    options: { known?: (workerId: string) => boolean; logger?: Logger } = {},
+  ): Promise<FileDeliveryStore> {
+    const read = await readJsonOrSetAside<Record<string, DeliveryState>>(path);
+    if (read.setAside) {
+      options.logger?.error("delivery progress is unreadable; set aside, delivering again", {
+        file: path,
+        reason: read.setAside.reason,
+        movedTo: read.setAside.path,
+      });
+    }
+    const saved = read.value ?? {};
+    const entries = Object.entries(saved).filter(([id]) => options.known?.(id) ?? true);
+    const store = new FileDeliveryStore(path, new Map(entries));
+    if (entries.length < Object.keys(saved).length) await store.flush();
+    return store;
   }
 
   /** See {@linkcode DeliveryStore.get}. */
@@ -64,6 +86,15 @@ export class FileDeliveryStore implements DeliveryStore {
       eventsAcked: Math.max(current.eventsAcked, patch.eventsAcked ?? 0),
       complete: current.complete || patch.complete || undefined,
     });
+    this.#schedule();
+  }
+
+  /** See {@linkcode DeliveryStore.forget}. */
+  forget(workerId: string): void {
+    if (this.#states.delete(workerId)) this.#schedule();
+  }
+
+  #schedule(): void {
     this.#timer ??= setTimeout(() => {
       this.#timer = undefined;
       this.flush().catch(() => {});

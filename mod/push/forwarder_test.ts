@@ -23,6 +23,9 @@ class MemoryStore implements DeliveryStore {
   flush(): Promise<void> {
     return Promise.resolve();
   }
+  forget(id: string): void {
+    this.states.delete(id);
+  }
 }
 
 /**

@@ -16,6 +16,9 @@ class MemoryStore implements DeliveryStore {
       eventsAcked: Math.max(this.state.eventsAcked, patch.eventsAcked ?? 0),
     };
   }
+  forget(): void {
+    this.state = { logsAcked: 0, eventsAcked: 0 };
+  }
   flush(): Promise<void> {
     return Promise.resolve();
   }

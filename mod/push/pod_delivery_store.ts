@@ -91,6 +91,12 @@ export class PodDeliveryStore implements DeliveryStore {
     }, FLUSH_DELAY_MS);
   }
 
+  /** See {@linkcode DeliveryStore.forget}: the annotation goes with the pod; only memory here. */
+  forget(workerId: string): void {
+    this.#states.delete(workerId);
+    this.#dirty.delete(workerId);
+  }
+
   /** See {@linkcode DeliveryStore.flush}. */
   flush(): Promise<void> {
     if (this.#timer !== undefined) {

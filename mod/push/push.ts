@@ -98,6 +98,16 @@ export class PushDelivery {
     return this.#opts.transport.connected?.() ?? false;
   }
 
+  /**
+   * Forgets a worker the runtime removed (after its retention): its progress and what delivery
+   * held for it. A worker still being delivered is never removed, so nothing is cut short.
+   */
+  forget(workerId: string): void {
+    this.#workers.delete(workerId);
+    this.#inFlight.delete(workerId);
+    this.#opts.store.forget(workerId);
+  }
+
   /** Stops delivery (progress is kept for the next start); safe to call more than once. */
   async close(): Promise<void> {
     this.#unwatch?.();

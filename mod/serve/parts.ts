@@ -11,6 +11,7 @@ import { connectHandler } from "../grpc/handler_client.ts";
 import { FileDeliveryStore } from "../push/delivery_store.ts";
 import { PushDelivery } from "../push/push.ts";
 import type { Logger } from "../telemetry/logger.ts";
+import type { FilePipelineStore } from "../pipeline/state.ts";
 import { LocalRuntime } from "../worker/local/runtime.ts";
 // The Kubernetes client and everything built on it are imported only in Kubernetes mode (dynamic
 // imports below): the local runtime never loads them, which keeps its memory small.
@@ -21,14 +22,42 @@ import type { EventRecorder } from "../kube/events.ts";
 import type { KubeRuntime } from "../worker/kube/runtime.ts";
 import type { Runtime } from "../worker/types.ts";
 
-/** Opens the local runtime on STATE_DIR. */
-export async function openLocalRuntime(config: Config, logger: Logger): Promise<Runtime> {
+/** Opens the local runtime on STATE_DIR, with retention of ended, delivered workers. */
+export async function openLocalRuntime(
+  config: Config,
+  logger: Logger,
+  isDelivered: (workerId: string) => boolean,
+  onRemoved: (workerId: string) => void,
+): Promise<Runtime> {
   return await LocalRuntime.open({
     stateDir: config.stateDir,
     logger,
     stopGraceMs: config.stopGraceSeconds * 1000,
     maxLineBytes: config.logMaxLineBytes,
+    retentionMs: config.stateRetentionSeconds * 1000,
+    isDelivered,
+    onRemoved,
   });
+}
+
+/**
+ * Removes finished pipelines' files after STATE_RETENTION_SECONDS, checking as often as the
+ * local runtime checks its workers; returns the function that stops it.
+ */
+export function prunePipelines(
+  store: FilePipelineStore,
+  config: Config,
+  logger: Logger,
+): () => void {
+  const retentionMs = config.stateRetentionSeconds * 1000;
+  let running: Promise<unknown> = Promise.resolve();
+  const timer = setInterval(() => {
+    running = running.then(() => store.prune(retentionMs)).then(
+      (ids) => ids.length > 0 && logger.info("removed expired pipelines", { pipelines: ids }),
+      (err) => logger.warn("could not remove expired pipelines", { err }),
+    );
+  }, Math.max(200, Math.min(retentionMs / 2, 60_000)));
+  return () => clearInterval(timer);
 }
 
 /** Connects to the configured cluster (the Kubernetes runtime and the pipeline store share it). */
@@ -85,6 +114,8 @@ export async function startPush(
   leadership: Leadership | undefined,
 ): Promise<PushDelivery | undefined> {
   if (!config.handlerHost) return undefined;
+  // Progress of workers the runtime no longer has (removed after their retention) is dropped.
+  const known = new Set(runtime.list().map((w) => w.id));
   let caPem: Uint8Array | undefined;
   if (config.handlerCaFile) {
     try {
@@ -100,7 +131,10 @@ export async function startPush(
     store: kubeApi
       ? await (await import("../push/pod_delivery_store.ts")).PodDeliveryStore
         .open(kubeApi, config.namespace, leadership)
-      : await FileDeliveryStore.open(`${config.stateDir}/delivery.json`),
+      : await FileDeliveryStore.open(`${config.stateDir}/delivery.json`, {
+        known: (id) => known.has(id),
+        logger,
+      }),
     transport: connectHandler({
       address: config.handlerHost,
       tls: config.handlerTls,

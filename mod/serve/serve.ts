@@ -37,7 +37,19 @@ import { EventRecorder, type EventSubject } from "../kube/events.ts";
 import type { Runtime } from "../worker/types.ts";
 
 import { openSecurity } from "./security.ts";
-import { connectCluster, openKubeRuntime, openLocalRuntime, startPush } from "./parts.ts";
+import {
+  connectCluster,
+  openKubeRuntime,
+  openLocalRuntime,
+  prunePipelines,
+  startPush,
+} from "./parts.ts";
+import {
+  exitWhenSupervisorGone,
+  selfCommand,
+  supervise,
+  SUPERVISED_CHILD_ENV,
+} from "../supervisor/supervisor.ts";
 
 const SERVE_HELP = `Usage: ottoscaler serve [--env-file FILE] [flags]
 
@@ -78,6 +90,12 @@ export async function serve(args: string[], version: string): Promise<number> {
     envFileText,
   });
   const logger = createLogger({ level: config.logLevel, fields: { service: "ottoscaler" } });
+  const supervised = Deno.env.get(SUPERVISED_CHILD_ENV) === "1";
+  if (config.supervise && !supervised) {
+    logger.info("supervising serve: an abnormal exit starts it again at once");
+    return await supervise({ command: selfCommand(["serve", ...args]), logger });
+  }
+  if (supervised) exitWhenSupervisorGone(logger);
   logger.info("starting", {
     version,
     runtime: config.runtime,
@@ -178,7 +196,8 @@ export async function serve(args: string[], version: string): Promise<number> {
       events,
     })
     : undefined;
-  const runtime: Runtime = kubeRuntime ?? await openLocalRuntime(config, logger);
+  const runtime: Runtime = kubeRuntime ??
+    await openLocalRuntime(config, logger, isDelivered, (id) => push?.forget(id));
   parts.defer(() => runtime.close());
   if (kubeRuntime) readiness.add("pods", () => kubeRuntime.problem);
   parts.defer(
@@ -192,16 +211,20 @@ export async function serve(args: string[], version: string): Promise<number> {
     maxParallelStarts: config.maxParallelStarts,
     imagePolicy,
   });
+  const pipelineStore = kubeApi
+    ? new (await import("../pipeline/configmap_store.ts")).ConfigMapPipelineStore({
+      api: kubeApi,
+      namespace: config.namespace,
+      logger,
+      leadership: elector,
+    })
+    : new FilePipelineStore(`${config.stateDir}/pipelines`, logger);
+  if (pipelineStore instanceof FilePipelineStore) {
+    parts.defer(prunePipelines(pipelineStore, config, logger));
+  }
   const pipelines = new PipelineExecutor({
     runtime,
-    store: kubeApi
-      ? new (await import("../pipeline/configmap_store.ts")).ConfigMapPipelineStore({
-        api: kubeApi,
-        namespace: config.namespace,
-        logger,
-        leadership: elector,
-      })
-      : new FilePipelineStore(`${config.stateDir}/pipelines`),
+    store: pipelineStore,
     logger,
     defaultImage: config.agentImage,
     imagePolicy,

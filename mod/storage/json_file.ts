@@ -18,6 +18,39 @@ export async function readJson<T>(path: string): Promise<T | undefined> {
   return JSON.parse(text) as T;
 }
 
+/** What {@linkcode readJsonOrSetAside} found. */
+export interface StateFileRead<T> {
+  /** The value, when the file exists and holds a valid one. */
+  readonly value?: T;
+  /** Where a file that did not was moved, and why. */
+  readonly setAside?: { readonly path: string; readonly reason: string };
+}
+
+/**
+ * Reads `path` as {@linkcode readJson} does, but a file that is not valid (truncated by a full
+ * disk, garbage, or JSON of the wrong shape by `valid`) is renamed to `<path>.corrupt-<epoch ms>`
+ * and reported instead of thrown: one bad file never keeps Ottoscaler from starting (a crash
+ * loop), and the file is kept for a human to look at. The caller logs it and goes on without.
+ */
+export async function readJsonOrSetAside<T>(
+  path: string,
+  valid: (value: unknown) => boolean = (v) => typeof v === "object" && v !== null,
+): Promise<StateFileRead<T>> {
+  let reason: string;
+  try {
+    const value = await readJson<unknown>(path);
+    if (value === undefined) return {};
+    if (valid(value)) return { value: value as T };
+    reason = "not the expected shape";
+  } catch (err) {
+    if (!(err instanceof SyntaxError)) throw err;
+    reason = `not JSON (${err.message})`;
+  }
+  const aside = `${path}.corrupt-${Date.now()}`;
+  await Deno.rename(path, aside);
+  return { setAside: { path: aside, reason } };
+}
+
 /**
  * Writes `value` as JSON to `path` so readers see the old or the new file, never a mix, and a
  * crash or power loss after it resolves cannot leave an empty or partial file behind.

@@ -14,7 +14,8 @@
  *
  * Because the worker writes its own output and exit code, Ottoscaler can stop and start again at
  * any moment: on open it reports finished workers with their results, re-adopts live ones and
- * resumes numbering their output, and fails those that vanished unseen with reason `Lost`.
+ * resumes numbering their output, and fails those that vanished unseen with reason `Lost`. Ended,
+ * delivered workers are removed after their retention (retention.ts).
  *
  * @module
  */
@@ -39,11 +40,13 @@ import {
 import { OutputCapture } from "./capture.ts";
 import { readLogFile } from "./log_file.ts";
 import { isAlive, processStartTime, signalGroup, spawnWrapped } from "./process.ts";
-import { readJson, writeJsonAtomic } from "../../storage/json_file.ts";
+import { emptyTrash, WorkerReaper } from "./retention.ts";
+import { writeJsonAtomic } from "../../storage/json_file.ts";
 import {
   lockStateDir,
   readOutcome,
   readPidFile,
+  readWorkerFiles,
   SAFE_ID,
   saveRecord,
   statusOf,
@@ -64,6 +67,12 @@ export interface LocalRuntimeOptions {
   readonly maxLineBytes?: number;
   /** The PATH workers get; default Ottoscaler's own PATH. */
   readonly workerPath?: string;
+  /** How long an ended, delivered worker is kept before it is removed; default 24 h. */
+  readonly retentionMs?: number;
+  /** Whether a worker was delivered (push mode); default: always. See retention.ts. */
+  readonly isDelivered?: (workerId: string) => boolean;
+  /** Called once a worker was removed after its retention. */
+  readonly onRemoved?: (workerId: string) => void;
 }
 
 /** Runs workers as local process groups; see the module doc. */
@@ -73,7 +82,10 @@ export class LocalRuntime implements Runtime, AgentLogSink {
   /** Local workers run commands, not images, so they need a command. */
   readonly requiresCommand = true;
 
-  readonly #opts: Required<Omit<LocalRuntimeOptions, "logger">>;
+  readonly #opts: Required<
+    Omit<LocalRuntimeOptions, "logger" | "isDelivered" | "onRemoved" | "retentionMs">
+  >;
+  #reaper?: WorkerReaper;
   readonly #log: Logger;
   readonly #workersDir: string;
   readonly #workers = new Map<string, TrackedWorker>();
@@ -105,7 +117,17 @@ export class LocalRuntime implements Runtime, AgentLogSink {
   static async open(options: LocalRuntimeOptions): Promise<LocalRuntime> {
     const runtime = new LocalRuntime(options);
     await lockStateDir(runtime.#opts.stateDir);
+    await emptyTrash(runtime.#opts.stateDir);
     await runtime.#recover();
+    const { retentionMs, isDelivered, onRemoved } = options;
+    runtime.#reaper = WorkerReaper.start({
+      stateDir: runtime.#opts.stateDir,
+      workers: runtime.#workers,
+      retentionMs: retentionMs ?? 24 * 3600_000,
+      isDelivered,
+      onRemoved,
+      logger: runtime.#log,
+    });
     runtime.#watcher = watchWorkerDirs(
       runtime.#workersDir,
       (id) => runtime.#workers.get(id)?.wake.notify(),
@@ -121,14 +143,9 @@ export class LocalRuntime implements Runtime, AgentLogSink {
     }
     for (const id of ids.sort()) {
       const dir = `${this.#workersDir}/${id}`;
-      const spec = await readJson<WorkerSpec>(`${dir}/spec.json`);
-      if (!spec) {
-        // Created but never described: a crash mid-create. Nothing ran; remove it.
-        await Deno.remove(dir, { recursive: true });
-        continue;
-      }
-      const record = await readJson<WorkerRecord>(`${dir}/state.json`) ??
-        { phase: "pending", createdAt: new Date().toISOString() };
+      const found = await readWorkerFiles(this.#opts.stateDir, id, this.#log);
+      if (!found) continue; // never described (a crash mid-create), or set aside
+      const { spec, record } = found;
       const worker = this.#track(spec, record);
       if (isTerminal(record.phase)) {
         worker.markEnded();
@@ -410,6 +427,7 @@ export class LocalRuntime implements Runtime, AgentLogSink {
     if (this.#closed) return;
     this.#closed = true;
     this.#closing.abort();
+    await this.#reaper?.close();
     this.#watcher?.close();
     for (const worker of this.#workers.values()) {
       if (worker.deadline !== undefined) clearTimeout(worker.deadline);

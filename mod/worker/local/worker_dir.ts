@@ -8,7 +8,7 @@
 
 import type { Logger } from "../../telemetry/logger.ts";
 import type { Pulse } from "../../async/pulse.ts";
-import { readJson, writeJsonAtomic } from "../../storage/json_file.ts";
+import { readJsonOrSetAside, writeJsonAtomic } from "../../storage/json_file.ts";
 import type { EndReason, Phase, WorkerSpec, WorkerStatus } from "../types.ts";
 import type { OutputCapture } from "./capture.ts";
 import { isAlive, processStartTime } from "./process.ts";
@@ -97,13 +97,65 @@ export function statusOf(worker: TrackedWorker, hostname: string): WorkerStatus 
 export async function lockStateDir(stateDir: string): Promise<void> {
   await Deno.mkdir(`${stateDir}/workers`, { recursive: true });
   const lockPath = `${stateDir}/owner.json`;
-  const owner = await readJson<{ pid: number; startTime?: string }>(lockPath);
+  const { value: owner } = await readJsonOrSetAside<{ pid: number; startTime?: string }>(
+    lockPath,
+    (v) => typeof (v as { pid?: unknown })?.pid === "number",
+  );
   if (owner && owner.pid !== Deno.pid && isAlive(owner.pid, owner.startTime)) {
     throw new Error(
       `State directory "${stateDir}" is in use by another Ottoscaler (pid ${owner.pid})`,
     );
   }
   await writeJsonAtomic(lockPath, { pid: Deno.pid, startTime: processStartTime(Deno.pid) });
+}
+
+/**
+ * Reads a worker's `spec.json` and `state.json` at start-up. A directory without a spec (a crash
+ * mid-create: nothing ran) is removed; one whose spec is unreadable is moved whole to
+ * `<stateDir>/corrupt/` (nothing can say what it ran) and one whose record is unreadable gets
+ * a fresh record (its own `pid` and `exit` files then tell whether it ran and how it ended), each
+ * logged as an error, so that no bad file keeps Ottoscaler from starting.
+ */
+export async function readWorkerFiles(
+  stateDir: string,
+  id: string,
+  logger: Logger,
+): Promise<{ spec: WorkerSpec; record: WorkerRecord } | undefined> {
+  const dir = `${stateDir}/workers/${id}`;
+  const spec = await readJsonOrSetAside<WorkerSpec>(
+    `${dir}/spec.json`,
+    (v) => typeof (v as WorkerSpec)?.id === "string" && (v as WorkerSpec).id === id,
+  );
+  if (spec.setAside) {
+    await Deno.mkdir(`${stateDir}/corrupt`, { recursive: true });
+    const to = `${stateDir}/corrupt/${id}.${Date.now()}`;
+    await Deno.rename(dir, to);
+    logger.error("a worker's spec.json is unreadable; its directory was set aside", {
+      worker: id,
+      reason: spec.setAside.reason,
+      movedTo: to,
+    });
+    return undefined;
+  }
+  if (!spec.value) {
+    await Deno.remove(dir, { recursive: true });
+    return undefined;
+  }
+  const record = await readJsonOrSetAside<WorkerRecord>(
+    `${dir}/state.json`,
+    (v) => typeof (v as WorkerRecord)?.phase === "string",
+  );
+  if (record.setAside) {
+    logger.error("a worker's state.json is unreadable; rebuilt from its pid and exit files", {
+      worker: id,
+      reason: record.setAside.reason,
+      movedTo: record.setAside.path,
+    });
+  }
+  return {
+    spec: spec.value,
+    record: record.value ?? { phase: "pending", createdAt: new Date().toISOString() },
+  };
 }
 
 /**

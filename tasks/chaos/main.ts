@@ -1,0 +1,55 @@
+/**
+ * `deno task chaos`: bounded fault-injection scenarios against real processes on loopback, each
+ * repeated, printing one table (see table.ts for the columns).
+ *
+ * ```sh
+ * deno task chaos            # the full runs
+ * deno task chaos --short    # the short variants (what the test command runs)
+ * deno task chaos --repeat 3 # each scenario three times
+ * ```
+ *
+ * Scenarios: Ottoscaler SIGKILLed every few seconds during workers and pipelines (local runtime);
+ * its state files truncated or garbage while it is down. (Not yet: otto-handler restarts, the
+ * Kubernetes runtime, the API server and etcd, LogStreamingService agents, a full STATE_DIR.)
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { badState } from "./bad_state.ts";
+import { killServe } from "./kill_serve.ts";
+import { formatTable, type ScenarioResult } from "./table.ts";
+
+/** The scenarios at a size: short (for the test command) or full. */
+export function scenarios(short: boolean): (() => Promise<ScenarioResult>)[] {
+  return [
+    () =>
+      killServe(
+        short
+          ? { workers: 10, lines: 1000, pipelines: 1, kills: 3, intervalMs: 1500 }
+          : { workers: 100, lines: 2000, pipelines: 3, kills: 20, intervalMs: 3000 },
+      ),
+    () => short ? badState(3, 500) : badState(20, 5000),
+  ];
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: { short: { type: "boolean" }, repeat: { type: "string" }, help: { type: "boolean" } },
+  });
+  if (values.help) {
+    console.log("Usage: deno task chaos [--short] [--repeat N]");
+    Deno.exit(0);
+  }
+  const repeat = Number(values.repeat ?? (values.short ? 1 : 2));
+  const results: ScenarioResult[] = [];
+  for (const run of scenarios(values.short ?? false)) {
+    for (let i = 0; i < repeat; i++) {
+      const result = await run();
+      results.push(result);
+      console.error(`done: ${result.scenario} (${result.seconds.toFixed(0)} s)`);
+    }
+  }
+  console.log(formatTable(results));
+}
