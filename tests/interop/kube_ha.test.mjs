@@ -259,7 +259,9 @@ describe("leader election with a hot standby (local control plane)", () => {
         assert.ok(value(/^ottoscaler_kube_requests_total\{verb="PUT",code="200"\} (\d+)$/m) >= 1);
         assert.ok(value(/^ottoscaler_kube_requests_total\{verb="WATCH",code="200"\} (\d+)$/m) >= 1);
         assert.ok(
-          value(/^ottoscaler_pipeline_stages_total\{type="custom",result="completed"\} (\d+)$/m) >=
+          value(
+            /^ottoscaler_pipeline_stages_total\{type="unspecified",result="completed"\} (\d+)$/m,
+          ) >=
             1,
           "at least the test stage completed under the new leader",
         );
