@@ -12,7 +12,7 @@
  * @module
  */
 
-import type { LogLine } from "../types.ts";
+import type { LogLine, StatusListener, WorkerStatus } from "../types.ts";
 import { type KubeApi, splitLines } from "../../kube/api.ts";
 import { WORKER_CONTAINER } from "./pod.ts";
 
@@ -100,4 +100,35 @@ export async function* readPodLog(
     sequence = index;
     yield toLine(source.name, index, raw);
   }
+}
+
+/** What {@linkcode waitForStatus} waits on. */
+export interface StatusWait {
+  /** Subscribes to status changes; returns the unsubscribe function. */
+  readonly watch: (listener: StatusListener) => () => void;
+  /** The worker. */
+  readonly id: string;
+  /** Its status now. */
+  readonly current: () => WorkerStatus | undefined;
+  /** What to wait for. */
+  readonly predicate: (status: WorkerStatus | undefined) => boolean;
+  /** Ends the wait early. */
+  readonly signal: AbortSignal;
+}
+
+/** Resolves once a worker's status satisfies the predicate (at once if it does), or on abort. */
+export function waitForStatus(wait: StatusWait): Promise<void> {
+  const { id, predicate, signal } = wait;
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      unwatch();
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const unwatch = wait.watch((s) => {
+      if (s.id === id && predicate(s)) done();
+    });
+    signal.addEventListener("abort", done, { once: true });
+    if (predicate(wait.current()) || signal.aborted) done();
+  });
 }

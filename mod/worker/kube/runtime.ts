@@ -49,7 +49,7 @@ import { isAlreadyExists, isNotFound, isQuotaExceeded } from "../../kube/errors.
 import { PodCache } from "../../kube/cache.ts";
 import { assertLeader, type Leadership } from "../../kube/leader.ts";
 import type { EventRecorder } from "../../kube/events.ts";
-import { readPodLog } from "./logs.ts";
+import { readPodLog, waitForStatus } from "./logs.ts";
 import { StartFailures } from "./start_failures.ts";
 import { Reaper } from "./reaper.ts";
 import { buildPod, type Resources } from "./pod.ts";
@@ -400,18 +400,7 @@ export class KubeRuntime implements Runtime {
     if (!this.#statuses.has(id)) return (async function* () {})(); // no pod, no log
     const status = () => this.#known(id);
     const waitFor = (predicate: (s: WorkerStatus | undefined) => boolean, signal: AbortSignal) =>
-      new Promise<void>((resolve) => {
-        const done = () => {
-          unwatch();
-          signal.removeEventListener("abort", done);
-          resolve();
-        };
-        const unwatch = this.watch((s) => {
-          if (s.id === id && predicate(s)) done();
-        });
-        signal.addEventListener("abort", done, { once: true });
-        if (predicate(status()) || signal.aborted) done();
-      });
+      waitForStatus({ watch: (l) => this.watch(l), id, current: status, predicate, signal });
     const ended = (s: WorkerStatus | undefined) => !s || isTerminal(s.phase);
     const started = (s: WorkerStatus | undefined) =>
       ended(s) || (s?.phase === "running" || s?.startedAt !== undefined);

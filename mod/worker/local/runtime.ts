@@ -22,7 +22,6 @@
 
 import { resolve } from "node:path";
 import type { Logger } from "../../telemetry/logger.ts";
-import { Pulse } from "../../async/pulse.ts";
 import {
   type AgentLine,
   type AgentLogSink,
@@ -51,6 +50,7 @@ import {
   saveRecord,
   statusOf,
   type TrackedWorker,
+  trackedWorker,
   watchWorkerDirs,
   type WorkerRecord,
 } from "./worker_dir.ts";
@@ -182,18 +182,7 @@ export class LocalRuntime implements Runtime, AgentLogSink {
   }
 
   #track(spec: WorkerSpec, record: WorkerRecord): TrackedWorker {
-    let markEnded = () => {};
-    const ended = new Promise<void>((resolve) => (markEnded = resolve));
-    const worker: TrackedWorker = {
-      spec,
-      dir: `${this.#workersDir}/${spec.id}`,
-      record,
-      wake: new Pulse(),
-      logPulse: new Pulse(),
-      childExited: false,
-      ended,
-      markEnded,
-    };
+    const worker = trackedWorker(spec, `${this.#workersDir}/${spec.id}`, record);
     this.#workers.set(spec.id, worker);
     return worker;
   }

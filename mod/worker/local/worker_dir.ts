@@ -7,7 +7,7 @@
  */
 
 import type { Logger } from "../../telemetry/logger.ts";
-import type { Pulse } from "../../async/pulse.ts";
+import { Pulse } from "../../async/pulse.ts";
 import { readJsonOrSetAside, writeJsonAtomic } from "../../storage/json_file.ts";
 import type { EndReason, Phase, WorkerSpec, WorkerStatus } from "../types.ts";
 import type { OutputCapture } from "./capture.ts";
@@ -61,6 +61,22 @@ export interface TrackedWorker {
   loop?: Promise<void>;
   /** The open capture while the worker can still take lines. */
   capture?: OutputCapture;
+}
+
+/** A worker as the runtime starts tracking it: not ended, no process seen exiting yet. */
+export function trackedWorker(spec: WorkerSpec, dir: string, record: WorkerRecord): TrackedWorker {
+  let markEnded = () => {};
+  const ended = new Promise<void>((resolve) => (markEnded = resolve));
+  return {
+    spec,
+    dir,
+    record,
+    wake: new Pulse(),
+    logPulse: new Pulse(),
+    childExited: false,
+    ended,
+    markEnded,
+  };
 }
 
 /** Worker directory names: the DNS-safe worker ids. */
