@@ -59,31 +59,9 @@ else
   BIN_DIR="$BIN_ROOT/k8s-${KUBE_VERSION}-etcd-${ETCD_VERSION}-kwok-${KWOK_VERSION}"
 fi
 
-is_complete() {
-  local dir=$1 b
-  for b in "${BINARIES[@]}"; do [[ -x $dir/$b ]] || return 1; done
-}
+is_complete() { bins_complete "$1" "${BINARIES[@]}"; }
 
-if is_complete "$BIN_DIR"; then
-  log "cached: $BIN_DIR"
-  echo "$BIN_DIR"
-  exit 0
-fi
-
-command -v go >/dev/null 2>&1 || die "'go' not found in PATH (Go >= 1.26 is needed to build)"
-
-mkdir -p "$BIN_ROOT"
-# One build at a time per cache root; a second caller waits, then reuses.
-exec 9>"$BIN_ROOT/.build.lock"
-if ! flock -n 9; then
-  log "another build holds $BIN_ROOT/.build.lock; waiting for it"
-  flock 9
-fi
-if is_complete "$BIN_DIR"; then
-  log "cached (built by a concurrent run): $BIN_DIR"
-  echo "$BIN_DIR"
-  exit 0
-fi
+reuse_or_lock "$BIN_DIR" "$BIN_ROOT/.build.lock" "${BINARIES[@]}"
 
 # We hold the lock, so any leftover build dir is from a killed run.
 for stale in "$BIN_ROOT"/.build-*; do

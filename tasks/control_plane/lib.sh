@@ -7,6 +7,38 @@
 log() { printf '[control-plane/%s] %s\n' "${LOG_NAME:-lib}" "$*" >&2; }
 die() { printf '[control-plane/%s] ERROR: %s\n' "${LOG_NAME:-lib}" "$*" >&2; exit 1; }
 
+# bins_complete DIR BIN...: every BIN is an executable file in DIR.
+bins_complete() {
+  local dir=$1 b
+  shift
+  for b in "$@"; do [[ -x $dir/$b ]] || return 1; done
+}
+
+# reuse_or_lock DIR LOCKFILE BIN...: a build-once cache entry. When DIR holds every BIN, prints
+# DIR and exits the script. Else takes LOCKFILE (fd 9; a concurrent build is waited for and its
+# result reused the same way) and returns, the caller then building with the lock held.
+reuse_or_lock() {
+  local dir=$1 lock=$2
+  shift 2
+  if bins_complete "$dir" "$@"; then
+    log "cached: $dir"
+    echo "$dir"
+    exit 0
+  fi
+  command -v go >/dev/null 2>&1 || die "'go' not found in PATH (Go >= 1.26 is needed to build)"
+  mkdir -p "$(dirname "$lock")"
+  exec 9>"$lock"
+  if ! flock -n 9; then
+    log "another build holds $lock; waiting for it"
+    flock 9
+  fi
+  if bins_complete "$dir" "$@"; then
+    log "cached (built by a concurrent run): $dir"
+    echo "$dir"
+    exit 0
+  fi
+}
+
 # pid_of <component>: the recorded pid if that process is still alive and is
 # still the component we started (argv[0] ends in /<component>).
 pid_of() {

@@ -26,8 +26,11 @@ GO_JOBS="${OTTOSCALER_GO_JOBS:-2}"
 
 BINARIES=(grpcurl grpc-health-probe)
 
-log() { printf '[grpc-tools/build] %s\n' "$*" >&2; }
-die() { printf '[grpc-tools/build] ERROR: %s\n' "$*" >&2; exit 1; }
+# log, die and the build-once cache helpers (reuse_or_lock) are the control plane's.
+LOG_NAME=grpc-tools-build
+# shellcheck source=../control_plane/lib.sh
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/../control_plane/lib.sh"
+
 
 for v in "$GRPCURL_VERSION" "$GRPC_HEALTH_PROBE_VERSION"; do
   [[ $v =~ ^v[0-9]+\.[0-9]+\.[0-9]+$ ]] || die "versions must be releases like v1.9.4 (got '$v')"
@@ -38,33 +41,9 @@ CACHE_ROOT="${OTTOSCALER_CACHE:-$HOME/.cache/ottoscaler}"
 BIN_ROOT="$CACHE_ROOT/bin"
 BIN_DIR="$BIN_ROOT/grpcurl-${GRPCURL_VERSION}-grpc-health-probe-${GRPC_HEALTH_PROBE_VERSION}"
 
-is_complete() {
-  local dir=$1 b
-  for b in "${BINARIES[@]}"; do [[ -x $dir/$b ]] || return 1; done
-}
+is_complete() { bins_complete "$1" "${BINARIES[@]}"; }
 
-if is_complete "$BIN_DIR"; then
-  log "cached: $BIN_DIR"
-  echo "$BIN_DIR"
-  exit 0
-fi
-
-command -v go >/dev/null 2>&1 || die "'go' not found in PATH (Go >= 1.24 is needed to build)"
-
-mkdir -p "$BIN_ROOT"
-# One build at a time per cache root; a second caller waits, then reuses. This
-# lock and the temp dir prefix are not the control-plane build's, so the two
-# builds neither wait for nor clean up after each other.
-exec 9>"$BIN_ROOT/.grpc-tools-build.lock"
-if ! flock -n 9; then
-  log "another build holds $BIN_ROOT/.grpc-tools-build.lock; waiting for it"
-  flock 9
-fi
-if is_complete "$BIN_DIR"; then
-  log "cached (built by a concurrent run): $BIN_DIR"
-  echo "$BIN_DIR"
-  exit 0
-fi
+reuse_or_lock "$BIN_DIR" "$BIN_ROOT/.grpc-tools-build.lock" "${BINARIES[@]}"
 
 # We hold the lock, so any leftover build dir is from a killed run.
 for stale in "$BIN_ROOT"/.grpc-tools-build-*; do
