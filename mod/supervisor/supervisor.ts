@@ -6,7 +6,9 @@
  * progress, pipelines), so the restarted child re-adopts its workers and resumes delivery.
  *
  * - SIGTERM and SIGINT are passed to the child, whose exit is then final: the supervisor exits
- *   with the child's code (0 when the child died of that very signal, e.g. while still starting).
+ *   with the child's code (0 when the child died of that very signal, e.g. while still starting,
+ *   and 0 when it aborted (SIGABRT, SIGSEGV) while stopping: the same nghttp2 abort can strike as
+ *   the server sends its GOAWAYs, and everything it held is durable, so the stop was clean).
  * - A child that exits with 0 (done) or 2 (bad configuration) is not restarted.
  * - A crash loop is not hidden: more than `maxRestarts` restarts within `windowMs` and the
  *   supervisor gives up, exiting with the child's code.
@@ -95,8 +97,18 @@ export async function supervise(options: SuperviseOptions): Promise<number> {
       options.onStart?.(child.pid);
       const status = await child.status;
       const end: ChildEnd = { code: status.code, signal: status.signal };
-      // A child ended by the signal we passed on (before its handler was set up) was stopped.
-      if (stopping !== undefined) return end.signal === stopping ? 0 : end.code;
+      // A child ended by the signal we passed on (before its handler was set up) was stopped;
+      // one that aborted inside the runtime while stopping lost nothing either (module doc).
+      if (stopping !== undefined) {
+        if (end.signal === stopping) return 0;
+        if (end.signal === "SIGABRT" || end.signal === "SIGSEGV") {
+          log.warn("serve aborted while stopping (denoland/deno#36788); its state is durable", {
+            ...end,
+          });
+          return 0;
+        }
+        return end.code;
+      }
       if (end.code === 0 || end.code === 2) return end.code;
       const now = Date.now();
       restarts.push(now);

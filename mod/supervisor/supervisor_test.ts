@@ -39,3 +39,20 @@ Deno.test("supervisor: a clean exit and a configuration error are final", async 
   assert.deepEqual(await run("exit 0"), { code: 0, runs: 1 });
   assert.deepEqual(await run("exit 2"), { code: 2, runs: 1 });
 });
+
+Deno.test("supervisor: a child that aborts while stopping is a clean stop", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "ottoscaler-supervisor-" });
+  try {
+    // On SIGTERM the child aborts, as serve can inside nghttp2 while it sends its GOAWAYs.
+    const script = `trap 'kill -ABRT $$' TERM; touch ${dir}/ready; while :; do sleep 0.1; done`;
+    const done = supervise({ command: ["sh", "-c", script], logger: silentLogger });
+    for (let i = 0; i < 200; i++) {
+      if (await Deno.stat(`${dir}/ready`).then(() => true, () => false)) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    Deno.kill(Deno.pid, "SIGTERM"); // the supervisor passes it on
+    assert.equal(await done, 0);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
