@@ -28,6 +28,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ["worker"],
   ["worker/kube", "worker/local"],
   ["logs", "events"],
+  ["admission"],
   ["push", "scaler"],
   ["pipeline"],
   ["grpc"],
