@@ -33,6 +33,8 @@ import { PipelineExecutor } from "./mod/pipeline/executor.ts";
 import { ConfigMapPipelineStore } from "./mod/pipeline/configmap_store.ts";
 import { FilePipelineStore } from "./mod/pipeline/state.ts";
 import { Scaler } from "./mod/scaler/scaler.ts";
+import { AdmittingRuntime } from "./mod/admission/runtime.ts";
+import { FileAdmissionStore } from "./mod/admission/store.ts";
 import { createLogger, type Logger } from "./mod/telemetry/logger.ts";
 import { LocalRuntime } from "./mod/worker/local/runtime.ts";
 import { connectKube, type KubeApi } from "./mod/kube/api.ts";
@@ -118,6 +120,27 @@ async function openKubeRuntime(
   });
 }
 
+/** Puts the line for room (caps, quotas) in front of `inner`; see mod/admission. */
+async function openAdmission(config: Config, logger: Logger, inner: Runtime): Promise<Runtime> {
+  try {
+    await Deno.mkdir(config.stateDir, { recursive: true });
+    return await AdmittingRuntime.open({
+      inner,
+      store: new FileAdmissionStore(`${config.stateDir}/admission.json`),
+      logger: logger.with({ component: "admission" }),
+      caps: {
+        maxRunning: config.maxRunningWorkers,
+        maxPerTenant: config.maxRunningWorkersPerTenant,
+      },
+      queueTimeoutMs: config.queueTimeoutSeconds * 1000,
+      maxParallelStarts: config.maxParallelStarts,
+    });
+  } catch (err) {
+    await inner.close();
+    throw err;
+  }
+}
+
 /** Starts push delivery to otto-handler when OTTO_HANDLER_HOST is set. */
 async function startPush(
   config: Config,
@@ -200,9 +223,12 @@ async function serve(args: string[]): Promise<number> {
   // the runtime starts first, so it asks through a reference that push delivery fills in.
   let push: PushDelivery | undefined;
   const isDelivered = (id: string) => push ? push.isDelivered(id) : !config.handlerHost;
-  const runtime = kubeApi
+  const inner = kubeApi
     ? await openKubeRuntime(config, logger, isDelivered, kubeApi)
     : await openLocalRuntime(config, logger);
+  // Workers wait for room in front of the runtime (caps, quotas); the line is kept where the
+  // runtime keeps its state. Closing it closes the runtime.
+  const runtime = await openAdmission(config, logger, inner);
   parts.defer(() => runtime.close());
   push = await startPush(config, runtime, logger, kubeApi);
   if (push) parts.defer(() => push!.close());

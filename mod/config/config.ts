@@ -44,6 +44,12 @@ export interface Config {
   readonly maxWorkersPerTask: number;
   /** The most worker starts in flight at once. */
   readonly maxParallelStarts: number;
+  /** The most workers running at once on the whole instance; 0: no cap. */
+  readonly maxRunningWorkers: number;
+  /** The most workers of one tenant running at once; 0: no cap. */
+  readonly maxRunningWorkersPerTenant: number;
+  /** Seconds a worker may wait in line before it fails as QuotaExceeded. */
+  readonly queueTimeoutSeconds: number;
   /** Seconds between SIGTERM and SIGKILL when a worker is stopped. */
   readonly stopGraceSeconds: number;
   /** Output lines longer than this many bytes are split into pieces of this size. */
@@ -262,6 +268,32 @@ export const SETTINGS: readonly Setting[] = [
     default: "16",
     doc: "The most worker starts (or stops) in flight at once.",
     parse: integer(1, 1000),
+  },
+  {
+    key: "maxRunningWorkers",
+    env: "MAX_RUNNING_WORKERS",
+    flag: "max-running-workers",
+    default: "0",
+    doc:
+      "The most workers running at once; more wait in line (pending, Queued: position N). 0: no cap.",
+    parse: integer(0, 1_000_000),
+  },
+  {
+    key: "maxRunningWorkersPerTenant",
+    env: "MAX_RUNNING_WORKERS_PER_TENANT",
+    flag: "max-running-workers-per-tenant",
+    default: "0",
+    doc:
+      'The most workers of one tenant (metadata "tenant", else triggered_by) running at once. 0: no cap.',
+    parse: integer(0, 1_000_000),
+  },
+  {
+    key: "queueTimeoutSeconds",
+    env: "QUEUE_TIMEOUT_SECONDS",
+    flag: "queue-timeout-seconds",
+    default: "3600",
+    doc: "Seconds a worker may wait in line for room before it fails as QuotaExceeded.",
+    parse: integer(1, 30 * 86400),
   },
   {
     key: "stopGraceSeconds",

@@ -14,6 +14,7 @@ import { isTerminal, type Runtime, type WorkerStatus } from "../worker/types.ts"
 import { KeyedLock, mapBounded } from "./keyed_lock.ts";
 import { workerSpec } from "../worker/spec.ts";
 import {
+  admissionTicket,
   parseBuildConfig,
   validateCount,
   validatePhaseFilter,
@@ -36,6 +37,8 @@ export interface ScaleRequest {
   readonly triggeredBy?: string;
   /** Why. */
   readonly reason?: string;
+  /** Attributes; `tenant` and `priority` place the workers in line when they wait for room. */
+  readonly metadata?: Readonly<Record<string, string>>;
 }
 
 /** How a scale request went (the wire's ScaleResponse.Status). */
@@ -103,11 +106,12 @@ export class Scaler {
       this.#opts.maxWorkersPerTask,
       "worker_count",
     );
+    const admission = admissionTicket(request.metadata ?? {}, request.triggeredBy);
     const template = parseBuildConfig(request.buildConfig ?? {}, {
       requireCommand: this.#opts.runtime.requiresCommand,
     });
-    const specs = Array.from({ length: count }, (_, i) =>
-      workerSpec({
+    const specs = Array.from({ length: count }, (_, i) => ({
+      ...workerSpec({
         taskId,
         index: i + 1,
         image: template.image ?? this.#opts.defaultImage,
@@ -116,7 +120,9 @@ export class Scaler {
         env: template.env,
         repository: request.repository,
         commitSha: request.commitSha,
-      }));
+      }),
+      admission,
+    }));
     return this.#lock.run(taskId, async () => {
       const existing = new Set(this.#opts.runtime.list({ taskId }).map((w) => w.id));
       const missing = specs.filter((spec) => !existing.has(spec.id));
