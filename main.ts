@@ -35,6 +35,9 @@ import { FilePipelineStore } from "./mod/pipeline/state.ts";
 import { Scaler } from "./mod/scaler/scaler.ts";
 import { AdmittingRuntime } from "./mod/admission/runtime.ts";
 import { FileAdmissionStore } from "./mod/admission/store.ts";
+import { ConfigMapAdmissionStore } from "./mod/admission/configmap_store.ts";
+import { QuotaCapacity } from "./mod/admission/quota.ts";
+import { buildPod, type Resources } from "./mod/worker/kube/pod.ts";
 import { createLogger, type Logger } from "./mod/telemetry/logger.ts";
 import { LocalRuntime } from "./mod/worker/local/runtime.ts";
 import { connectKube, type KubeApi } from "./mod/kube/api.ts";
@@ -93,6 +96,18 @@ function connectCluster(config: Config): KubeApi {
   }
 }
 
+/** The requests and limits of every worker container (WORKER_CPU_* and WORKER_MEMORY_*). */
+function workerResources(config: Config): Resources {
+  const quantities = (cpu: string, memory: string) => ({
+    ...(cpu ? { cpu } : {}),
+    ...(memory ? { memory } : {}),
+  });
+  return {
+    requests: quantities(config.workerCpuRequest, config.workerMemoryRequest),
+    limits: quantities(config.workerCpuLimit, config.workerMemoryLimit),
+  };
+}
+
 /** Opens the Kubernetes runtime on the configured cluster and namespace. */
 async function openKubeRuntime(
   config: Config,
@@ -100,34 +115,49 @@ async function openKubeRuntime(
   isDelivered: (workerId: string) => boolean,
   api: KubeApi,
 ): Promise<Runtime> {
-  const quantities = (cpu: string, memory: string) => ({
-    ...(cpu ? { cpu } : {}),
-    ...(memory ? { memory } : {}),
-  });
   return await KubeRuntime.open({
     api,
     namespace: config.namespace,
     logger,
-    resources: {
-      requests: quantities(config.workerCpuRequest, config.workerMemoryRequest),
-      limits: quantities(config.workerCpuLimit, config.workerMemoryLimit),
-    },
+    resources: workerResources(config),
     stopGraceSeconds: config.stopGraceSeconds,
     startFailureGraceMs: config.startFailureGraceSeconds * 1000,
     retentionMs: config.podRetentionSeconds * 1000,
     maxParallelCreates: config.maxParallelStarts,
     isDelivered,
+    // A create refused for quota goes back in line (mod/admission) instead of failing.
+    quotaRefusal: "requeue",
   });
 }
 
-/** Puts the line for room (caps, quotas) in front of `inner`; see mod/admission. */
-async function openAdmission(config: Config, logger: Logger, inner: Runtime): Promise<Runtime> {
+/**
+ * Puts the line for room in front of `inner` (see mod/admission): the caps everywhere; in
+ * Kubernetes mode also the namespace's ResourceQuotas, and the line kept as ConfigMaps.
+ */
+async function openAdmission(
+  config: Config,
+  logger: Logger,
+  inner: Runtime,
+  kubeApi: KubeApi | undefined,
+): Promise<Runtime> {
   try {
-    await Deno.mkdir(config.stateDir, { recursive: true });
+    const log = logger.with({ component: "admission" });
+    if (!kubeApi) await Deno.mkdir(config.stateDir, { recursive: true });
     return await AdmittingRuntime.open({
       inner,
-      store: new FileAdmissionStore(`${config.stateDir}/admission.json`),
-      logger: logger.with({ component: "admission" }),
+      store: kubeApi
+        ? new ConfigMapAdmissionStore(kubeApi, config.namespace, log)
+        : new FileAdmissionStore(`${config.stateDir}/admission.json`),
+      capacity: kubeApi
+        ? new QuotaCapacity({
+          api: kubeApi,
+          namespace: config.namespace,
+          runtime: inner,
+          podOf: (spec) =>
+            buildPod(spec, { namespace: config.namespace, resources: workerResources(config) }),
+        })
+        : undefined,
+      logger: log,
       caps: {
         maxRunning: config.maxRunningWorkers,
         maxPerTenant: config.maxRunningWorkersPerTenant,
@@ -228,7 +258,7 @@ async function serve(args: string[]): Promise<number> {
     : await openLocalRuntime(config, logger);
   // Workers wait for room in front of the runtime (caps, quotas); the line is kept where the
   // runtime keeps its state. Closing it closes the runtime.
-  const runtime = await openAdmission(config, logger, inner);
+  const runtime = await openAdmission(config, logger, inner, kubeApi);
   parts.defer(() => runtime.close());
   push = await startPush(config, runtime, logger, kubeApi);
   if (push) parts.defer(() => push!.close());

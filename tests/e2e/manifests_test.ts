@@ -174,6 +174,7 @@ Deno.test({
               resources: ["configmaps"],
               verbs: ["get", "list", "watch", "create", "update", "patch", "delete"],
             },
+            { apiGroups: [""], resources: ["resourcequotas"], verbs: ["get", "list", "watch"] },
           ]);
           const binding = await read("RoleBinding");
           assert.deepEqual(binding.roleRef, {
@@ -346,6 +347,7 @@ Deno.test({
             ...["get", "list", "watch", "update", "patch", "delete"].map((
               v,
             ): [string, string] => [v, "configmaps"]),
+            ["list", "resourcequotas"],
           ];
           for (const [verb, resource, sub] of granted) {
             assert.equal(
@@ -366,6 +368,7 @@ Deno.test({
             ],
             [{ verb: "list", resource: "pods" }, "list pods in all namespaces"],
             [{ verb: "create", resource: "namespaces" }, "create namespaces"],
+            [inNs("update", "resourcequotas"), "update resourcequotas"],
           ];
           for (const [attributes, what] of denied) {
             assert.equal(await allowed(attributes), false, `must not: ${what}`);

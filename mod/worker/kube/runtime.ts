@@ -13,7 +13,8 @@
  *
  * - Creates are idempotent by pod name (`AlreadyExists` reads the pod back), run at most
  *   `maxParallelCreates` at a time, and retry 429 (honouring Retry-After), 5xx and network errors
- *   with backoff. A create refused for quota is a worker failed as `QuotaExceeded`.
+ *   with backoff. A create refused for quota is a worker failed as `QuotaExceeded` (or, with
+ *   `quotaRefusal: "requeue"`, a {@linkcode QuotaRefusedError} for the admission layer).
  * - A pod that shows it cannot start (Unschedulable, image errors, container config errors) for
  *   `startFailureGraceMs` is given up: its reason is written on it (so it survives restarts), its
  *   deadline cut so a late start is killed at once; the worker is failed with that reason.
@@ -32,6 +33,7 @@ import {
   isTerminal,
   type LogLine,
   type LogReadOptions,
+  QuotaRefusedError,
   type Runtime,
   type StatusListener,
   WorkerConflictError,
@@ -83,6 +85,11 @@ export interface KubeRuntimeOptions {
   readonly maxCreateAttempts?: number;
   /** Backoff of create retries (default 200 ms doubling to 5 s). */
   readonly createBackoff?: { readonly initialMs: number; readonly maxMs: number };
+  /**
+   * A create refused for quota: `fail` the worker as QuotaExceeded (the default), or `requeue`:
+   * throw {@linkcode QuotaRefusedError} and keep no trace, so an admission layer retries it later.
+   */
+  readonly quotaRefusal?: "fail" | "requeue";
 }
 
 /** The Kubernetes runtime; see the module doc. */
@@ -307,6 +314,9 @@ export class KubeRuntime implements Runtime {
         return this.#sameTask(this.#statuses.get(spec.id) ?? podToStatus(pod), spec);
       }
       if (isQuotaExceeded(err)) {
+        if (this.#o.quotaRefusal === "requeue") {
+          throw new QuotaRefusedError(spec.id, err.statusMessage);
+        }
         return this.#refused(spec, "QuotaExceeded", err.statusMessage);
       }
       throw err;
