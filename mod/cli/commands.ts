@@ -13,6 +13,7 @@ import type { WorkerStatusNotification__Output } from "../../proto/generated/ott
 import type { OttoscalerServiceClient } from "../../proto/generated/ottoscaler/v1/OttoscalerService.ts";
 import { connect, unaryCall } from "./client.ts";
 import {
+  approveStage,
   cancelPipeline,
   PipelineFileError,
   readPipelineFile,
@@ -356,10 +357,12 @@ ${SERVER_HELP}`,
 
 const pipeline: Command = {
   name: "pipeline",
-  summary: "run, watch or cancel a pipeline",
+  summary: "run, watch, cancel a pipeline, or approve or reject its APPROVAL stage",
   help: `Usage: ottoscaler pipeline run FILE [--id ID]
        ottoscaler pipeline watch ID
        ottoscaler pipeline cancel ID
+       ottoscaler pipeline approve ID STAGE [--comment TEXT] [--approver NAME]
+       ottoscaler pipeline reject ID STAGE [--comment TEXT] [--approver NAME]
 
 run     starts the pipeline in FILE (YAML with the fields of ottoscaler.v1.PipelineRequest; see
         examples/pipeline.yaml) and prints each stage transition until it is finished. If a
@@ -367,12 +370,17 @@ run     starts the pipeline in FILE (YAML with the fields of ottoscaler.v1.Pipel
         --id ID overrides the file's pipeline_id.
 watch   prints a pipeline's stages as they stand, then its transitions until it is finished.
 cancel  cancels a pipeline: running stages are cancelled and their workers stopped.
+approve completes an APPROVAL stage that is waiting: its dependents run.
+reject  fails an APPROVAL stage that is waiting, naming the approver and comment: its dependents
+        are skipped. --approver defaults to $USER.
 
 Exits 0 when every stage completed, 1 otherwise.
 ${SERVER_HELP}`,
   async run(args, out) {
     const { flags: v, positionals: positional } = parseWithPositionals(args, {
       id: { type: "string" },
+      comment: { type: "string" },
+      approver: { type: "string" },
     });
     if (v.help || positional.length === 0) return help(this, out);
     const [action, target] = positional;
@@ -408,8 +416,27 @@ ${SERVER_HELP}`,
         out.line(res.message);
         return 0;
       }
+      case "approve":
+      case "reject": {
+        const stage = positional[2];
+        if (!stage) throw new UsageError(`pipeline ${action}: missing STAGE`);
+        const res = await withClient(v, (c) =>
+          approveStage(c, {
+            pipeline_id: target,
+            stage_id: stage,
+            approved: action === "approve",
+            approver: typeof v.approver === "string"
+              ? v.approver
+              : Deno.env.get("USER") ?? "ottoscaler-cli",
+            comment: typeof v.comment === "string" ? v.comment : "",
+          }));
+        out.line(`${res.message} (${res.status})`);
+        return 0;
+      }
       default:
-        throw new UsageError(`unknown pipeline action "${action}": use run, watch or cancel`);
+        throw new UsageError(
+          `unknown pipeline action "${action}": use run, watch, cancel, approve or reject`,
+        );
     }
   },
 };

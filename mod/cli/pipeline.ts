@@ -1,6 +1,6 @@
 /**
- * `ottoscaler pipeline run FILE | watch ID | cancel ID`: pipelines from the command line, with
- * live stage progress.
+ * `ottoscaler pipeline run FILE | watch ID | cancel ID | approve|reject ID STAGE`: pipelines from
+ * the command line, with live stage progress.
  *
  * @module
  */
@@ -10,6 +10,11 @@ import type { OttoscalerServiceClient } from "../../proto/generated/ottoscaler/v
 import type { PipelineProgress__Output } from "../../proto/generated/ottoscaler/v1/PipelineProgress.ts";
 import type { PipelineRequest } from "../../proto/generated/ottoscaler/v1/PipelineRequest.ts";
 import type { CancelPipelineResponse__Output } from "../../proto/generated/ottoscaler/v1/CancelPipelineResponse.ts";
+import type { ApproveStageRequest } from "../../proto/generated/ottoscaler/v1/ApproveStageRequest.ts";
+import type { ApproveStageResponse__Output } from "../../proto/generated/ottoscaler/v1/ApproveStageResponse.ts";
+import type { StageType } from "../../proto/generated/ottoscaler/v1/StageType.ts";
+import { ValidationError } from "../worker/errors.ts";
+import { parseStageType } from "../pipeline/compile.ts";
 import { unaryCall } from "./client.ts";
 
 /** Thrown for a pipeline file that cannot be used; the message says why. */
@@ -38,15 +43,28 @@ export async function readPipelineFile(path: string): Promise<PipelineRequest> {
   if (typeof doc !== "object" || doc === null || !Array.isArray((doc as PipelineRequest).stages)) {
     throw new PipelineFileError(`"${path}": expected a mapping with a "stages" list`);
   }
-  return doc as PipelineRequest;
+  const request = doc as PipelineRequest;
+  // Stage types may be written as build, BUILD or STAGE_TYPE_BUILD; the wire takes the enum name.
+  const stages = (request.stages ?? []).map((stage, i) => {
+    if (stage?.type === undefined || stage.type === null) return stage;
+    try {
+      const type = parseStageType(stage.type as string | number, `stages[${i}].type`);
+      return { ...stage, type: `STAGE_TYPE_${type.toUpperCase()}` as StageType };
+    } catch (err) {
+      if (err instanceof ValidationError) throw new PipelineFileError(`"${path}": ${err.message}`);
+      throw err;
+    }
+  });
+  return { ...request, stages };
 }
 
 /** One line of progress: time, stage, status, percentage, message, workers. */
 export function progressLine(p: PipelineProgress__Output): string {
   const time = (p.timestamp || new Date().toISOString()).slice(11, 19);
   const status = p.status.replace("STAGE_", "");
+  const type = String(p.stage_type ?? "").replace("STAGE_TYPE_", "").toLowerCase();
   const detail = p.error_message ? `${p.message} (${p.error_message})` : p.message;
-  return `${time}  ${p.stage_id.padEnd(12)} ${status.padEnd(10)} ${
+  return `${time}  ${p.stage_id.padEnd(12)} ${type.padEnd(11)} ${status.padEnd(10)} ${
     String(p.progress_percentage).padStart(3)
   }%  ${detail}`;
 }
@@ -85,6 +103,17 @@ function printProgress(
     stream.on("end", () => resolve(last));
     stream.on("error", reject);
   });
+}
+
+/** Approves or rejects a waiting APPROVAL stage. */
+export function approveStage(
+  client: OttoscalerServiceClient,
+  request: ApproveStageRequest,
+): Promise<ApproveStageResponse__Output> {
+  return unaryCall<ApproveStageRequest, ApproveStageResponse__Output>(
+    client.ApproveStage.bind(client),
+    request,
+  );
 }
 
 /** Cancels a pipeline. */

@@ -25,9 +25,21 @@ export interface WorkerEvent {
   readonly reason: string;
   /** Attributes: exit_code, node_name, index. */
   readonly metadata: Record<string, string>;
-  /** The event's position in the worker's history, from 1. */
+  /**
+   * The event's place in a worker's history, fixed by its kind: CREATED 1, RUNNING 2, the end 3.
+   * Fixed, not counted, so a RUNNING learnt only after the end (a start time reported late) never
+   * moves the end's number: "every event up to n was acknowledged" stays true, nothing is resent.
+   */
   readonly ordinal: number;
 }
+
+const ORDINALS: Readonly<Record<EventType, number>> = {
+  CREATED: 1,
+  RUNNING: 2,
+  COMPLETED: 3,
+  FAILED: 3,
+  TERMINATED: 3,
+};
 
 /** Every change a worker in state `status` has gone through, in order. */
 export function transitionsOf(status: WorkerStatus): WorkerEvent[] {
@@ -57,5 +69,5 @@ export function transitionsOf(status: WorkerStatus): WorkerEvent[] {
       metadata: end,
     });
   }
-  return events.map((event, i) => ({ ...event, ordinal: i + 1 }));
+  return events.map((event) => ({ ...event, ordinal: ORDINALS[event.type] }));
 }

@@ -39,8 +39,8 @@ export function watchEvents(
     if (filter.phase && status.phase !== filter.phase) return;
     const events = transitionsOf(status);
     const already = sent.get(status.id) ?? 0;
-    for (const event of events.slice(already)) channel.send(event);
-    sent.set(status.id, Math.max(already, events.length));
+    for (const event of events.filter((e) => e.ordinal > already)) channel.send(event);
+    sent.set(status.id, Math.max(already, ...events.map((e) => e.ordinal)));
   };
   // Subscribe before listing, so no change falls between the two.
   const unwatch = runtime.watch(offer);

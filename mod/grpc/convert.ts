@@ -11,6 +11,7 @@ import type { ScaleRequest } from "../scaler/scaler.ts";
 import { ValidationError } from "../worker/errors.ts";
 import type { WorkerStatus } from "../worker/types.ts";
 import type { PipelineRequest as DomainPipelineRequest } from "../pipeline/compile.ts";
+import type { StageType as WireStageType } from "../../proto/generated/ottoscaler/v1/StageType.ts";
 import type { StageProgress } from "../pipeline/executor.ts";
 import type { PipelineProgress } from "../../proto/generated/ottoscaler/v1/PipelineProgress.ts";
 import type { PipelineRequest__Output } from "../../proto/generated/ottoscaler/v1/PipelineRequest.ts";
@@ -148,7 +149,8 @@ export function pipelineRequestFromWire(wire: PipelineRequest__Output): DomainPi
     name: wire.name,
     stages: wire.stages.map((stage) => ({
       stageId: stage.stage_id,
-      type: stage.type,
+      // A StageType name, an unknown StageType number, or the older string form (decode.ts).
+      type: stage.type as string | number,
       name: stage.name,
       workerCount: stage.worker_count,
       dependsOn: stage.depends_on,
@@ -173,6 +175,7 @@ export function progressToWire(progress: StageProgress): PipelineProgress {
   return {
     pipeline_id: progress.pipelineId,
     stage_id: progress.stageId,
+    stage_type: `STAGE_TYPE_${progress.stageType.toUpperCase()}` as WireStageType,
     status: progress.status,
     message: progress.message,
     worker_pod_names: [...progress.workers],

@@ -5,7 +5,7 @@
  */
 
 import * as grpc from "@grpc/grpc-js";
-import { PipelineNotFoundError } from "../pipeline/executor.ts";
+import { PipelineNotFoundError, StageNotWaitingError } from "../pipeline/executor.ts";
 import { ValidationError } from "../worker/errors.ts";
 import { WorkerConflictError, WorkerEndedError, WorkerNotFoundError } from "../worker/types.ts";
 
@@ -29,7 +29,7 @@ export function toGrpcError(err: unknown): GrpcError {
   if (err instanceof WorkerNotFoundError || err instanceof PipelineNotFoundError) {
     return grpcError(grpc.status.NOT_FOUND, err.message);
   }
-  if (err instanceof WorkerEndedError) {
+  if (err instanceof WorkerEndedError || err instanceof StageNotWaitingError) {
     return grpcError(grpc.status.FAILED_PRECONDITION, err.message);
   }
   const message = err instanceof Error ? err.message : String(err);

@@ -9,6 +9,7 @@ import * as grpc from "@grpc/grpc-js";
 import { watchEvents } from "../events/watch.ts";
 import { watchTaskLogs } from "../logs/task_logs.ts";
 import type { Scaler } from "../scaler/scaler.ts";
+import { ValidationError } from "../worker/errors.ts";
 import { validatePhaseFilter, validateTaskId } from "../worker/validate.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import type { Runtime } from "../worker/types.ts";
@@ -32,6 +33,7 @@ import {
   scaleResponseToWire,
   statusResponseToWire,
 } from "./convert.ts";
+import { requestOf } from "./decode.ts";
 import { toGrpcError } from "./errors.ts";
 import { type StreamRegistry, writeFlowControlled } from "./stream.ts";
 
@@ -91,7 +93,7 @@ export function ottoscalerHandlers(deps: OttoscalerServiceDeps): OttoscalerServi
   ): grpc.handleUnaryCall<Req, Res> =>
   async (call, callback) => {
     try {
-      callback(null, await fn(call.request));
+      callback(null, await fn(requestOf(call.request)));
     } catch (err) {
       const error = toGrpcError(err);
       if (error.code === grpc.status.INTERNAL) log.error(`${method} failed`, { err });
@@ -121,7 +123,7 @@ export function ottoscalerHandlers(deps: OttoscalerServiceDeps): OttoscalerServi
     ExecutePipeline: (call) => {
       let compiled;
       try {
-        compiled = compilePipeline(pipelineRequestFromWire(call.request), {
+        compiled = compilePipeline(pipelineRequestFromWire(requestOf(call.request)), {
           maxWorkersPerStage: deps.maxWorkersPerStage,
           requireCommand: deps.runtime.requiresCommand,
         });
@@ -142,7 +144,7 @@ export function ottoscalerHandlers(deps: OttoscalerServiceDeps): OttoscalerServi
     WatchPipeline: (call) => {
       let id: string;
       try {
-        id = validateTaskId(call.request.pipeline_id, "pipeline_id");
+        id = validateTaskId(requestOf(call.request).pipeline_id, "pipeline_id");
       } catch (err) {
         call.emit("error", toGrpcError(err));
         return;
@@ -166,11 +168,23 @@ export function ottoscalerHandlers(deps: OttoscalerServiceDeps): OttoscalerServi
       };
     }),
 
+    ApproveStage: unary("ApproveStage", async (request) => {
+      const id = validateTaskId(request.pipeline_id, "pipeline_id");
+      if (!request.stage_id) throw new ValidationError("stage_id", "is required");
+      const status = await deps.pipelines.approve(id, request.stage_id, {
+        approved: request.approved,
+        approver: request.approver.slice(0, 256),
+        comment: request.comment.slice(0, 1024),
+      });
+      const verb = request.approved ? "approved" : "rejected";
+      return { status, message: `stage ${request.stage_id} of pipeline ${id} ${verb}` };
+    }),
+
     WatchWorkerLogs: (call) => {
       let query;
       try {
         query = {
-          taskId: validateTaskId(call.request.task_id),
+          taskId: validateTaskId(requestOf(call.request).task_id),
           workerId: call.request.worker_id || undefined,
           follow: call.request.follow,
           resumeAfter: resumeAfterFromWire(call.request.resume_after),
@@ -191,7 +205,7 @@ export function ottoscalerHandlers(deps: OttoscalerServiceDeps): OttoscalerServi
       let filter;
       try {
         filter = {
-          taskId: call.request.task_id || undefined,
+          taskId: requestOf(call.request).task_id || undefined,
           workerId: call.request.worker_pod_name || undefined,
           phase: validatePhaseFilter(call.request.status_filter),
         };

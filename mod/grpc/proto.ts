@@ -15,6 +15,7 @@ import type { ProtoGrpcType as OttoscalerProto } from "../../proto/generated/ott
 import type { ProtoGrpcType as LogForwardingProto } from "../../proto/generated/log_forwarding.ts";
 import type { ProtoGrpcType as LogStreamingProto } from "../../proto/generated/log_streaming.ts";
 import { PROTO_FILES } from "./proto_files.ts";
+import { tolerantDecoding } from "./decode.ts";
 
 /** The proto-loader options the server and the generated types agree on. */
 export const LOADER_OPTIONS: protoLoader.Options = {
@@ -48,7 +49,10 @@ function parseRoot(): protobuf.Root {
 export function loadPackageDefinition(): protoLoader.PackageDefinition {
   // Through JSON, not descriptors: protobufjs turns a descriptor's map entries back into
   // repeated messages, not maps, which breaks every map<> field.
-  return protoLoader.fromJSON(parseRoot().toJSON(), LOADER_OPTIONS);
+  const definition = protoLoader.fromJSON(parseRoot().toJSON(), LOADER_OPTIONS);
+  // Bad bytes are INVALID_ARGUMENT, and PipelineStage.type is read by its wire type (decode.ts).
+  tolerantDecoding(definition, "ottoscaler.v1.OttoscalerService");
+  return definition;
 }
 
 /**

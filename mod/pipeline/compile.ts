@@ -11,6 +11,64 @@
 import { ValidationError } from "../worker/errors.ts";
 import { MAX_TIMEOUT_SECONDS, OTTO_VARIABLES, validateTaskId } from "../worker/validate.ts";
 
+/**
+ * What a stage is. `approval` runs no workers and waits for a person; `cleanup` and `notify` run
+ * once their dependencies have ended, however they ended; the others are ordinary worker stages.
+ */
+export type StageType =
+  | "unspecified"
+  | "build"
+  | "test"
+  | "deploy"
+  | "setup"
+  | "cleanup"
+  | "notify"
+  | "approval"
+  | "custom";
+
+/** The wire's StageType numbers, by type. */
+export const STAGE_TYPE_NUMBERS: Readonly<Record<StageType, number>> = {
+  unspecified: 0,
+  build: 1,
+  test: 2,
+  deploy: 3,
+  setup: 4,
+  cleanup: 5,
+  notify: 6,
+  approval: 7,
+  custom: 100,
+};
+
+/** Whether stages of this type run once their dependencies ended, however they ended. */
+export function runsAfterFailure(type: StageType): boolean {
+  return type === "cleanup" || type === "notify";
+}
+
+/**
+ * Reads a stage type from a StageType number, a StageType name or the older string form; throws
+ * {@linkcode ValidationError} on `field` for anything else.
+ */
+export function parseStageType(raw: string | number | undefined, field: string): StageType {
+  const names = Object.keys(STAGE_TYPE_NUMBERS) as StageType[];
+  if (raw === undefined || raw === "") return "unspecified";
+  if (typeof raw === "number") {
+    const found = names.find((name) => STAGE_TYPE_NUMBERS[name] === raw);
+    if (found) return found;
+    throw new ValidationError(
+      field,
+      `unknown stage type ${raw}: use 0-7 or 100 (${
+        names.map((n) => `STAGE_TYPE_${n.toUpperCase()}`).join(", ")
+      })`,
+    );
+  }
+  const name = raw.trim().toLowerCase().replace(/^stage_type_/, "");
+  if ((names as string[]).includes(name)) return name as StageType;
+  throw new ValidationError(
+    field,
+    `unknown stage type "${raw}": use one of ${names.join(", ")} (or STAGE_TYPE_<NAME>)`,
+  );
+}
+
 /** Failure classes a retry policy can name. */
 export type FailureClass = "any" | "timeout" | "start_failure" | "exit_code";
 
@@ -20,7 +78,11 @@ export type RetryableFailure = { readonly class: FailureClass } | { readonly exi
 /** A stage as requested (domain terms of the wire's PipelineStage). */
 export interface StageRequest {
   readonly stageId: string;
-  readonly type?: string;
+  /**
+   * The wire's StageType: its number, its name (`STAGE_TYPE_BUILD`), or the seed's older string
+   * form (`build`, any case).
+   */
+  readonly type?: string | number;
   readonly name?: string;
   readonly workerCount: number;
   readonly dependsOn?: readonly string[];
@@ -46,7 +108,7 @@ export interface PipelineRequest {
 /** A checked stage, ready to run. */
 export interface CompiledStage {
   readonly id: string;
-  readonly type: "build" | "test" | "deploy" | "custom";
+  readonly type: StageType;
   readonly name: string;
   readonly workerCount: number;
   /** Stages that must complete first. */
@@ -88,6 +150,7 @@ export const PIPELINE_VARIABLES = [
   ...OTTO_VARIABLES,
   "OTTO_PIPELINE_ID",
   "OTTO_STAGE_ID",
+  "OTTO_STAGE_TYPE",
   "OTTO_ATTEMPT",
 ] as const;
 
@@ -98,7 +161,6 @@ export const MAX_ATTEMPTS = 10;
 /** The longest retry delay. */
 export const MAX_RETRY_DELAY_SECONDS = 3600;
 
-const STAGE_TYPES = ["build", "test", "deploy", "custom"] as const;
 const STAGE_ID = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const FAILURE_CLASSES: readonly FailureClass[] = ["any", "timeout", "start_failure", "exit_code"];
@@ -131,13 +193,8 @@ function compileStage(
   limits: CompileLimits,
 ): Omit<CompiledStage, "dependents"> {
   const at = (field: string) => `stages[${stage.stageId}].${field}`;
-  const type = (stage.type || "custom").toLowerCase();
-  if (!(STAGE_TYPES as readonly string[]).includes(type)) {
-    throw new ValidationError(
-      at("type"),
-      `must be one of ${STAGE_TYPES.join(", ")}, got "${stage.type}"`,
-    );
-  }
+  const type = parseStageType(stage.type, at("type"));
+  if (type === "approval") return compileApproval(stage, at);
   const workerCount = inRange(stage.workerCount, 1, limits.maxWorkersPerStage, at("worker_count"));
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(stage.config ?? {})) {
@@ -199,7 +256,7 @@ function compileStage(
     : [{ class: "any" as const }];
   return {
     id: stage.stageId,
-    type: type as CompiledStage["type"],
+    type,
     name: stage.name || stage.stageId,
     workerCount,
     dependsOn: [...(stage.dependsOn ?? [])],
@@ -210,6 +267,49 @@ function compileStage(
     maxAttempts,
     retryDelaySeconds,
     retryable,
+  };
+}
+
+/** An APPROVAL stage: no workers, nothing to run; only its timeout (0: wait forever) counts. */
+function compileApproval(
+  stage: StageRequest,
+  at: (field: string) => string,
+): Omit<CompiledStage, "dependents"> {
+  const rule = "must be empty: an APPROVAL stage runs no workers";
+  if (stage.workerCount !== 0) {
+    throw new ValidationError(
+      at("worker_count"),
+      `must be 0: an APPROVAL stage runs no workers, got ${stage.workerCount}`,
+    );
+  }
+  if ((stage.command ?? []).length > 0) throw new ValidationError(at("command"), rule);
+  if ((stage.args ?? []).length > 0) throw new ValidationError(at("args"), rule);
+  if (stage.image?.trim()) throw new ValidationError(at("image"), rule);
+  if (Object.keys(stage.config ?? {}).length > 0) throw new ValidationError(at("config"), rule);
+  if ((stage.retryPolicy?.maxAttempts ?? 0) > 1) {
+    throw new ValidationError(
+      at("retry_policy.max_attempts"),
+      "must be 0 or 1: an APPROVAL stage is decided once",
+    );
+  }
+  return {
+    id: stage.stageId,
+    type: "approval",
+    name: stage.name || stage.stageId,
+    workerCount: 0,
+    dependsOn: [...(stage.dependsOn ?? [])],
+    env: {},
+    argv: [],
+    timeoutSeconds: inRange(
+      stage.timeoutSeconds ?? 0,
+      0,
+      MAX_TIMEOUT_SECONDS,
+      at("timeout_seconds"),
+      " seconds (0: none)",
+    ),
+    maxAttempts: 1,
+    retryDelaySeconds: 0,
+    retryable: [],
   };
 }
 

@@ -37,14 +37,36 @@ Deno.test("pipeline compilation", async (t) => {
     assert.deepEqual(compiled.stages[3].dependsOn, ["unit", "lint"]);
   });
 
-  await t.step("defaults: custom type, one attempt, any failure retryable, no timeout", () => {
+  await t.step("defaults: unspecified type, one attempt, any failure retryable, no timeout", () => {
     const [only] = compilePipeline({ pipelineId: "p", stages: [stage("a")] }, limits).stages;
-    assert.equal(only.type, "custom");
+    assert.equal(only.type, "unspecified");
     assert.equal(only.name, "a");
     assert.equal(only.maxAttempts, 1);
     assert.equal(only.timeoutSeconds, 0);
     assert.deepEqual(only.retryable, [{ class: "any" }]);
     assert.deepEqual(only.argv, ["sh", "-c", "true"]);
+  });
+
+  await t.step("stage types: numbers, enum names and the older strings, any case", () => {
+    const stages = compilePipeline({
+      pipelineId: "p",
+      stages: [
+        stage("a", [], { type: 1 }),
+        stage("b", [], { type: "STAGE_TYPE_CLEANUP" }),
+        stage("c", [], { type: "Deploy" }),
+        stage("d", [], { type: 100 }),
+        { stageId: "e", type: 7, workerCount: 0, timeoutSeconds: 60 },
+      ],
+    }, limits).stages;
+    assert.deepEqual(stages.map((s) => s.type), [
+      "build",
+      "cleanup",
+      "deploy",
+      "custom",
+      "approval",
+    ]);
+    assert.equal(stages[4].workerCount, 0);
+    assert.equal(stages[4].timeoutSeconds, 60);
   });
 
   await t.step("a retry policy is parsed", () => {
@@ -131,7 +153,22 @@ Deno.test("pipeline compilation", async (t) => {
       "type",
       { pipelineId: "p", stages: [stage("a", [], { type: "release" })] },
       "stages[a].type",
-      /build, test, deploy, custom/,
+      /unknown stage type "release"/,
+    ],
+    [
+      "unknown type number",
+      { pipelineId: "p", stages: [stage("a", [], { type: 42 })] },
+      "stages[a].type",
+      /unknown stage type 42/,
+    ],
+    [
+      "workers on an APPROVAL stage",
+      {
+        pipelineId: "p",
+        stages: [{ stageId: "a", type: "STAGE_TYPE_APPROVAL", workerCount: 1 }],
+      },
+      "stages[a].worker_count",
+      /must be 0: an APPROVAL stage runs no workers/,
     ],
     [
       "env name",

@@ -1,14 +1,13 @@
 /**
- * Runs pipelines: each stage starts once all its dependencies completed, independent stages run
- * in parallel, a stage completes when all its workers succeed. A failed stage is retried as its
- * policy allows (the attempt shows in worker names and labels, the delay grows with each attempt),
- * else it fails and everything depending on it is skipped while independent branches go on.
+ * Runs pipelines: the actor around the pure decision step ({@linkcode decide} in decide.ts, which
+ * holds the stage semantics). Each event (a worker change from the runtime's watch, a retry or
+ * approval timer, CancelPipeline, ApproveStage) is handled in turn per pipeline: decide, store
+ * the states, report the transitions, then carry out the actions (start or stop workers).
  *
- * The executor is driven by state, not by callbacks: on every worker change (the runtime's watch)
- * and every retry timer it re-evaluates each unfinished pipeline from the runtime's worker states
- * and its stored stage states. That makes a restart trivial: load the stored states, evaluate.
- * Completed stages are never re-run; a running stage's workers are found again by name (starts
- * are idempotent, so there are no duplicates).
+ * The executor is driven by state, not by callbacks: each step looks at the runtime's worker
+ * states and the stored stage states. That makes a restart trivial: load the stored states,
+ * evaluate. Completed stages are never re-run; a running stage's workers are found again by name
+ * (starts are idempotent, so there are no duplicates); an APPROVAL stage still waits.
  *
  * A pipeline does not belong to the client that started it: a dropped stream changes nothing,
  * and asking for the same pipeline_id again re-attaches.
@@ -18,41 +17,23 @@
 
 import type { Logger } from "../telemetry/logger.ts";
 import { workerLabels, workerName } from "../worker/naming.ts";
+import { ValidationError } from "../worker/errors.ts";
 import { workerSpec } from "../worker/spec.ts";
-import { isTerminal, type Runtime, type WorkerStatus } from "../worker/types.ts";
-import type { CompiledPipeline, CompiledStage, RetryableFailure } from "./compile.ts";
-import { isFinalStage, type PipelineState, type PipelineStore, type StageState } from "./state.ts";
+import type { Runtime } from "../worker/types.ts";
+import type { CompiledPipeline, CompiledStage } from "./compile.ts";
+import { attemptTaskId, decide, type Decision, type PipelineEvent } from "./decide.ts";
+import { PipelineNotFoundError, PipelineRun } from "./run.ts";
+import type { PipelineStore, StageState, StageStatus } from "./state.ts";
 
-/** One stage transition, as progress streams report it. */
-export interface StageProgress {
-  readonly pipelineId: string;
-  readonly stageId: string;
-  readonly status: StageState["status"];
-  readonly message: string;
-  readonly workers: readonly string[];
-  /** Share of the pipeline's stages that are finished, 0-100. */
-  readonly progressPercentage: number;
-  readonly timestamp: string;
-  readonly startedAt: string;
-  readonly completedAt: string;
-  readonly errorMessage: string;
-  readonly metrics: {
-    readonly durationSeconds: number;
-    readonly successfulWorkers: number;
-    readonly failedWorkers: number;
-    readonly totalWorkers: number;
-  };
-}
+export { attemptTaskId } from "./decide.ts";
+export { PipelineNotFoundError, PipelineRun, type StageProgress } from "./run.ts";
 
-/** Thrown when a pipeline id is not known. */
-export class PipelineNotFoundError extends Error {
-  /** The id asked for. */
-  readonly pipelineId: string;
-  /** Creates the error for `pipelineId`. */
-  constructor(pipelineId: string) {
-    super(`Pipeline "${pipelineId}" not found`);
-    this.name = "PipelineNotFoundError";
-    this.pipelineId = pipelineId;
+/** Thrown when ApproveStage names a stage that is not waiting for approval. */
+export class StageNotWaitingError extends Error {
+  /** Creates the error; the message says what the stage is doing instead. */
+  constructor(message: string) {
+    super(message);
+    this.name = "StageNotWaitingError";
   }
 }
 
@@ -68,138 +49,31 @@ export interface ExecutorOptions {
   readonly defaultImage?: string;
 }
 
-/** The task id of one attempt of one stage: readable, so worker names show the attempt. */
-export function attemptTaskId(pipelineId: string, stageId: string, attempt: number): string {
-  return `${pipelineId}-${stageId}-a${attempt}`.toLowerCase();
+/** A person's decision on an APPROVAL stage. */
+export interface ApprovalDecision {
+  /** Approved (the stage completes) or rejected (it fails). */
+  readonly approved: boolean;
+  /** Who decided. */
+  readonly approver: string;
+  /** Why. */
+  readonly comment: string;
 }
 
 function shellQuote(arg: string): string {
   return /^[A-Za-z0-9_./:=@%+-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", `'\\''`)}'`;
 }
 
-/** The failure classes a failed worker belongs to. */
-function failureClasses(worker: WorkerStatus): RetryableFailure[] {
-  const classes: RetryableFailure[] = [{ class: "any" }];
-  if (worker.reason === "DeadlineExceeded") classes.push({ class: "timeout" });
-  else if (worker.reason === "Error" && worker.exitCode !== undefined) {
-    classes.push({ class: "exit_code" }, { exitCode: worker.exitCode });
-  } else if (worker.reason !== "Lost" && worker.reason !== "Stopped") {
-    classes.push({ class: "start_failure" });
-  }
-  return classes;
-}
-
-function isRetryable(stage: CompiledStage, worker: WorkerStatus): boolean {
-  const classes = failureClasses(worker);
-  return stage.retryable.some((r) =>
-    classes.some((c) =>
-      "class" in r
-        ? "class" in c && c.class === r.class
-        : "exitCode" in c && c.exitCode === r.exitCode
-    )
-  );
-}
-
-/** One pipeline being run; see the module doc. */
-export class PipelineRun {
-  readonly state: PipelineState;
-  readonly #listeners = new Set<(progress: StageProgress) => void>();
-  readonly #finished = Promise.withResolvers<void>();
-  #timer?: ReturnType<typeof setTimeout>;
-
-  /** Wraps a stored or new state. */
-  constructor(state: PipelineState) {
-    this.state = state;
-  }
-
-  /** The pipeline's id. */
-  get id(): string {
-    return this.state.definition.id;
-  }
-
-  /** Whether every stage is final. */
-  get finished(): boolean {
-    return Object.values(this.state.stages).every((s) => isFinalStage(s.status));
-  }
-
-  /** Resolves once the pipeline is finished. */
-  get done(): Promise<void> {
-    return this.#finished.promise;
-  }
-
-  /** Each stage's current state as progress, in stage order. */
-  snapshot(): StageProgress[] {
-    return this.state.definition.stages.map((stage) => this.progress(stage.id));
-  }
-
-  /** Calls `listener` on every transition until the returned function is called. */
-  subscribe(listener: (progress: StageProgress) => void): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
-  }
-
-  /** The progress record of a stage as it stands. */
-  progress(stageId: string): StageProgress {
-    const stage = this.state.definition.stages.find((s) => s.id === stageId)!;
-    const st = this.state.stages[stageId];
-    const stages = Object.values(this.state.stages);
-    const started = st.startedAt ? Date.parse(st.startedAt) : undefined;
-    const ended = st.completedAt ? Date.parse(st.completedAt) : Date.now();
-    return {
-      pipelineId: this.id,
-      stageId,
-      status: st.status,
-      message: st.message,
-      workers: [...st.workers],
-      progressPercentage: Math.round(
-        (100 * stages.filter((s) => isFinalStage(s.status)).length) / stages.length,
-      ),
-      timestamp: new Date().toISOString(),
-      startedAt: st.startedAt ?? "",
-      completedAt: st.completedAt ?? "",
-      errorMessage: st.errorMessage,
-      metrics: {
-        durationSeconds: started === undefined
-          ? 0
-          : Math.max(0, Math.round((ended - started) / 1000)),
-        successfulWorkers: st.successful,
-        failedWorkers: st.failed,
-        totalWorkers: stage.workerCount,
-      },
-    };
-  }
-
-  /** Tells listeners about a stage's transition. */
-  emit(stageId: string): void {
-    const progress = this.progress(stageId);
-    for (const listener of this.#listeners) listener(progress);
-  }
-
-  /** Marks the pipeline finished (once). */
-  finish(): void {
-    clearTimeout(this.#timer);
-    this.#finished.resolve();
-  }
-
-  /** Arranges the next re-evaluation at `at` (epoch ms), replacing any earlier arrangement. */
-  wakeAt(at: number, wake: () => void): void {
-    clearTimeout(this.#timer);
-    this.#timer = setTimeout(wake, Math.max(0, at - Date.now()));
-  }
-
-  /** Stops the timer (the pipeline continues at the next start). */
-  stopTimer(): void {
-    clearTimeout(this.#timer);
-  }
-}
+const EVALUATE: PipelineEvent = { type: "evaluate" };
 
 /** Runs pipelines over a runtime; see the module doc. */
 export class PipelineExecutor {
   readonly #opts: ExecutorOptions;
   readonly #log: Logger;
   readonly #runs = new Map<string, PipelineRun>();
-  readonly #busy = new Map<string, Promise<void>>();
-  readonly #again = new Set<string>();
+  /** Per pipeline: the last queued step. */
+  readonly #queue = new Map<string, Promise<unknown>>();
+  /** Per pipeline: a queued evaluation not yet begun (later ones fold into it). */
+  readonly #queuedEvaluation = new Map<string, Promise<Decision | undefined>>();
   #unwatch?: () => void;
   #closed = false;
 
@@ -260,7 +134,7 @@ export class PipelineExecutor {
     await this.#opts.store.save(run.state);
     this.#log.info("pipeline started", { pipeline: run.id, stages: definition.stages.length });
     for (const stage of definition.stages) run.emit(stage.id);
-    await this.#evaluate(run);
+    await this.#dispatch(run, EVALUATE);
     return { run, created: true };
   }
 
@@ -268,197 +142,139 @@ export class PipelineExecutor {
   async cancel(id: string): Promise<boolean> {
     const run = this.#runs.get(id);
     if (!run || run.finished) return false;
-    run.state.cancelled = true;
-    await this.#opts.store.save(run.state);
-    await this.#evaluate(run);
+    await this.#dispatch(run, { type: "cancel" });
     return true;
   }
 
+  /**
+   * Decides a waiting APPROVAL stage; resolves with the stage's status after it.
+   * {@linkcode PipelineNotFoundError} for an unknown pipeline, a ValidationError for an unknown
+   * stage, {@linkcode StageNotWaitingError} for a stage that is not waiting for approval.
+   */
+  async approve(id: string, stageId: string, decision: ApprovalDecision): Promise<StageStatus> {
+    const run = this.#runs.get(id);
+    if (!run) throw new PipelineNotFoundError(id);
+    if (!run.state.stages[stageId]) {
+      throw new ValidationError("stage_id", `pipeline "${id}" has no stage "${stageId}"`);
+    }
+    const result = await this.#dispatch(run, { type: "approval", stageId, ...decision });
+    if (!result || result.refused) {
+      throw new StageNotWaitingError(
+        result?.refused ??
+          `stage "${stageId}" is not waiting for approval (it is ${
+            run.state.stages[stageId].status
+          })`,
+      );
+    }
+    this.#log.info(decision.approved ? "stage approved" : "stage rejected", {
+      pipeline: id,
+      stage: stageId,
+      approver: decision.approver,
+    });
+    return run.state.stages[stageId].status;
+  }
+
   /** Stops evaluating (pipelines continue at the next open). */
-  close(): Promise<void> {
+  async close(): Promise<void> {
     this.#closed = true;
     this.#unwatch?.();
     for (const run of this.#runs.values()) run.stopTimer();
-    return Promise.allSettled([...this.#busy.values()]).then(() => {});
+    await Promise.allSettled([...this.#queue.values()]);
   }
 
   #evaluateAll(): void {
     for (const run of this.#runs.values()) {
       if (!run.finished) {
-        this.#evaluate(run).catch((err) =>
+        this.#dispatch(run, EVALUATE).catch((err) =>
           this.#log.error("evaluating a pipeline failed", { pipeline: run.id, err })
         );
       }
     }
   }
 
-  /** Evaluates a run; calls while one is under way fold into one more pass after it. */
-  #evaluate(run: PipelineRun): Promise<void> {
-    const busy = this.#busy.get(run.id);
-    if (busy) {
-      this.#again.add(run.id);
-      return busy;
-    }
-    const pass = (async () => {
-      do {
-        this.#again.delete(run.id);
-        if (this.#closed) return;
-        await this.#step(run);
-      } while (this.#again.has(run.id));
-    })().finally(() => this.#busy.delete(run.id));
-    this.#busy.set(run.id, pass);
-    return pass;
+  /**
+   * Queues an event for a run: steps of one pipeline never overlap. An evaluation asked for while
+   * another is queued and not begun folds into it.
+   */
+  #dispatch(run: PipelineRun, event: PipelineEvent): Promise<Decision | undefined> {
+    const folded = event.type === "evaluate" ? this.#queuedEvaluation.get(run.id) : undefined;
+    if (folded) return folded;
+    const previous = this.#queue.get(run.id) ?? Promise.resolve();
+    const next = previous.catch(() => {}).then(() => {
+      if (event.type === "evaluate") this.#queuedEvaluation.delete(run.id);
+      if (this.#closed) return undefined;
+      return this.#step(run, event);
+    });
+    if (event.type === "evaluate") this.#queuedEvaluation.set(run.id, next);
+    this.#queue.set(run.id, next);
+    next.finally(() => {
+      if (this.#queue.get(run.id) === next) this.#queue.delete(run.id);
+    }).catch(() => {});
+    return next;
   }
 
-  async #step(run: PipelineRun): Promise<void> {
+  /** Handles one event: decide, store, report, act; then evaluate again until nothing changes. */
+  async #step(run: PipelineRun, first: PipelineEvent): Promise<Decision | undefined> {
     const { runtime, store } = this.#opts;
-    const changed: string[] = [];
-    const now = () => new Date().toISOString();
-    const set = (id: string, patch: Partial<StageState>) => {
-      Object.assign(run.state.stages[id], patch);
-      changed.push(id);
-    };
-    let nextWake = Infinity;
-
-    for (const stage of run.state.definition.stages) {
-      const st = run.state.stages[stage.id];
-      if (isFinalStage(st.status)) continue;
-      const task = attemptTaskId(run.id, stage.id, Math.max(1, st.attempt));
-      const workers = runtime.list({ taskId: task });
-
-      if (run.state.cancelled) {
-        if (st.status === "STAGE_RUNNING") {
-          await Promise.all(workers.map((w) => runtime.stop(w.id)));
-          set(stage.id, {
-            status: "STAGE_CANCELLED",
-            completedAt: now(),
-            message: "cancelled; its workers were stopped",
-            errorMessage: "pipeline cancelled",
-          });
-        } else {
-          set(stage.id, {
-            status: st.status === "STAGE_RETRYING" ? "STAGE_CANCELLED" : "STAGE_SKIPPED",
-            completedAt: now(),
-            message: "not run: the pipeline was cancelled",
-            errorMessage: "pipeline cancelled",
-          });
+    let event: PipelineEvent | undefined = first;
+    let firstDecision: Decision | undefined;
+    let last: Decision | undefined;
+    while (event && !this.#closed && !run.finished) {
+      const decision = decide({
+        definition: run.state.definition,
+        stages: run.state.stages,
+        cancelled: run.state.cancelled,
+        now: Date.now(),
+        event,
+        workers: (stageId) => {
+          const attempt = Math.max(1, run.state.stages[stageId].attempt);
+          return runtime.list({ taskId: attemptTaskId(run.id, stageId, attempt) });
+        },
+      });
+      firstDecision ??= decision;
+      last = decision;
+      if (decision.refused) return decision;
+      const wasCancelled = run.state.cancelled;
+      for (const [id, state] of Object.entries(decision.stages)) run.state.stages[id] = state;
+      run.state.cancelled = decision.cancelled;
+      // Stored before any worker starts, so a restart finds the attempt and its workers by name.
+      if (decision.changed.length > 0 || decision.cancelled !== wasCancelled) {
+        await store.save(run.state);
+      }
+      for (const id of decision.changed) run.emit(id);
+      event = undefined;
+      for (const action of decision.actions) {
+        if (action.type === "stop") {
+          await Promise.all(action.workerIds.map((id) => runtime.stop(id)));
+          continue;
         }
-        continue;
-      }
-
-      if (st.status === "STAGE_PENDING") {
-        const blocker = stage.dependsOn.find((d) =>
-          ["STAGE_FAILED", "STAGE_CANCELLED", "STAGE_SKIPPED"].includes(run.state.stages[d].status)
-        );
-        if (blocker) {
-          set(stage.id, {
-            status: "STAGE_SKIPPED",
-            completedAt: now(),
-            message: `skipped: dependency "${blocker}" did not complete`,
-            errorMessage: `dependency "${blocker}" ${
-              run.state.stages[blocker].status.replace("STAGE_", "").toLowerCase()
-            }`,
-          });
-        } else if (stage.dependsOn.every((d) => run.state.stages[d].status === "STAGE_COMPLETED")) {
-          await this.#startAttempt(run, stage, 1);
-          changed.push(stage.id);
-        }
-        continue;
-      }
-
-      if (st.status === "STAGE_RETRYING") {
-        if ((st.retryAt ?? 0) <= Date.now()) {
-          await this.#startAttempt(run, stage, st.attempt + 1);
-          changed.push(stage.id);
-        } else nextWake = Math.min(nextWake, st.retryAt!);
-        continue;
-      }
-
-      // STAGE_RUNNING: make sure every worker of the attempt exists (after a crash mid-start).
-      if (workers.length < stage.workerCount) {
-        await this.#startWorkers(run, stage, st.attempt);
-        if (isFinalStage(st.status)) changed.push(stage.id);
-        continue;
-      }
-      const succeeded = workers.filter((w) => w.phase === "succeeded").length;
-      const failed = workers.filter((w) => w.phase === "failed");
-      st.successful = succeeded;
-      st.failed = failed.length;
-      if (succeeded === stage.workerCount) {
-        set(stage.id, {
-          status: "STAGE_COMPLETED",
-          completedAt: now(),
-          message: `all ${stage.workerCount} worker(s) succeeded`,
-          errorMessage: "",
-        });
-      } else if (failed.length > 0) {
-        const first = failed[0];
-        const why = `worker ${first.id} failed: ${
-          [first.reason, first.message].filter(Boolean).join(": ")
-        }`;
-        // Stop the attempt's other workers; the stage's fate is decided.
-        await Promise.all(
-          workers.filter((w) => !isTerminal(w.phase)).map((w) => runtime.stop(w.id)),
-        );
-        if (st.attempt < stage.maxAttempts && isRetryable(stage, first)) {
-          const delay = stage.retryDelaySeconds * st.attempt * 1000;
-          set(stage.id, {
-            status: "STAGE_RETRYING",
-            retryAt: Date.now() + delay,
-            message: `attempt ${st.attempt} of ${stage.maxAttempts} failed; retrying in ${
-              delay / 1000
-            }s`,
-            errorMessage: why,
-          });
-          nextWake = Math.min(nextWake, Date.now() + delay);
-        } else {
-          set(stage.id, {
-            status: "STAGE_FAILED",
-            completedAt: now(),
-            message: st.attempt > 1 ? `failed after ${st.attempt} attempts` : "failed",
-            errorMessage: why,
-          });
+        const stage = run.state.definition.stages.find((s) => s.id === action.stageId)!;
+        const error = await this.#startWorkers(run, stage, action.attempt);
+        if (error !== undefined && !event) {
+          event = { type: "start_failed", stageId: stage.id, error };
         }
       }
-    }
-
-    if (changed.length > 0) {
-      await store.save(run.state);
-      for (const id of new Set(changed)) run.emit(id);
       // A transition may unblock or skip other stages: look again.
-      this.#again.add(run.id);
+      if (!event && decision.changed.length > 0) event = EVALUATE;
     }
     if (run.finished) {
-      this.#log.info("pipeline finished", { pipeline: run.id });
-      run.finish();
-    } else if (nextWake !== Infinity) {
-      run.wakeAt(nextWake, () => this.#evaluate(run));
+      if (run.finish()) this.#log.info("pipeline finished", { pipeline: run.id });
+    } else if (last?.wakeAt !== undefined) {
+      run.wakeAt(last.wakeAt, () => {
+        this.#dispatch(run, EVALUATE).catch((err) =>
+          this.#log.error("evaluating a pipeline failed", { pipeline: run.id, err })
+        );
+      });
     }
+    return firstDecision;
   }
 
-  async #startAttempt(run: PipelineRun, stage: CompiledStage, attempt: number): Promise<void> {
-    const st = run.state.stages[stage.id];
-    const task = attemptTaskId(run.id, stage.id, attempt);
-    Object.assign(
-      st,
-      {
-        status: "STAGE_RUNNING",
-        attempt,
-        retryAt: undefined,
-        startedAt: st.startedAt ?? new Date().toISOString(),
-        message: attempt > 1 ? `attempt ${attempt} of ${stage.maxAttempts} running` : "running",
-        errorMessage: "",
-        workers: Array.from({ length: stage.workerCount }, (_, i) => workerName(task, i + 1)),
-        successful: 0,
-        failed: 0,
-      } satisfies Partial<StageState>,
-    );
-    // Recorded before any worker starts, so a restart finds the attempt and its workers by name.
-    await this.#opts.store.save(run.state);
-    await this.#startWorkers(run, stage, attempt);
-  }
-
-  async #startWorkers(run: PipelineRun, stage: CompiledStage, attempt: number): Promise<void> {
+  /** Starts the workers of one attempt of a stage; resolves with the first error, if any. */
+  async #startWorkers(
+    run: PipelineRun,
+    stage: CompiledStage,
+    attempt: number,
+  ): Promise<string | undefined> {
     const task = attemptTaskId(run.id, stage.id, attempt);
     const command = stage.argv.length > 0 ? stage.argv.map(shellQuote).join(" ") : undefined;
     // In Kubernetes mode the pipeline's ConfigMap owns its pods: deleting it cleans them up.
@@ -476,6 +292,7 @@ export class PipelineExecutor {
           labels: {
             "ottoscaler.io/pipeline": workerLabels(run.id, 1)["ottoscaler.io/task"],
             "ottoscaler.io/stage": stage.id.toLowerCase().replace(/[^a-z0-9-]/g, "-"),
+            "ottoscaler.io/stage-type": stage.type,
             "ottoscaler.io/attempt": String(attempt),
           },
           env: stage.env,
@@ -484,24 +301,13 @@ export class PipelineExecutor {
           ottoEnv: {
             OTTO_PIPELINE_ID: run.id,
             OTTO_STAGE_ID: stage.id,
+            OTTO_STAGE_TYPE: stage.type,
             OTTO_ATTEMPT: String(attempt),
           },
         }));
       }),
     );
     const failure = results.find((r) => r.status === "rejected");
-    if (failure) {
-      const st = run.state.stages[stage.id];
-      Object.assign(
-        st,
-        {
-          status: "STAGE_FAILED",
-          completedAt: new Date().toISOString(),
-          message: "its workers could not be started",
-          errorMessage: `start failure: ${(failure as PromiseRejectedResult).reason}`,
-        } satisfies Partial<StageState>,
-      );
-      await this.#opts.store.save(run.state);
-    }
+    return failure ? String((failure as PromiseRejectedResult).reason) : undefined;
   }
 }

@@ -2,7 +2,12 @@ import assert from "node:assert/strict";
 import { silentLogger } from "../telemetry/logger.ts";
 import { LocalRuntime } from "../worker/local/runtime.ts";
 import { compilePipeline, type StageRequest } from "./compile.ts";
-import { attemptTaskId, PipelineExecutor, type StageProgress } from "./executor.ts";
+import {
+  attemptTaskId,
+  PipelineExecutor,
+  StageNotWaitingError,
+  type StageProgress,
+} from "./executor.ts";
 import { FilePipelineStore } from "./state.ts";
 
 const stage = (stageId: string, script: string, extra: Partial<StageRequest> = {}) => ({
@@ -60,6 +65,10 @@ async function harness() {
       await Deno.remove(dir, { recursive: true });
     },
   };
+}
+
+async function waitFor(ready: () => boolean): Promise<void> {
+  while (!ready()) await new Promise((r) => setTimeout(r, 20));
 }
 
 const statusOf = (run: { state: { stages: Record<string, { status: string }> } }) =>
@@ -217,6 +226,103 @@ Deno.test("pipeline executor on the local runtime", async (t) => {
       assert.equal(h.runtime.list({ taskId: attemptTaskId(id, "first", 1) }).length, 1);
       assert.equal(h.runtime.list({ taskId: attemptTaskId(id, "second", 1) }).length, 1);
       assert.equal(h.runtime.list({ taskId: attemptTaskId(id, "second", 2) }).length, 0);
+    });
+
+    await t.step("an APPROVAL stage waits, and approving it runs its dependents", async () => {
+      const { run, id, seen } = await h.run([
+        stage("build", "echo built", { type: "build" }),
+        { stageId: "gate", type: "approval", workerCount: 0, dependsOn: ["build"] },
+        stage("deploy", "echo deployed", { type: "deploy", dependsOn: ["gate"] }),
+      ]);
+      await waitFor(() => run.state.stages.gate.status === "STAGE_RUNNING");
+      assert.match(run.state.stages.gate.message, /waiting for approval/);
+      assert.equal(run.state.stages.deploy.status, "STAGE_PENDING");
+      assert.equal(h.runtime.list({ taskId: attemptTaskId(id, "gate", 1) }).length, 0);
+      await assert.rejects(
+        h.executor.approve(id, "deploy", { approved: true, approver: "ann", comment: "" }),
+        StageNotWaitingError,
+      );
+      const status = await h.executor.approve(id, "gate", {
+        approved: true,
+        approver: "ann",
+        comment: "ship it",
+      });
+      assert.equal(status, "STAGE_COMPLETED");
+      await run.done;
+      assert.deepEqual(statusOf(run), {
+        build: "STAGE_COMPLETED",
+        gate: "STAGE_COMPLETED",
+        deploy: "STAGE_COMPLETED",
+      });
+      assert.equal(run.state.stages.gate.message, "approved by ann: ship it");
+      assert.ok(seen.some((p) => p.stageId === "gate" && p.stageType === "approval"));
+      await assert.rejects(
+        h.executor.approve(id, "gate", { approved: false, approver: "bob", comment: "" }),
+        /not waiting for approval \(it is STAGE_COMPLETED\)/,
+      );
+    });
+
+    await t.step(
+      "a rejection fails the stage naming who and why; CLEANUP still runs, dependents do not",
+      async () => {
+        const { run, id } = await h.run([
+          { stageId: "gate", type: "approval", workerCount: 0 },
+          stage("deploy", "echo deployed", { dependsOn: ["gate"] }),
+          stage("tidy", "echo tidy", { type: "cleanup", dependsOn: ["deploy"] }),
+        ]);
+        await waitFor(() => run.state.stages.gate.status === "STAGE_RUNNING");
+        await h.executor.approve(id, "gate", { approved: false, approver: "bob", comment: "no" });
+        await run.done;
+        assert.deepEqual(statusOf(run), {
+          gate: "STAGE_FAILED",
+          deploy: "STAGE_SKIPPED",
+          tidy: "STAGE_COMPLETED",
+        });
+        assert.equal(run.state.stages.gate.errorMessage, "rejected by bob: no");
+      },
+    );
+
+    await t.step("the approval wait survives a restart; its timeout ends it", async () => {
+      const { run, id } = await h.run([
+        { stageId: "gate", type: "approval", workerCount: 0 },
+        { stageId: "late", type: "approval", workerCount: 0, timeoutSeconds: 1 },
+      ]);
+      await waitFor(() => run.state.stages.gate.status === "STAGE_RUNNING");
+      await h.restart();
+      const resumed = h.executor.get(id)!;
+      assert.notEqual(resumed, run);
+      assert.equal(resumed.state.stages.gate.status, "STAGE_RUNNING");
+      await waitFor(() => resumed.state.stages.late.status === "STAGE_FAILED");
+      assert.match(resumed.state.stages.late.errorMessage, /approval timed out after 1s/);
+      await h.executor.approve(id, "gate", { approved: true, approver: "ann", comment: "" });
+      await resumed.done;
+      assert.equal(resumed.state.stages.gate.status, "STAGE_COMPLETED");
+    });
+
+    await t.step("CLEANUP and NOTIFY run after a failure, not after a cancel", async () => {
+      const failed = await h.run([
+        stage("build", "exit 3"),
+        stage("tidy", "echo tidy", { type: "cleanup", dependsOn: ["build"] }),
+        stage("tell", "echo told", { type: "NOTIFY", dependsOn: ["tidy"] }),
+      ]);
+      await failed.run.done;
+      assert.deepEqual(statusOf(failed.run), {
+        build: "STAGE_FAILED",
+        tidy: "STAGE_COMPLETED",
+        tell: "STAGE_COMPLETED",
+      });
+      const [tidy] = h.runtime.list({ taskId: attemptTaskId(failed.id, "tidy", 1) });
+      assert.equal(tidy.labels["ottoscaler.io/stage-type"], "cleanup");
+
+      const { run, id } = await h.run([
+        { stageId: "gate", type: "approval", workerCount: 0 },
+        stage("tidy", "echo tidy", { type: "cleanup", dependsOn: ["gate"] }),
+      ]);
+      await waitFor(() => run.state.stages.gate.status === "STAGE_RUNNING");
+      await h.executor.cancel(id);
+      await run.done;
+      assert.deepEqual(statusOf(run), { gate: "STAGE_CANCELLED", tidy: "STAGE_SKIPPED" });
+      assert.equal(h.runtime.list({ taskId: attemptTaskId(id, "tidy", 1) }).length, 0);
     });
   } finally {
     await h.close();

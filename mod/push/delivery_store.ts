@@ -15,7 +15,7 @@ import { readJson, writeJsonAtomic } from "../storage/json_file.ts";
 export interface DeliveryState {
   /** Every log line up to this sequence was acknowledged. */
   readonly logsAcked: number;
-  /** This many of the worker's state changes were received. */
+  /** The ordinal of the last state change received (CREATED 1, RUNNING 2, the end 3). */
   readonly eventsAcked: number;
   /** Set once everything the worker will ever produce was delivered. */
   readonly complete?: boolean;

@@ -13,6 +13,11 @@
  * A response's `throttle_ms` pauses sending; gRPC flow control (write returning false) is
  * respected. A DROP of sequence n is taken as "done with everything up to n".
  *
+ * A response whose `sequence` is 0 comes from a handler that cannot see the entries' sequence
+ * (otto-handler's own proto has no field 9): it refers to the oldest entry sent on this stream
+ * and not yet acknowledged, so ACK and DROP move the acknowledged point on by one and RETRY
+ * resends from that entry.
+ *
  * @module
  */
 
@@ -91,11 +96,13 @@ export async function forwardWorkerLogs(
     progress.notify();
   };
   call.on("data", (res: WireForwardResponse) => {
-    // Never let a response acknowledge, or skip past, lines that were not sent.
-    const sequence = Math.min(Number(res.sequence) || 0, sent);
+    const raw = Number(res.sequence) || 0;
+    // Sequence 0 (a handler that cannot see field 9) names the oldest entry sent on this stream
+    // and not yet acknowledged. Never let a response acknowledge, or skip past, lines not sent.
+    const sequence = raw === 0 ? Math.min(acked + 1, sent) : Math.min(raw, sent);
     if (res.throttle_ms > 0) throttleUntil = Math.max(throttleUntil, Date.now() + res.throttle_ms);
     if (res.status === "RETRY") {
-      retryFrom = Math.max(1, Math.min(Number(res.sequence) || 1, sent + 1));
+      retryFrom = raw === 0 ? acked + 1 : Math.max(1, Math.min(raw, sent + 1));
       acked = Math.max(acked, retryFrom - 1);
       interrupt();
     } else if (sequence > acked) {
@@ -150,7 +157,10 @@ export async function forwardWorkerLogs(
         await awaitAcks(() => sent - acked < options.window);
         if (retryFrom !== undefined) break;
         check();
-        if (!call.write(options.toWire(line, worker))) {
+        const flowing = call.write(options.toWire(line, worker));
+        // Counted as sent at once: its acknowledgement may come before the drain.
+        sent = line.sequence;
+        if (!flowing) {
           await new Promise<void>((resolve) => {
             const done = () => {
               call.off("drain", done);
@@ -161,7 +171,6 @@ export async function forwardWorkerLogs(
             reader.signal.addEventListener("abort", done, { once: true });
           });
         }
-        sent = line.sequence;
       }
       check();
       if (retryFrom === undefined) {

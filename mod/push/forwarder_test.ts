@@ -129,6 +129,37 @@ Deno.test("forwarder", async (t) => {
       // Recording 1000 would make a restarted Ottoscaler skip lines it never sent.
       assert.equal(store.get(spec.id).logsAcked, 100);
     });
+
+    await t.step("sequence 0 refers to the oldest entry not yet acknowledged", async () => {
+      const store = new MemoryStore();
+      // One ACK 0 per entry, as a handler on otto-handler's proto answers.
+      const call = new FakeCall((c) => c.answer("ACK", 0));
+      await forward(store, call);
+      assert.deepEqual(call.written, Array.from({ length: 100 }, (_, i) => i + 1), "each once");
+      assert.equal(store.get(spec.id).logsAcked, 100);
+      assert.ok(call.ended, "delivery completed");
+    });
+
+    await t.step(
+      "RETRY 0 resends from the oldest unacknowledged entry; DROP 0 skips it",
+      async () => {
+        const store = new MemoryStore();
+        let retried = false;
+        let answered = 0;
+        const call = new FakeCall((c, s) => {
+          answered++;
+          if (s === 30 && !retried) {
+            retried = true;
+            c.answer("RETRY", 0);
+          } else c.answer(answered === 60 ? "DROP" : "ACK", 0);
+        });
+        await forward(store, call);
+        const resent = call.written.slice(call.written.indexOf(30) + 1);
+        assert.equal(resent[0], 30, "sending restarted at the unacknowledged entry 30");
+        assert.equal(call.written.filter((s) => s === 29).length, 1, "acknowledged 29 not resent");
+        assert.equal(store.get(spec.id).logsAcked, 100);
+      },
+    );
   } finally {
     await runtime.close();
     await Deno.remove(stateDir, { recursive: true });

@@ -46,7 +46,10 @@ export async function notifyWorkerEvents(
     const status = options.runtime.list().find((w) => w.id === workerId);
     if (!status) return;
     const events = transitionsOf(status);
-    for (const event of events.slice(options.store.get(workerId).eventsAcked)) {
+    // Ordinals are fixed by kind (transitions.ts): an event at or below the acknowledged one was
+    // received (or passed over, as a RUNNING learnt after the end) and is never sent again.
+    const acked = options.store.get(workerId).eventsAcked;
+    for (const event of events.filter((e) => e.ordinal > acked)) {
       if (signal.aborted) return;
       const answer = await options.notify(event);
       if (answer.status === "ERROR") {

@@ -1,6 +1,8 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { EnumTypeDefinition, MessageTypeDefinition } from '@grpc/proto-loader';
 
+import type { ApproveStageRequest as _ottoscaler_v1_ApproveStageRequest, ApproveStageRequest__Output as _ottoscaler_v1_ApproveStageRequest__Output } from './ottoscaler/v1/ApproveStageRequest.ts';
+import type { ApproveStageResponse as _ottoscaler_v1_ApproveStageResponse, ApproveStageResponse__Output as _ottoscaler_v1_ApproveStageResponse__Output } from './ottoscaler/v1/ApproveStageResponse.ts';
 import type { CancelPipelineRequest as _ottoscaler_v1_CancelPipelineRequest, CancelPipelineRequest__Output as _ottoscaler_v1_CancelPipelineRequest__Output } from './ottoscaler/v1/CancelPipelineRequest.ts';
 import type { CancelPipelineResponse as _ottoscaler_v1_CancelPipelineResponse, CancelPipelineResponse__Output as _ottoscaler_v1_CancelPipelineResponse__Output } from './ottoscaler/v1/CancelPipelineResponse.ts';
 import type { OttoscalerServiceClient as _ottoscaler_v1_OttoscalerServiceClient, OttoscalerServiceDefinition as _ottoscaler_v1_OttoscalerServiceDefinition } from './ottoscaler/v1/OttoscalerService.ts';
@@ -27,6 +29,8 @@ type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> 
 export interface ProtoGrpcType {
   ottoscaler: {
     v1: {
+      ApproveStageRequest: MessageTypeDefinition<_ottoscaler_v1_ApproveStageRequest, _ottoscaler_v1_ApproveStageRequest__Output>
+      ApproveStageResponse: MessageTypeDefinition<_ottoscaler_v1_ApproveStageResponse, _ottoscaler_v1_ApproveStageResponse__Output>
       CancelPipelineRequest: MessageTypeDefinition<_ottoscaler_v1_CancelPipelineRequest, _ottoscaler_v1_CancelPipelineRequest__Output>
       CancelPipelineResponse: MessageTypeDefinition<_ottoscaler_v1_CancelPipelineResponse, _ottoscaler_v1_CancelPipelineResponse__Output>
       OttoscalerService: SubtypeConstructor<typeof grpc.Client, _ottoscaler_v1_OttoscalerServiceClient> & { service: _ottoscaler_v1_OttoscalerServiceDefinition }
@@ -38,6 +42,7 @@ export interface ProtoGrpcType {
       ScaleResponse: MessageTypeDefinition<_ottoscaler_v1_ScaleResponse, _ottoscaler_v1_ScaleResponse__Output>
       StageMetrics: MessageTypeDefinition<_ottoscaler_v1_StageMetrics, _ottoscaler_v1_StageMetrics__Output>
       StageStatus: EnumTypeDefinition
+      StageType: EnumTypeDefinition
       WatchPipelineRequest: MessageTypeDefinition<_ottoscaler_v1_WatchPipelineRequest, _ottoscaler_v1_WatchPipelineRequest__Output>
       WatchWorkerLogsRequest: MessageTypeDefinition<_ottoscaler_v1_WatchWorkerLogsRequest, _ottoscaler_v1_WatchWorkerLogsRequest__Output>
       WorkerLogEntry: MessageTypeDefinition<_ottoscaler_v1_WorkerLogEntry, _ottoscaler_v1_WorkerLogEntry__Output>

@@ -2,7 +2,7 @@
 // Ottoscaler started as a real process (`deno run main.ts serve`).
 
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -107,4 +107,34 @@ export async function waitFor(condition, describe, ms = 60_000) {
     if (Date.now() > until) throw new Error(`timed out waiting: ${describe()}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/**
+ * The loader options of otto-handler's ts-proto client: camelCase fields, enums as numbers,
+ * int64 as JavaScript numbers.
+ */
+export const TS_PROTO_OPTIONS = {
+  keepCase: false,
+  longs: Number,
+  defaults: true,
+  oneofs: true,
+};
+
+/**
+ * The ottoscaler.v1 package as otto-handler sees it (otto_handler_view/otto_handler.proto, from
+ * CONTRACT.md). With `stringStageType`, PipelineStage.type is the seed's first form: a string.
+ */
+export function loadOttoHandlerView({ stringStageType = false } = {}) {
+  const file = join(here, "otto_handler_view", "otto_handler.proto");
+  let path = file;
+  if (stringStageType) {
+    const dir = tempDir("otto-handler-string-form-");
+    path = join(dir, "otto_handler.proto");
+    const text = readFileSync(file, "utf8");
+    const legacy = text.replace("  StageType type = 2;", "  string type = 2;");
+    if (legacy === text) throw new Error("PipelineStage.type not found in the view's proto");
+    writeFileSync(path, legacy);
+  }
+  const definition = protoLoader.loadSync(path, TS_PROTO_OPTIONS);
+  return grpc.loadPackageDefinition(definition).ottoscaler.v1;
 }

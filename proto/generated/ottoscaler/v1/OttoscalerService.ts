@@ -2,6 +2,8 @@
 
 import type * as grpc from '@grpc/grpc-js'
 import type { MethodDefinition } from '@grpc/proto-loader'
+import type { ApproveStageRequest as _ottoscaler_v1_ApproveStageRequest, ApproveStageRequest__Output as _ottoscaler_v1_ApproveStageRequest__Output } from '../../ottoscaler/v1/ApproveStageRequest.ts';
+import type { ApproveStageResponse as _ottoscaler_v1_ApproveStageResponse, ApproveStageResponse__Output as _ottoscaler_v1_ApproveStageResponse__Output } from '../../ottoscaler/v1/ApproveStageResponse.ts';
 import type { CancelPipelineRequest as _ottoscaler_v1_CancelPipelineRequest, CancelPipelineRequest__Output as _ottoscaler_v1_CancelPipelineRequest__Output } from '../../ottoscaler/v1/CancelPipelineRequest.ts';
 import type { CancelPipelineResponse as _ottoscaler_v1_CancelPipelineResponse, CancelPipelineResponse__Output as _ottoscaler_v1_CancelPipelineResponse__Output } from '../../ottoscaler/v1/CancelPipelineResponse.ts';
 import type { PipelineProgress as _ottoscaler_v1_PipelineProgress, PipelineProgress__Output as _ottoscaler_v1_PipelineProgress__Output } from '../../ottoscaler/v1/PipelineProgress.ts';
@@ -16,6 +18,15 @@ import type { WorkerStatusRequest as _ottoscaler_v1_WorkerStatusRequest, WorkerS
 import type { WorkerStatusResponse as _ottoscaler_v1_WorkerStatusResponse, WorkerStatusResponse__Output as _ottoscaler_v1_WorkerStatusResponse__Output } from '../../ottoscaler/v1/WorkerStatusResponse.ts';
 
 export interface OttoscalerServiceClient extends grpc.Client {
+  ApproveStage(argument: _ottoscaler_v1_ApproveStageRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_ottoscaler_v1_ApproveStageResponse__Output>): grpc.ClientUnaryCall;
+  ApproveStage(argument: _ottoscaler_v1_ApproveStageRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_ottoscaler_v1_ApproveStageResponse__Output>): grpc.ClientUnaryCall;
+  ApproveStage(argument: _ottoscaler_v1_ApproveStageRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_ottoscaler_v1_ApproveStageResponse__Output>): grpc.ClientUnaryCall;
+  ApproveStage(argument: _ottoscaler_v1_ApproveStageRequest, callback: grpc.requestCallback<_ottoscaler_v1_ApproveStageResponse__Output>): grpc.ClientUnaryCall;
+  approveStage(argument: _ottoscaler_v1_ApproveStageRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_ottoscaler_v1_ApproveStageResponse__Output>): grpc.ClientUnaryCall;
+  approveStage(argument: _ottoscaler_v1_ApproveStageRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_ottoscaler_v1_ApproveStageResponse__Output>): grpc.ClientUnaryCall;
+  approveStage(argument: _ottoscaler_v1_ApproveStageRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_ottoscaler_v1_ApproveStageResponse__Output>): grpc.ClientUnaryCall;
+  approveStage(argument: _ottoscaler_v1_ApproveStageRequest, callback: grpc.requestCallback<_ottoscaler_v1_ApproveStageResponse__Output>): grpc.ClientUnaryCall;
+  
   CancelPipeline(argument: _ottoscaler_v1_CancelPipelineRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_ottoscaler_v1_CancelPipelineResponse__Output>): grpc.ClientUnaryCall;
   CancelPipeline(argument: _ottoscaler_v1_CancelPipelineRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_ottoscaler_v1_CancelPipelineResponse__Output>): grpc.ClientUnaryCall;
   CancelPipeline(argument: _ottoscaler_v1_CancelPipelineRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_ottoscaler_v1_CancelPipelineResponse__Output>): grpc.ClientUnaryCall;
@@ -75,6 +86,8 @@ export interface OttoscalerServiceClient extends grpc.Client {
 }
 
 export interface OttoscalerServiceHandlers extends grpc.UntypedServiceImplementation {
+  ApproveStage: grpc.handleUnaryCall<_ottoscaler_v1_ApproveStageRequest__Output, _ottoscaler_v1_ApproveStageResponse>;
+  
   CancelPipeline: grpc.handleUnaryCall<_ottoscaler_v1_CancelPipelineRequest__Output, _ottoscaler_v1_CancelPipelineResponse>;
   
   ExecutePipeline: grpc.handleServerStreamingCall<_ottoscaler_v1_PipelineRequest__Output, _ottoscaler_v1_PipelineProgress>;
@@ -94,6 +107,7 @@ export interface OttoscalerServiceHandlers extends grpc.UntypedServiceImplementa
 }
 
 export interface OttoscalerServiceDefinition extends grpc.ServiceDefinition {
+  ApproveStage: MethodDefinition<_ottoscaler_v1_ApproveStageRequest, _ottoscaler_v1_ApproveStageResponse, _ottoscaler_v1_ApproveStageRequest__Output, _ottoscaler_v1_ApproveStageResponse__Output>
   CancelPipeline: MethodDefinition<_ottoscaler_v1_CancelPipelineRequest, _ottoscaler_v1_CancelPipelineResponse, _ottoscaler_v1_CancelPipelineRequest__Output, _ottoscaler_v1_CancelPipelineResponse__Output>
   ExecutePipeline: MethodDefinition<_ottoscaler_v1_PipelineRequest, _ottoscaler_v1_PipelineProgress, _ottoscaler_v1_PipelineRequest__Output, _ottoscaler_v1_PipelineProgress__Output>
   GetWorkerStatus: MethodDefinition<_ottoscaler_v1_WorkerStatusRequest, _ottoscaler_v1_WorkerStatusResponse, _ottoscaler_v1_WorkerStatusRequest__Output, _ottoscaler_v1_WorkerStatusResponse__Output>

@@ -1,0 +1,35 @@
+// Original file: proto/ottoscaler/v1/ottoscaler.proto
+
+export const StageType = {
+  STAGE_TYPE_UNSPECIFIED: 'STAGE_TYPE_UNSPECIFIED',
+  STAGE_TYPE_BUILD: 'STAGE_TYPE_BUILD',
+  STAGE_TYPE_TEST: 'STAGE_TYPE_TEST',
+  STAGE_TYPE_DEPLOY: 'STAGE_TYPE_DEPLOY',
+  STAGE_TYPE_SETUP: 'STAGE_TYPE_SETUP',
+  STAGE_TYPE_CLEANUP: 'STAGE_TYPE_CLEANUP',
+  STAGE_TYPE_NOTIFY: 'STAGE_TYPE_NOTIFY',
+  STAGE_TYPE_APPROVAL: 'STAGE_TYPE_APPROVAL',
+  STAGE_TYPE_CUSTOM: 'STAGE_TYPE_CUSTOM',
+} as const;
+
+export type StageType =
+  | 'STAGE_TYPE_UNSPECIFIED'
+  | 0
+  | 'STAGE_TYPE_BUILD'
+  | 1
+  | 'STAGE_TYPE_TEST'
+  | 2
+  | 'STAGE_TYPE_DEPLOY'
+  | 3
+  | 'STAGE_TYPE_SETUP'
+  | 4
+  | 'STAGE_TYPE_CLEANUP'
+  | 5
+  | 'STAGE_TYPE_NOTIFY'
+  | 6
+  | 'STAGE_TYPE_APPROVAL'
+  | 7
+  | 'STAGE_TYPE_CUSTOM'
+  | 100
+
+export type StageType__Output = typeof StageType[keyof typeof StageType]
