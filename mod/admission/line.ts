@@ -183,12 +183,17 @@ export class Line {
     return ids.map((id) => this.statusOf(id)!);
   }
 
-  /** Ends one waiting worker; its state, or undefined if it is not waiting. */
-  endWorker(id: string, reason: EndReason, message: string): WorkerStatus | undefined {
+  /**
+   * Ends a waiting worker, and with it the rest of its gang (a gang goes whole or not at all, so
+   * what is left of it never starts); their states, or none if it is not waiting.
+   */
+  endWorker(id: string, reason: EndReason, message: string): WorkerStatus[] {
     const key = this.keyOfWaiting(id);
-    if (key === undefined) return undefined;
-    this.#end(this.#records.get(key)!, id, reason, message);
-    return this.statusOf(id);
+    if (key === undefined) return [];
+    const rec = this.#records.get(key)!;
+    const ids = rec.gang ? rec.specs.map((s) => s.id) : [id];
+    for (const one of ids) this.#end(rec, one, reason, message);
+    return ids.map((one) => this.statusOf(one)!);
   }
 
   #end(rec: Rec, id: string, reason: EndReason, message: string): void {

@@ -299,11 +299,14 @@ export class AdmittingRuntime implements Runtime {
     return { running, perTenant };
   }
 
-  /** Stops a worker; a waiting one is taken out of line without ever being started. */
+  /**
+   * Stops a worker; a waiting one is taken out of line without ever being started, together with
+   * the rest of its gang.
+   */
   async stop(id: string): Promise<void> {
     const ended = this.#line.endWorker(id, "Stopped", "stopped while waiting in line");
-    if (ended) {
-      this.#emit(ended);
+    if (ended.length > 0) {
+      for (const status of ended) this.#emit(status);
       await this.#line.flush(id);
       this.#admitRound();
       return;

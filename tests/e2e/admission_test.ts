@@ -10,9 +10,11 @@ import { connect, unaryCall } from "../../mod/cli/client.ts";
 import type { OttoscalerServiceClient } from "../../proto/generated/ottoscaler/v1/OttoscalerService.ts";
 import type { ScaleRequest } from "../../proto/generated/ottoscaler/v1/ScaleRequest.ts";
 import type { ScaleResponse__Output } from "../../proto/generated/ottoscaler/v1/ScaleResponse.ts";
+import type { WorkerStatusResponse__Output } from "../../proto/generated/ottoscaler/v1/WorkerStatusResponse.ts";
 import type { WorkerStatusNotification__Output } from "../../proto/generated/ottoscaler/v1/WorkerStatusNotification.ts";
-import { workersOf } from "../support/calls.ts";
-import { readUntil } from "../support/grpc.ts";
+import type { PipelineProgress__Output } from "../../proto/generated/ottoscaler/v1/PipelineProgress.ts";
+import { finalStatuses, workersOf } from "../support/calls.ts";
+import { readAll, readUntil } from "../support/grpc.ts";
 import { startServerProcess } from "../support/server_process.ts";
 
 function scale(
@@ -23,13 +25,16 @@ function scale(
   return unaryCall<ScaleRequest, ScaleResponse__Output>(client[method].bind(client), req);
 }
 
-/** A worker that marks itself running, records how many run, works a while, and leaves. */
-function meteredCommand(dir: string, seconds: number): string {
+/**
+ * A worker that marks itself running, records how many run, works a while (2 s times its index,
+ * so the workers of a task end one at a time and free one place at a time), and leaves.
+ */
+function meteredCommand(dir: string): string {
   return [
     `echo "$OTTO_TASK_ID $OTTO_WORKER_ID" >> ${dir}/starts`,
     `touch ${dir}/running/$OTTO_WORKER_ID`,
     `ls ${dir}/running | wc -l >> ${dir}/counts`,
-    `sleep ${seconds}`,
+    `sleep $((OTTO_WORKER_INDEX * 2))`,
     `ls ${dir}/running | wc -l >> ${dir}/counts`,
     `rm ${dir}/running/$OTTO_WORKER_ID`,
   ].join("; ");
@@ -54,7 +59,7 @@ Deno.test("admission on the local runtime: cap 3, two tenants, a SIGKILL, ScaleD
   let client = connect(server.address);
   try {
     await t.step("8 workers of two tenants: at most 3 at once, fair turns, all once", async () => {
-      const command = meteredCommand(dir, 2);
+      const command = meteredCommand(dir);
       const a = await scale(client, "ScaleUp", {
         task_id: "adm-a",
         worker_count: 4,
@@ -79,8 +84,21 @@ Deno.test("admission on the local runtime: cap 3, two tenants, a SIGKILL, ScaleD
         assert.equal(w.status, "pending");
         assert.match(w.error_message, /^Queued: position \d+, held by MAX_RUNNING_WORKERS \(3/);
       }
-      const positions = waiting.map((w) => Number(w.error_message.match(/position (\d+)/)![1]));
-      assert.deepEqual([...positions].sort(), positions.map((_, i) => i + 1).sort());
+      const place = (name: string) =>
+        Number(
+          waiting.find((w) => w.pod_name === name)!.error_message.match(/position (\d+)/)![1],
+        );
+      // Alpha has had its turn (3 started): beta is next, then alpha's last, then beta's others.
+      assert.deepEqual(
+        [
+          "otto-agent-adm-b-1",
+          "otto-agent-adm-a-4",
+          "otto-agent-adm-b-2",
+          "otto-agent-adm-b-3",
+          "otto-agent-adm-b-4",
+        ].map(place),
+        [1, 2, 3, 4, 5],
+      );
 
       // Ottoscaler dies outright while workers wait; the line is on disk.
       client.close();
@@ -144,6 +162,61 @@ Deno.test("admission on the local runtime: cap 3, two tenants, a SIGKILL, ScaleD
       assert.equal(again.length, 5);
       assert.match(again.find((w) => w.pod_name.endsWith("-5"))!.error_message, /^Stopped/);
     });
+
+    await t.step(
+      "two pipelines whose stages need all their workers at once both finish",
+      async () => {
+        // Each stage's 3 workers wait for each other (a barrier). One place of 3 is held by a
+        // blocker while both pipelines arrive; when it ends, admitting workers one at a time in
+        // turns (a1, a2 at once; then b1) would leave both stages waiting for a third forever.
+        // Admitted as gangs, one stage runs whole, then the other.
+        await Deno.mkdir(`${dir}/barrier`);
+        const blocker = await scale(client, "ScaleUp", {
+          task_id: "adm-blocker",
+          worker_count: 1,
+          build_config: { command: `while [ ! -f ${dir}/release ]; do sleep 0.1; done` },
+        });
+        assert.equal(blocker.status, "SUCCESS", blocker.message);
+        const barrier = [
+          `touch ${dir}/barrier/$OTTO_PIPELINE_ID-$OTTO_WORKER_INDEX`,
+          `touch ${dir}/running/$OTTO_WORKER_ID`,
+          `ls ${dir}/running | wc -l >> ${dir}/gang-counts`,
+          `while [ "$(ls ${dir}/barrier | grep -c "^$OTTO_PIPELINE_ID-")" -lt 3 ]; do sleep 0.1; done`,
+          `rm ${dir}/running/$OTTO_WORKER_ID`,
+        ].join("; ");
+        const pipeline = (id: string, tenant: string) =>
+          readAll<PipelineProgress__Output>(client.ExecutePipeline({
+            pipeline_id: id,
+            metadata: { tenant },
+            stages: [{
+              stage_id: "together",
+              worker_count: 3,
+              command: ["sh", "-c", barrier],
+              timeout_seconds: 120,
+            }],
+          }));
+        const runs = Promise.all([pipeline("gang-a", "alpha"), pipeline("gang-b", "beta")]);
+        for (;;) {
+          const all = (await unaryCall<object, WorkerStatusResponse__Output>(
+            client.GetWorkerStatus.bind(client),
+            {},
+          )).workers.filter((w) => w.pod_name.startsWith("otto-agent-gang-"));
+          if (all.length === 6) {
+            assert.ok(all.every((w) => w.status === "pending" && /^Queued/.test(w.error_message)));
+            break;
+          }
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        await Deno.writeTextFile(`${dir}/release`, "");
+        const [a, b] = await runs;
+        assert.deepEqual(finalStatuses(a), { together: "STAGE_COMPLETED" });
+        assert.deepEqual(finalStatuses(b), { together: "STAGE_COMPLETED" });
+        const counts = (await Deno.readTextFile(`${dir}/gang-counts`)).trim().split("\n").map(
+          Number,
+        );
+        assert.ok(Math.max(...counts) <= 3, `never more than 3 at once: ${counts}`);
+      },
+    );
   } finally {
     client.close();
     await server.stop();
