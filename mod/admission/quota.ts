@@ -164,6 +164,7 @@ export interface QuotaCapacityOptions {
 export class QuotaCapacity implements Capacity {
   readonly #o: QuotaCapacityOptions;
   #quotas: ResourceQuotaObject[] = [];
+  #readAt = -Infinity;
   /** One pod's demand (every worker pod gets the same resources). */
   #perPod: Amounts | undefined;
 
@@ -172,10 +173,12 @@ export class QuotaCapacity implements Capacity {
     this.#o = options;
   }
 
-  /** Reads the namespace's ResourceQuotas. */
-  async refresh(): Promise<void> {
+  /** Reads the namespace's ResourceQuotas, unless they were read less than `maxAgeMs` ago. */
+  async refresh(maxAgeMs = 0): Promise<void> {
+    if (performance.now() - this.#readAt < maxAgeMs) return;
     const path = `/api/v1/namespaces/${this.#o.namespace}/resourcequotas`;
     this.#quotas = (await this.#o.api.list<ResourceQuotaObject>(path)).items;
+    this.#readAt = performance.now();
   }
 
   #demand(specs: readonly WorkerSpec[]): Amounts {

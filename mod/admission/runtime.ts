@@ -39,8 +39,11 @@ import type { AdmissionStore } from "./store.ts";
 
 /** Room in the namespace beyond the caps (ResourceQuotas); see `mod/admission/quota.ts`. */
 export interface Capacity {
-  /** Re-reads what the room depends on; called before each admission round. */
-  refresh(): Promise<void>;
+  /**
+   * Re-reads what the room depends on, unless it was read less than `maxAgeMs` ago; called
+   * before each admission round (and, with a small age, before a start that finds no line).
+   */
+  refresh(maxAgeMs?: number): Promise<void>;
   /** Why `specs` (admitted together) could never fit, naming the limit; undefined if they can. */
   neverFits(specs: readonly WorkerSpec[]): string | undefined;
   /**
@@ -147,6 +150,9 @@ export class AdmittingRuntime implements Runtime {
 
   /** One entry: refused at once if it can never fit, started at once if there is room. */
   async #enter(specs: WorkerSpec[], gang: boolean): Promise<void> {
+    await this.#o.capacity?.refresh(1000).catch((err) =>
+      this.#o.logger.warn("cannot read quotas", { error: String(err) })
+    );
     const never = neverFitsCaps(specs.length, this.#o.caps) ?? this.#o.capacity?.neverFits(specs);
     if (never) {
       const ended = this.#line.endNew(specs, gang, "QuotaExceeded", `can never fit: ${never}`);

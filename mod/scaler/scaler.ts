@@ -142,8 +142,13 @@ export class Scaler {
         this.#opts.maxParallelStarts,
         (spec) => this.#opts.runtime.start(spec),
       );
+      // A worker refused at once (it could never fit a quota or cap) counts as a failure.
       const failures = results.flatMap((r, i) =>
-        r.status === "rejected" ? [`${missing[i].id}: ${errorText(r.reason)}`] : []
+        r.status === "rejected"
+          ? [`${missing[i].id}: ${errorText(r.reason)}`]
+          : r.value.phase === "failed" && r.value.reason === "QuotaExceeded"
+          ? [`${missing[i].id}: QuotaExceeded: ${r.value.message ?? ""}`]
+          : []
       );
       const created = missing.length - failures.length;
       this.#log.info("scaled up", { task: taskId, created, failed: failures.length });
