@@ -7,7 +7,11 @@
  * - kube: N worker pods on the local control plane, against a lean all-at-once client and a
  *   client-go-like rate-limited one (kube_bench.ts; `--pods N`, `--timeout SECONDS`)
  *
- * Usage: deno task bench [--only logs|kube] [flags of the benchmarks]
+ * - admission: 200 tasks × 5 workers from 4 tenants waiting for room under a quota of 50 pods,
+ *   against the same work kept to 50 pods by the client (admission_bench.ts; `--tasks N`,
+ *   `--duration SECONDS`, `--timeout SECONDS`)
+ *
+ * Usage: deno task bench [--only logs|kube|admission] [flags of the benchmarks]
  *
  * @module
  */
@@ -23,6 +27,7 @@ interface Bench {
 const BENCHES: Readonly<Record<string, Bench>> = {
   logs: { script: "logs_bench.ts", flags: ["lines", "status-workers"] },
   kube: { script: "kube_bench.ts", flags: ["pods", "timeout"] },
+  admission: { script: "admission_bench.ts", flags: ["tasks", "duration", "timeout"] },
 };
 
 const flagNames = Object.values(BENCHES).flatMap((b) => b.flags);
