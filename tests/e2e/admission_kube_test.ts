@@ -195,3 +195,52 @@ Deno.test("admission on the Kubernetes runtime: quotas, never-fits, gangs", asyn
     await api.remove(`/api/v1/namespaces/${namespace}`);
   }
 });
+
+Deno.test("admission on the Kubernetes runtime: a cap, the line in ConfigMaps across a SIGKILL", async () => {
+  const cluster = await ensureCluster();
+  const api = connectKube({ kubeconfig: cluster.kubeconfig });
+  const namespace = `admcap-${crypto.randomUUID().slice(0, 8)}`;
+  await api.create("/api/v1/namespaces", { metadata: { name: namespace } });
+  const meter = podMeter(api, namespace);
+  await meter.ready;
+  const env = {
+    WORKER_RUNTIME: "kubernetes",
+    KUBECONFIG: cluster.kubeconfig,
+    NAMESPACE: namespace,
+    MAX_RUNNING_WORKERS: "2",
+  };
+  let server = await startServerProcess({ env });
+  let client = connect(server.address);
+  const queued = async () =>
+    (await api.list<{ metadata: { name: string } }>(
+      `/api/v1/namespaces/${namespace}/configmaps`,
+      { labelSelector: "ottoscaler.io/admission=queue" },
+    )).items.length;
+  try {
+    const res = await scaleUp(client, {
+      task_id: "capped",
+      worker_count: 5,
+      build_config: { OTTO_SIM_DURATION: "3s" },
+    });
+    assert.equal(res.status, "SUCCESS", res.message);
+    const waiting = (await workersOf(client, "capped")).workers.filter((w) =>
+      w.error_message.startsWith("Queued")
+    );
+    assert.equal(waiting.length, 3);
+    assert.match(waiting[0].error_message, /held by MAX_RUNNING_WORKERS \(2, 2 running\)/);
+    assert.equal(await queued(), 3, "one ConfigMap per waiting worker");
+    client.close();
+    await server.kill();
+    server = await startServerProcess({ env, stateDir: server.stateDir });
+    client = connect(server.address);
+    const ends = await untilEnded(client, "capped", 5);
+    assert.ok(ends.every((w) => w.status === "succeeded"), JSON.stringify(ends));
+    assert.ok(meter.peak() <= 2, `at most 2 pods at once, saw ${meter.peak()}`);
+    assert.equal(await queued(), 0, "the line is empty and so are its ConfigMaps");
+  } finally {
+    client.close();
+    await server.stop();
+    await meter.close();
+    await api.remove(`/api/v1/namespaces/${namespace}`);
+  }
+});
