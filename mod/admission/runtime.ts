@@ -84,6 +84,8 @@ export class AdmittingRuntime implements Runtime {
   readonly #listeners = new Set<StatusListener>();
   /** Admitted workers whose start has not returned yet, with that start. */
   readonly #starting = new Map<string, { spec: WorkerSpec; done: Promise<unknown> }>();
+  /** Starts on their way (before the worker is waiting or starting), by worker id. */
+  readonly #entering = new Map<string, Promise<unknown>>();
   #lastServed: string | undefined;
   #round: Promise<void> | undefined;
   #again = false;
@@ -140,11 +142,21 @@ export class AdmittingRuntime implements Runtime {
       if (status.taskId !== spec.taskId) throw new WorkerConflictError(spec.id, status.taskId);
       known.set(spec.id, status);
     }
-    const specs = given.filter((s) => !known.has(s.id)).map(withTenantLabel);
+    // A start of the same worker already on its way (concurrent starts): wait for that one.
+    const entering = given.flatMap((s) => this.#entering.get(s.id) ?? []);
+    const specs = given.filter((s) => !known.has(s.id) && !this.#entering.has(s.id))
+      .map(withTenantLabel);
     if (specs.length > 0) {
       const groups = gang ? [specs] : specs.map((s) => [s]);
-      await Promise.all(groups.map((group) => this.#enter(group, gang)));
+      const done = Promise.all(groups.map((group) => this.#enter(group, gang)));
+      for (const s of specs) this.#entering.set(s.id, done);
+      try {
+        await done;
+      } finally {
+        for (const s of specs) this.#entering.delete(s.id);
+      }
     }
+    await Promise.allSettled(entering);
     return given.map((s) => known.get(s.id) ?? this.#statusOf(s.id)!);
   }
 
