@@ -35,7 +35,16 @@ export type Amounts = Partial<Record<(typeof COUNTED)[number], number>>;
 /** A ResourceQuota (the fields read). */
 export interface ResourceQuotaObject {
   readonly metadata: { readonly name: string };
-  readonly spec?: { readonly hard?: Readonly<Record<string, string>> };
+  readonly spec?: {
+    readonly hard?: Readonly<Record<string, string>>;
+    readonly scopes?: readonly string[];
+    readonly scopeSelector?: {
+      readonly matchExpressions?: readonly {
+        readonly scopeName: string;
+        readonly operator: string;
+      }[];
+    };
+  };
   readonly status?: {
     readonly hard?: Readonly<Record<string, string>>;
     readonly used?: Readonly<Record<string, string>>;
@@ -80,6 +89,34 @@ export function podDemand(pod: WorkerPod): Amounts {
   sum.cpu = sum["requests.cpu"];
   sum.memory = sum["requests.memory"];
   return sum;
+}
+
+/**
+ * Whether a quota counts `pod`, by its scopes: Terminating (an activeDeadlineSeconds),
+ * NotTerminating, BestEffort (no requests or limits), NotBestEffort. A quota with a scope this does
+ * not know (PriorityClass, ...) is left to the API server: it is not counted here, and a create it
+ * refuses goes back in line.
+ */
+export function quotaCounts(quota: ResourceQuotaObject, pod: WorkerPod): boolean {
+  const scopes = [
+    ...(quota.spec?.scopes ?? []).map((scope) => ({ scope, exists: true })),
+    ...(quota.spec?.scopeSelector?.matchExpressions ?? []).map((e) => ({
+      scope: e.scopeName,
+      exists: e.operator !== "DoesNotExist",
+    })),
+  ];
+  const terminating = pod.spec.activeDeadlineSeconds !== undefined;
+  const bestEffort = pod.spec.containers.every((c) =>
+    Object.keys(c.resources.requests ?? {}).length === 0 &&
+    Object.keys(c.resources.limits ?? {}).length === 0
+  );
+  const has: Record<string, boolean> = {
+    Terminating: terminating,
+    NotTerminating: !terminating,
+    BestEffort: bestEffort,
+    NotBestEffort: !bestEffort,
+  };
+  return scopes.every(({ scope, exists }) => scope in has && has[scope] === exists);
 }
 
 function plus(a: Amounts, b: Amounts, times = 1): Amounts {
@@ -191,9 +228,16 @@ export class QuotaCapacity implements Capacity {
     return sum;
   }
 
+  /** The quotas that count the pods of `specs`. */
+  #quotasOf(specs: readonly WorkerSpec[]): ResourceQuotaObject[] {
+    if (specs.length === 0 || this.#quotas.length === 0) return [];
+    const pod = this.#o.podOf(specs[0]);
+    return this.#quotas.filter((q) => quotaCounts(q, pod));
+  }
+
   /** Why `specs` could never fit: their demand alone is above a quota's hard limit. */
   neverFits(specs: readonly WorkerSpec[]): string | undefined {
-    const s = shortfall(this.#quotas, this.#demand(specs), () => ({}));
+    const s = shortfall(this.#quotasOf(specs), this.#demand(specs), () => ({}));
     return s &&
       `ResourceQuota ${s.quota} allows ${s.resource} ${show(s.resource, s.hard)}, ${
         show(s.resource, s.asked)
@@ -202,11 +246,12 @@ export class QuotaCapacity implements Capacity {
 
   /** Why `specs` do not fit now; see the module doc. */
   holding(specs: readonly WorkerSpec[], starting: readonly WorkerSpec[]): string | undefined {
-    if (this.#quotas.length === 0) return undefined;
+    const quotas = this.#quotasOf(specs);
+    if (quotas.length === 0) return undefined;
     const demand = this.#demand(specs);
     const ours = this.#o.runtime.list().filter((w) => !isTerminal(w.phase)).length;
     const mine = plus(this.#demand(starting), this.#perPod ?? {}, ours);
-    const s = shortfall(this.#quotas, demand, (quota) => {
+    const s = shortfall(quotas, demand, (quota) => {
       const used: Amounts = {};
       for (const key of COUNTED) {
         const reported = quota.status?.used?.[key];

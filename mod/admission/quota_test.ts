@@ -5,6 +5,7 @@ import {
   describeShortfall,
   parseQuantity,
   podDemand,
+  quotaCounts,
   type ResourceQuotaObject,
   shortfall,
 } from "./quota.ts";
@@ -65,4 +66,22 @@ Deno.test("shortfall names the quota and the resource a demand does not fit in",
   );
   // Resources a quota does not limit, and ones the demand does not ask for, are no shortfall.
   assert.equal(shortfall(quotas, { "limits.memory": 1e12 }, () => ({})), undefined);
+});
+
+Deno.test("quotaCounts follows the quota's scopes", () => {
+  const resources = { requests: { cpu: "100m" } };
+  const plain = buildPod(spec, { namespace: "ns", resources });
+  const deadline = buildPod({ ...spec, timeoutSeconds: 60 }, { namespace: "ns", resources });
+  const bare = buildPod(spec, { namespace: "ns", resources: {} });
+  const quota = (scopes?: string[]): ResourceQuotaObject => ({
+    metadata: { name: "q" },
+    spec: { hard: { pods: "1" }, ...(scopes ? { scopes } : {}) },
+  });
+  assert.equal(quotaCounts(quota(), plain), true);
+  assert.equal(quotaCounts(quota(["Terminating"]), plain), false);
+  assert.equal(quotaCounts(quota(["Terminating"]), deadline), true);
+  assert.equal(quotaCounts(quota(["NotTerminating", "NotBestEffort"]), plain), true);
+  assert.equal(quotaCounts(quota(["BestEffort"]), plain), false);
+  assert.equal(quotaCounts(quota(["BestEffort"]), bare), true);
+  assert.equal(quotaCounts(quota(["PriorityClass"]), plain), false, "left to the API server");
 });
