@@ -202,6 +202,7 @@ export class QuotaCapacity implements Capacity {
   readonly #o: QuotaCapacityOptions;
   #quotas: ResourceQuotaObject[] = [];
   #readAt = -Infinity;
+  #reading: Promise<void> | undefined;
   /** One pod's demand (every worker pod gets the same resources). */
   #perPod: Amounts | undefined;
 
@@ -211,11 +212,20 @@ export class QuotaCapacity implements Capacity {
   }
 
   /** Reads the namespace's ResourceQuotas, unless they were read less than `maxAgeMs` ago. */
-  async refresh(maxAgeMs = 0): Promise<void> {
-    if (performance.now() - this.#readAt < maxAgeMs) return;
-    const path = `/api/v1/namespaces/${this.#o.namespace}/resourcequotas`;
-    this.#quotas = (await this.#o.api.list<ResourceQuotaObject>(path)).items;
-    this.#readAt = performance.now();
+  /** Concurrent callers share one read: they wait for the one in flight. */
+  refresh(maxAgeMs = 0): Promise<void> {
+    if (performance.now() - this.#readAt < maxAgeMs) return Promise.resolve();
+    this.#reading ??= (async () => {
+      const path = `/api/v1/namespaces/${this.#o.namespace}/resourcequotas`;
+      const startedAt = performance.now();
+      try {
+        this.#quotas = (await this.#o.api.list<ResourceQuotaObject>(path)).items;
+        this.#readAt = startedAt;
+      } finally {
+        this.#reading = undefined;
+      }
+    })();
+    return this.#reading;
   }
 
   #demand(specs: readonly WorkerSpec[]): Amounts {

@@ -162,7 +162,7 @@ export class AdmittingRuntime implements Runtime {
 
   /** One entry: refused at once if it can never fit, started at once if there is room. */
   async #enter(specs: WorkerSpec[], gang: boolean): Promise<void> {
-    await this.#o.capacity?.refresh(1000).catch((err) =>
+    await this.#o.capacity?.refresh(0).catch((err) =>
       this.#o.logger.warn("cannot read quotas", { error: String(err) })
     );
     const never = neverFitsCaps(specs.length, this.#o.caps) ?? this.#o.capacity?.neverFits(specs);
@@ -269,7 +269,7 @@ export class AdmittingRuntime implements Runtime {
   #expire(): void {
     const limit = this.#o.queueTimeoutMs;
     const now = Date.now();
-    const held = places(this.#line.waiting(), this.#usage(), this.#o.caps, this.#lastServed);
+    const held = this.#places();
     for (const entry of this.#line.waiting()) {
       if (now - Date.parse(entry.queuedAt) <= limit) continue;
       const why = held.get(entry.key)?.heldBy ?? "the workers ahead";
@@ -295,6 +295,19 @@ export class AdmittingRuntime implements Runtime {
       wait = Math.min(wait, retryMs ?? this.#o.retryMs ?? 1000);
     }
     this.#timer = setTimeout(() => this.#admitRound(), wait);
+  }
+
+  /** Every waiting entry's place in line and what holds it (caps, then capacity). */
+  #places(): ReturnType<typeof places> {
+    const starting = this.#startingSpecs();
+    const capacity = this.#o.capacity;
+    return places(
+      this.#line.waiting(),
+      this.#usage(),
+      this.#o.caps,
+      this.#lastServed,
+      capacity && ((e: LineEntry) => capacity.holding(e.specs, starting)),
+    );
   }
 
   #startingSpecs(): WorkerSpec[] {
@@ -344,7 +357,7 @@ export class AdmittingRuntime implements Runtime {
       if (!inner.some((w) => w.id === spec.id)) extra.push(startingStatus(spec));
     }
     if (extra.length === 0) return inner;
-    const held = places(this.#line.waiting(), this.#usage(), this.#o.caps, this.#lastServed);
+    const held = this.#places();
     const decorated = extra.map((s) => this.#decorate(s, held));
     return [...inner, ...decorated].sort((a, b) =>
       a.taskId < b.taskId ? -1 : a.taskId > b.taskId ? 1 : a.index - b.index
@@ -356,7 +369,7 @@ export class AdmittingRuntime implements Runtime {
     const key = this.#line.keyOfWaiting(status.id);
     if (key === undefined) return status;
     const all = held ??
-      places(this.#line.waiting(), this.#usage(), this.#o.caps, this.#lastServed);
+      this.#places();
     const place = all.get(key);
     return place ? { ...status, message: queuedMessage(place) } : status;
   }

@@ -167,7 +167,12 @@ Deno.test("admission on the Kubernetes runtime: quotas, never-fits, gangs", asyn
           readAll<PipelineProgress__Output>(client.ExecutePipeline({
             pipeline_id: id,
             metadata: { tenant },
-            stages: [{ stage_id: "s", worker_count: 3, config: { OTTO_SIM_DURATION: "2s" } }],
+            stages: [{
+              stage_id: "s",
+              worker_count: 3,
+              image: "busybox:latest",
+              config: { OTTO_SIM_DURATION: "2s" },
+            }],
           }));
         const runs = Promise.all([pipeline("kgang-a", "alpha"), pipeline("kgang-b", "beta")]);
         // While the blocker holds 1 of 3 pods, neither stage has a single pod: both wait whole.
