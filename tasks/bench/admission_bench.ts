@@ -265,26 +265,24 @@ async function runCeiling(api: KubeApi): Promise<Figures> {
       `ceiling: the same ${TOTAL} pods, at most ${BUDGET} unfinished, POSTed by the benchmark`,
     );
     const start = performance.now();
+    // The budget: pods POSTed (answered or not) and not yet seen ended stay under 50.
     let next = 0;
-    let inFlight = 0;
-    const post = async () => {
-      const pod = pods[next++];
-      inFlight++;
-      try {
-        await api.create(`/api/v1/namespaces/${ns}/pods`, pod);
-      } catch (err) {
-        problems.push(`POST ${pod.metadata.name}: ${err}`);
-      } finally {
-        inFlight--;
-      }
-    };
+    const unfinished = () => next - o.endedAt.size;
+    const posts: Promise<void>[] = [];
     while (next < pods.length) {
-      const room = BUDGET - (o.live + inFlight);
-      const batch = [];
-      for (let i = 0; i < room && next < pods.length; i++) batch.push(post());
-      if (batch.length === 0) await o.until(() => BUDGET - (o.live + inFlight) > 0, TIMEOUT_MS);
-      else await Promise.race([Promise.all(batch), o.until(() => false, 50)]);
+      if (unfinished() >= BUDGET) {
+        await o.until(() => unfinished() < BUDGET, TIMEOUT_MS);
+        continue;
+      }
+      const pod = pods[next++];
+      posts.push(
+        api.create(`/api/v1/namespaces/${ns}/pods`, pod).then(
+          () => {},
+          (err) => void problems.push(`POST ${pod.metadata.name}: ${err}`),
+        ),
+      );
     }
+    await Promise.all(posts);
     const ok = await o.until(() => o.endedAt.size >= TOTAL, TIMEOUT_MS);
     if (!ok) problems.push(`only ${o.endedAt.size} of ${TOTAL} workers ended within the timeout`);
     return figures("ceiling (budget of 50 kept by the client)", o, start, problems);
