@@ -5,6 +5,7 @@ import {
   waitForEnd,
   waitForStatus,
 } from "../../tests/support/conformance.ts";
+import { watchEvents } from "../events/watch.ts";
 import { silentLogger } from "../telemetry/logger.ts";
 import { LocalRuntime } from "../worker/local/runtime.ts";
 import { signalGroup } from "../worker/local/process.ts";
@@ -94,12 +95,27 @@ Deno.test("admission: gangs, waiting logs, stops, timeouts, never-fits", async (
       const filler = [spec("fill", 1, "sleep 30"), spec("fill", 2, "sleep 30")];
       for (const s of filler) await runtime.start(s);
       const waiting = spec("stopme", 1, "echo never");
+      const abort = new AbortController();
+      const events = watchEvents(runtime, { taskId: "stopme" }, abort.signal);
       assert.equal((await runtime.start(waiting)).phase, "pending");
       const seen = waitForEnd(runtime, waiting.id);
       await runtime.stop(waiting.id);
       const end = await seen;
       assert.equal(end.reason, "Stopped");
       assert.match(end.message ?? "", /while waiting/);
+      // The events (and so push notifications, made from the same transitions) say so.
+      const got: string[] = [];
+      for await (const e of events) {
+        got.push(`${e.type} ${e.reason}`);
+        if (e.type === "TERMINATED") break;
+      }
+      abort.abort();
+      assert.equal(got.length, 2);
+      assert.match(
+        got[0],
+        /^CREATED Queued: position 1, held by MAX_RUNNING_WORKERS \(3, 3 running\)$/,
+      );
+      assert.equal(got[1], "TERMINATED Stopped: stopped while waiting in line");
       assert.deepEqual(await collectLogs(runtime, waiting.id, { follow: true }), []);
       await Deno.stat(`${stateDir}/workers/${waiting.id}`).then(
         () => assert.fail("a stopped waiting worker must never have been started"),
