@@ -21,33 +21,9 @@ import {
   watchPipeline,
 } from "./pipeline.ts";
 import { eventLine, logLine, statusTable } from "./format.ts";
+import { type Command, type Output, UsageError } from "./command.ts";
 
-/** Thrown for a bad command line; the message says what is wrong. */
-export class UsageError extends Error {
-  /** Creates the error. */
-  constructor(message: string) {
-    super(message);
-    this.name = "UsageError";
-  }
-}
-
-/** Where a command writes; injected so tests can capture it. */
-export interface Output {
-  /** Writes one line to standard output. */
-  line(text: string): void;
-}
-
-/** A client command. */
-export interface Command {
-  /** The command's name. */
-  readonly name: string;
-  /** One line for the command list. */
-  readonly summary: string;
-  /** The full `--help` text. */
-  readonly help: string;
-  /** Runs it; resolves with the exit code. */
-  run(args: string[], out: Output): Promise<number>;
-}
+export { type Command, type Output, UsageError } from "./command.ts";
 
 const SERVER_HELP =
   `  --server ADDR      Ottoscaler's address (default $OTTOSCALER_ADDR or 127.0.0.1:9090)

@@ -95,10 +95,10 @@ export class BenchKube {
   }
 
   /**
-   * Deletes a namespace whose pods are gone. There is no kube-controller-manager (so no namespace
-   * controller) on the local control plane: as that controller would, this marks the namespace
-   * Terminating (DELETE), clears its `kubernetes` finalizer (PUT finalize), then deletes it for
-   * good (a second DELETE), or it would stay Terminating for ever.
+   * Deletes a namespace whose pods are gone, without waiting for the namespace controller: as that
+   * controller would, this marks the namespace Terminating (DELETE), clears its `kubernetes`
+   * finalizer (PUT finalize), then deletes it for good (a second DELETE), so a benchmark run does
+   * not wait on it (and works on a control plane without kube-controller-manager).
    */
   async deleteNamespace(name: string): Promise<void> {
     const path = `/api/v1/namespaces/${name}`;

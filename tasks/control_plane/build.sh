@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
 # Build (once) and cache the local control-plane binaries used by Ottoscaler's
-# tests and benchmarks: kube-apiserver, kube-scheduler, etcd and kwok.
+# tests and benchmarks: kube-apiserver, kube-scheduler, etcd and kwok; with the
+# argument kube-controller-manager, that one instead.
+#
+#   tasks/control_plane/build.sh [kube-controller-manager]
 #
 # Everything is built from the Go module proxy; nothing is written into the
 # repository. The result lives in a version-keyed cache directory:
 #   ${OTTOSCALER_CACHE:-$HOME/.cache/ottoscaler}/bin/k8s-<kube>-etcd-<etcd>-kwok-<kwok>/
-# Progress goes to stderr; the only thing printed on stdout is that directory.
+#   ${OTTOSCALER_CACHE:-$HOME/.cache/ottoscaler}/bin/kube-controller-manager-<kube>/
+# (kube-controller-manager has an entry of its own, keyed by KUBE_VERSION only,
+# so adding it did not invalidate the cached set of four.) Progress goes to
+# stderr; the only thing printed on stdout is that directory.
 #
 # Environment:
 #   KUBE_VERSION, ETCD_VERSION, KWOK_VERSION  override the pinned versions below
@@ -25,10 +31,15 @@ ETCD_VERSION="${ETCD_VERSION:-v3.6.16}"
 KWOK_VERSION="${KWOK_VERSION:-v0.8.0}"
 GO_JOBS="${OTTOSCALER_GO_JOBS:-2}"
 
-BINARIES=(kube-apiserver kube-scheduler etcd kwok)
+case "${1:-}" in
+"") BINARIES=(kube-apiserver kube-scheduler etcd kwok) ;;
+kube-controller-manager) BINARIES=(kube-controller-manager) ;;
+*) printf 'usage: %s [kube-controller-manager]\n' "$0" >&2; exit 2 ;;
+esac
 
-log() { printf '[control-plane/build] %s\n' "$*" >&2; }
-die() { printf '[control-plane/build] ERROR: %s\n' "$*" >&2; exit 1; }
+LOG_NAME=build
+# shellcheck source=lib.sh
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
 
 [[ $KUBE_VERSION =~ ^v1\.([0-9]+)\.([0-9]+)$ ]] ||
   die "KUBE_VERSION must be a release like v1.36.3 (got '$KUBE_VERSION')"
@@ -42,7 +53,11 @@ STAGING_VERSION="v0.${BASH_REMATCH[1]}.${BASH_REMATCH[2]}" # v1.36.3 -> v0.36.3
 
 CACHE_ROOT="${OTTOSCALER_CACHE:-$HOME/.cache/ottoscaler}"
 BIN_ROOT="$CACHE_ROOT/bin"
-BIN_DIR="$BIN_ROOT/k8s-${KUBE_VERSION}-etcd-${ETCD_VERSION}-kwok-${KWOK_VERSION}"
+if [[ ${BINARIES[0]} == kube-controller-manager ]]; then
+  BIN_DIR="$BIN_ROOT/kube-controller-manager-${KUBE_VERSION}"
+else
+  BIN_DIR="$BIN_ROOT/k8s-${KUBE_VERSION}-etcd-${ETCD_VERSION}-kwok-${KWOK_VERSION}"
+fi
 
 is_complete() {
   local dir=$1 b
@@ -145,14 +160,14 @@ version_ok() {
   local name=$1 bin=$2 out
   out="$("$bin" --version 2>&1)" || return 1
   case $name in
-  kube-apiserver | kube-scheduler) grep -qx "Kubernetes ${KUBE_VERSION}" <<<"$out" ;;
+  kube-*) grep -qx "Kubernetes ${KUBE_VERSION}" <<<"$out" ;;
   etcd) grep -q "^etcd Version: ${ETCD_VERSION#v}\$" <<<"$out" ;;
   kwok) grep -qE "(^|[^0-9])v?${KWOK_VERSION#v}([^0-9]|\$)" <<<"$out" ;;
   esac
 }
 
 # --- optional: reuse binaries from KUBEBUILDER_ASSETS -------------------------
-if [[ -n ${KUBEBUILDER_ASSETS:-} ]]; then
+if [[ -n ${KUBEBUILDER_ASSETS:-} && ${BINARIES[0]} != kube-controller-manager ]]; then
   if [[ -x $KUBEBUILDER_ASSETS/kube-apiserver && -x $KUBEBUILDER_ASSETS/etcd ]]; then
     for b in "${BINARIES[@]}"; do
       src="$KUBEBUILDER_ASSETS/$b"
@@ -170,9 +185,21 @@ if [[ -n ${KUBEBUILDER_ASSETS:-} ]]; then
   fi
 fi
 
-# --- kube-apiserver, kube-scheduler -------------------------------------------
+# wanted <binary>: it is in BINARIES and not taken from KUBEBUILDER_ASSETS.
+wanted() {
+  local b
+  [[ -z ${FROM[$1]:-} ]] || return 1
+  for b in "${BINARIES[@]}"; do [[ $b == "$1" ]] && return 0; done
+  return 1
+}
+
+# --- kube-apiserver, kube-scheduler, kube-controller-manager ----------------------
 build_kube() {
-  local kmod kinfo mod_dir build_date ld pkg mods
+  local kmod kinfo mod_dir build_date ld pkg mods b
+  local -a cmds=()
+  for b in kube-apiserver kube-scheduler kube-controller-manager; do
+    wanted "$b" && cmds+=("$b")
+  done
   log "reading k8s.io/kubernetes@$KUBE_VERSION go.mod from the module proxy"
   kmod="$(gomod_field "k8s.io/kubernetes@$KUBE_VERSION" GoMod)"
   [[ -f $kmod ]] || die "no go.mod for k8s.io/kubernetes@$KUBE_VERSION"
@@ -195,16 +222,11 @@ build_kube() {
     while read -r m; do printf '\t%s => %s %s\n' "$m" "$m" "$STAGING_VERSION"; done <<<"$mods"
     echo ")"
   } >"$mod_dir/go.mod"
-  cat >"$mod_dir/tools.go" <<'EOF'
-//go:build tools
-
-package tools
-
-import (
-	_ "k8s.io/kubernetes/cmd/kube-apiserver"
-	_ "k8s.io/kubernetes/cmd/kube-scheduler"
-)
-EOF
+  {
+    printf '//go:build tools\n\npackage tools\n\nimport (\n'
+    for b in "${cmds[@]}"; do printf '\t_ "k8s.io/kubernetes/cmd/%s"\n' "$b"; done
+    printf ')\n'
+  } >"$mod_dir/tools.go"
 
   build_date="$(sed -n 's/.*"Time":"\([^"]*\)".*/\1/p' "$kinfo" 2>/dev/null || true)"
   [[ -n $build_date ]] || build_date="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
@@ -218,8 +240,7 @@ EOF
     cd "$mod_dir"
     export GOFLAGS="-mod=mod $BUILD_GOFLAGS"
     run go mod tidy
-    for b in kube-apiserver kube-scheduler; do
-      [[ -n ${FROM[$b]:-} ]] && continue
+    for b in "${cmds[@]}"; do
       timed "$b" run "${NICE[@]}" go build -trimpath -ldflags "$ld" -o "$OUT/$b" "k8s.io/kubernetes/cmd/$b"
       echo "$b=${SECONDS_FOR[$b]}" >>"$WORK/times"
     done
@@ -278,9 +299,9 @@ build_kwok() {
 
 log "building into $WORK (target $BIN_DIR); go $(go env GOVERSION), -p=$GO_JOBS, ${NICE[*]:-no nice}"
 : >"$WORK/times"
-if [[ -z ${FROM[kube-apiserver]:-} || -z ${FROM[kube-scheduler]:-} ]]; then build_kube; fi
-if [[ -z ${FROM[etcd]:-} ]]; then build_etcd; fi
-if [[ -z ${FROM[kwok]:-} ]]; then build_kwok; fi
+if wanted kube-apiserver || wanted kube-scheduler || wanted kube-controller-manager; then build_kube; fi
+if wanted etcd; then build_etcd; fi
+if wanted kwok; then build_kwok; fi
 
 # --- verify, then publish atomically ----------------------------------------
 for b in "${BINARIES[@]}"; do

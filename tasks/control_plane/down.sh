@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Stop the local control plane started by up.sh and remove its state:
-#   kwok, kube-scheduler and kube-apiserver (together), then etcd; then
+#   kwok, kube-controller-manager, kube-scheduler and kube-apiserver (together),
+#   then etcd; then
 #   ${OTTOSCALER_DEV_DIR:-<repo>/.dev}/control-plane/ and .../kubeconfig.
 #
 # Each component was started by up.sh as the leader of its own process group
@@ -21,8 +22,9 @@ STATE="$DEV_DIR/control-plane"
 KUBECONFIG_OUT="$DEV_DIR/kubeconfig"
 GRACE="${OTTOSCALER_DOWN_GRACE:-10}"
 
-log() { printf '[control-plane/down] %s\n' "$*" >&2; }
-die() { printf '[control-plane/down] ERROR: %s\n' "$*" >&2; exit 1; }
+LOG_NAME=down
+# shellcheck source=lib.sh
+source "$SCRIPT_DIR/lib.sh"
 
 [[ $GRACE =~ ^[0-9]+$ ]] || die "OTTOSCALER_DOWN_GRACE must be a whole number of seconds"
 
@@ -33,9 +35,6 @@ fi
 # Same lock as up.sh.
 exec 9>"$DEV_DIR/control-plane.lock"
 flock 9
-
-# shellcheck source=lib.sh
-source "$SCRIPT_DIR/lib.sh"
 
 # group_alive <pgid>: any process left in that process group.
 group_alive() { kill -0 -- "-$1" 2>/dev/null; }
@@ -90,7 +89,7 @@ stop() {
 if [[ -d $STATE ]]; then
   # Clients of the apiserver and the apiserver together, then etcd (an
   # apiserver that loses etcd first only takes longer to shut down).
-  stop kwok kube-scheduler kube-apiserver
+  stop kwok kube-controller-manager kube-scheduler kube-apiserver
   stop etcd
   rm -rf -- "$STATE"
   log "removed $STATE"

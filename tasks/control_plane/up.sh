@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
 # Start a local Kubernetes control plane for Ottoscaler's tests and benchmarks
 # and return, leaving it running in the background:
-#   etcd -> kube-apiserver -> kube-scheduler -> kwok (simulated nodes and pods)
-# No kubelet, no kube-controller-manager, no container runtime: KWOK plays the
-# kubelet for N fake nodes, driven by the Stage objects in stages.yaml.
+#   etcd -> kube-apiserver -> kube-scheduler -> kube-controller-manager ->
+#   kwok (simulated nodes and pods)
+# No kubelet, no container runtime: KWOK plays the kubelet for N fake nodes,
+# driven by the Stage objects in stages.yaml. kube-controller-manager runs only
+# the resourcequota, garbagecollector and namespace controllers: quota usage
+# is computed, ownerReferences garbage-collect, deleted namespaces go away.
+# Beside it: certs.cnf (certificate extensions), kubeconfig.yaml, kwok-logs.yaml
+# and node.json (templates filled by lib.sh's render), logs-crd.json.
 #
 # Usage:  tasks/control_plane/up.sh        (stop with tasks/control_plane/down.sh)
 #
@@ -13,10 +18,11 @@
 #                               kubeconfig to $OTTOSCALER_DEV_DIR/kubeconfig
 #   OTTOSCALER_DEV_NODES        number of simulated nodes (default 3)
 #   OTTOSCALER_ETCD_PORT, OTTOSCALER_ETCD_PEER_PORT, OTTOSCALER_APISERVER_PORT,
-#   OTTOSCALER_SCHEDULER_PORT, OTTOSCALER_KWOK_PORT
+#   OTTOSCALER_SCHEDULER_PORT, OTTOSCALER_CONTROLLER_MANAGER_PORT,
+#   OTTOSCALER_KWOK_PORT
 #                               fixed loopback ports; when unset, the defaults
-#                               23790 23800 26443 26459 26250 are used, or the
-#                               next free port above a default that is taken
+#                               23790 23800 26443 26459 26457 26250 are used, or
+#                               the next free port above a default that is taken
 #   OTTOSCALER_UP_TIMEOUT       seconds to wait for each component (default 60)
 #   (build.sh's KUBE_VERSION / ETCD_VERSION / KWOK_VERSION / OTTOSCALER_CACHE apply)
 #
@@ -57,19 +63,21 @@ KUBECONFIG_OUT="$DEV_DIR/kubeconfig"
 NODES="${OTTOSCALER_DEV_NODES:-3}"
 TIMEOUT="${OTTOSCALER_UP_TIMEOUT:-60}"
 STAGES="$SCRIPT_DIR/stages.yaml"
+LOG_NAME=up
+# shellcheck source=lib.sh
+source "$SCRIPT_DIR/lib.sh"
 
 # Start order; down.sh stops them in reverse.
-COMPONENTS=(etcd kube-apiserver kube-scheduler kwok)
-
-log() { printf '[control-plane/up] %s\n' "$*" >&2; }
-die() { printf '[control-plane/up] ERROR: %s\n' "$*" >&2; exit 1; }
+COMPONENTS=(etcd kube-apiserver kube-scheduler kube-controller-manager kwok)
 
 [[ $NODES =~ ^[0-9]+$ ]] || die "OTTOSCALER_DEV_NODES must be a non-negative integer (got '$NODES')"
 [[ $TIMEOUT =~ ^[1-9][0-9]*$ ]] || die "OTTOSCALER_UP_TIMEOUT must be a positive integer"
 for tool in curl openssl setsid flock base64; do
   command -v "$tool" >/dev/null 2>&1 || die "'$tool' not found in PATH"
 done
-[[ -f $STAGES ]] || die "missing $STAGES"
+for f in "$STAGES" "$SCRIPT_DIR"/{certs.cnf,kubeconfig.yaml,kwok-logs.yaml,logs-crd.json,node.json}; do
+  [[ -f $f ]] || die "missing $f"
+done
 
 mkdir -p "$DEV_DIR"
 # One up/down at a time (down.sh takes the same lock). The lock file lives
@@ -77,25 +85,7 @@ mkdir -p "$DEV_DIR"
 exec 9>"$DEV_DIR/control-plane.lock"
 flock 9
 
-# --- helpers ------------------------------------------------------------------
-
-# shellcheck source=lib.sh
-source "$SCRIPT_DIR/lib.sh"
-
-# api <curl args...>: curl the apiserver as the admin user; prints the body,
-# fails on HTTP >= 400.
-api() {
-  curl -sS --fail-with-body --max-time 10 \
-    --cacert "$STATE/pki/ca.crt" --cert "$STATE/pki/admin.crt" --key "$STATE/pki/admin.key" \
-    "$@"
-}
-
-# api_code <curl args...>: the HTTP status only (000 if unreachable).
-api_code() {
-  curl -s -o /dev/null -w '%{http_code}' --max-time 5 \
-    --cacert "$STATE/pki/ca.crt" --cert "$STATE/pki/admin.crt" --key "$STATE/pki/admin.key" \
-    "$@" || true
-}
+# --- helpers (and lib.sh's: log, die, pid_of, api, api_code, http_ok, render) --
 
 # healthy: everything recorded in the state dir is alive and answering.
 healthy() {
@@ -105,8 +95,10 @@ healthy() {
   local c
   for c in "${COMPONENTS[@]}"; do pid_of "$c" >/dev/null || return 1; done
   [[ $(api_code "https://127.0.0.1:$APISERVER_PORT/readyz") == 200 ]] || return 1
-  [[ $(curl -sk -o /dev/null -w '%{http_code}' --max-time 5 "https://127.0.0.1:$SCHEDULER_PORT/healthz" || true) == 200 ]] || return 1
-  [[ $(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://127.0.0.1:$KWOK_PORT/healthz" || true) == 200 ]] || return 1
+  http_ok "https://127.0.0.1:$SCHEDULER_PORT/healthz" || return 1
+  [[ -n ${CONTROLLER_MANAGER_PORT:-} ]] || return 1 # a plane started before it was added
+  http_ok "https://127.0.0.1:$CONTROLLER_MANAGER_PORT/healthz" || return 1
+  http_ok "http://127.0.0.1:$KWOK_PORT/healthz" || return 1
 }
 
 print_usage() {
@@ -120,7 +112,7 @@ Local control plane is up: https://127.0.0.1:$APISERVER_PORT ($NODE_COUNT kwok n
   curl              curl --cacert $STATE/pki/ca.crt --cert $STATE/pki/admin.crt --key $STATE/pki/admin.key \\
                          https://127.0.0.1:$APISERVER_PORT/api/v1/nodes
   pod log file      $STATE/logs/pods/default.log  (CRI format: '<RFC3339 time> stdout F <text>'; per-pod: a kwok Logs object)
-  component logs    $STATE/logs/{etcd,kube-apiserver,kube-scheduler,kwok}.log
+  component logs    $STATE/logs/{etcd,kube-apiserver,kube-scheduler,kube-controller-manager,kwok}.log
   simulated pods    label managed-by=ottoscaler; run time from annotation ottoscaler.io/sim-duration
                     or env OTTO_SIM_DURATION (e.g. "2s", default 1s), exit code from
                     ottoscaler.io/sim-exit-code or env OTTO_SIM_EXIT_CODE (0 -> Succeeded, else
@@ -147,8 +139,15 @@ fi
 # --- binaries -------------------------------------------------------------------
 
 BIN_DIR="$("$SCRIPT_DIR/build.sh")" || die "build.sh failed"
+# kube-controller-manager has a cache entry of its own (see build.sh).
+KCM_DIR="$("$SCRIPT_DIR/build.sh" kube-controller-manager)" || die "build.sh kube-controller-manager failed"
+declare -A BIN_OF=()
 for c in "${COMPONENTS[@]}"; do
-  [[ -x $BIN_DIR/$c ]] || die "build.sh gave $BIN_DIR, which has no executable $c"
+  BIN_OF[$c]="$BIN_DIR/$c"
+done
+BIN_OF[kube-controller-manager]="$KCM_DIR/kube-controller-manager"
+for c in "${COMPONENTS[@]}"; do
+  [[ -x ${BIN_OF[$c]} ]] || die "build.sh gave no executable ${BIN_OF[$c]}"
 done
 
 # --- ports ------------------------------------------------------------------------
@@ -182,6 +181,7 @@ ETCD_PORT="$(pick_port OTTOSCALER_ETCD_PORT 23790)"; TAKEN[$ETCD_PORT]=1
 ETCD_PEER_PORT="$(pick_port OTTOSCALER_ETCD_PEER_PORT 23800)"; TAKEN[$ETCD_PEER_PORT]=1
 APISERVER_PORT="$(pick_port OTTOSCALER_APISERVER_PORT 26443)"; TAKEN[$APISERVER_PORT]=1
 SCHEDULER_PORT="$(pick_port OTTOSCALER_SCHEDULER_PORT 26459)"; TAKEN[$SCHEDULER_PORT]=1
+CONTROLLER_MANAGER_PORT="$(pick_port OTTOSCALER_CONTROLLER_MANAGER_PORT 26457)"; TAKEN[$CONTROLLER_MANAGER_PORT]=1
 KWOK_PORT="$(pick_port OTTOSCALER_KWOK_PORT 26250)"; TAKEN[$KWOK_PORT]=1
 # (pick_port runs in a subshell, hence the TAKEN updates out here.)
 
@@ -197,9 +197,9 @@ on_exit() {
   local rc=$?
   ((STARTED_OK)) && return
   log "start-up failed (exit $rc); stopping what was started. Logs: $STATE/logs/"
-  local c pid
-  for c in kwok kube-scheduler kube-apiserver etcd; do
-    pid="$(pid_of "$c")" || continue
+  local k pid
+  for ((k = ${#COMPONENTS[@]} - 1; k >= 0; k--)); do
+    pid="$(pid_of "${COMPONENTS[k]}")" || continue
     kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
   done
   log "run $SCRIPT_DIR/down.sh to remove $STATE"
@@ -209,71 +209,46 @@ trap on_exit EXIT
 log "generating certificates in $PKI"
 ossl() { openssl "$@" 2>>"$STATE/logs/openssl.log" >/dev/null || die "openssl $1 failed (see $STATE/logs/openssl.log)"; }
 
-# CA (10 years; it dies with the state dir anyway).
+# The CA and the certificates it signs, with the extensions of certs.cnf.
+CERTS="$SCRIPT_DIR/certs.cnf"
 ossl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=ottoscaler-dev-ca" \
-  -keyout "$PKI/ca.key" -out "$PKI/ca.crt" \
-  -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign"
+  -config "$CERTS" -extensions ca -keyout "$PKI/ca.key" -out "$PKI/ca.crt"
 
-# sign <name> <subject> <extensions>: key + CA-signed cert $PKI/<name>.{key,crt}
+# sign <name> <subject>: key + CA-signed cert $PKI/<name>.{key,crt}, with the
+# extensions of section [<name>] of certs.cnf.
 sign() {
-  local name=$1 subj=$2 ext=$3
-  printf '%s\n' "basicConstraints=critical,CA:FALSE" "keyUsage=critical,digitalSignature,keyEncipherment" "$ext" \
-    >"$PKI/$name.ext"
+  local name=$1 subj=$2
   ossl req -new -newkey rsa:2048 -nodes -subj "$subj" -keyout "$PKI/$name.key" -out "$PKI/$name.csr"
   ossl x509 -req -in "$PKI/$name.csr" -CA "$PKI/ca.crt" -CAkey "$PKI/ca.key" -CAcreateserial \
-    -days 3650 -sha256 -extfile "$PKI/$name.ext" -out "$PKI/$name.crt"
-  rm -f "$PKI/$name.csr" "$PKI/$name.ext"
+    -days 3650 -sha256 -extfile "$CERTS" -extensions "$name" -out "$PKI/$name.crt"
+  rm -f "$PKI/$name.csr"
 }
-sign apiserver "/CN=kube-apiserver" \
-  "extendedKeyUsage=serverAuth
-subjectAltName=IP:127.0.0.1,IP:::1,IP:10.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local"
-# kwok's kubelet-like server; the apiserver verifies it (--kubelet-certificate-authority).
-sign kwok "/CN=kwok-kubelet" \
-  "extendedKeyUsage=serverAuth
-subjectAltName=IP:127.0.0.1,DNS:localhost"
-# O=system:masters: full access, and exempt from API Priority and Fairness.
-sign admin "/O=system:masters/CN=ottoscaler-admin" "extendedKeyUsage=clientAuth"
+sign apiserver "/CN=kube-apiserver"
+sign kwok "/CN=kwok-kubelet"
+sign admin "/O=system:masters/CN=ottoscaler-admin"
 # Service-account token signing key pair.
 ossl genrsa -out "$PKI/sa.key" 2048
 ossl rsa -in "$PKI/sa.key" -pubout -out "$PKI/sa.pub"
 
 # --- kubeconfig, env, kwok logs config ------------------------------------------------
 
-b64() { base64 -w0 <"$1"; }
-write_kubeconfig() {
-  cat >"$1" <<EOF
-apiVersion: v1
-kind: Config
-clusters:
-- name: ottoscaler-dev
-  cluster:
-    server: https://127.0.0.1:$APISERVER_PORT
-    certificate-authority-data: $(b64 "$PKI/ca.crt")
-users:
-- name: ottoscaler-admin
-  user:
-    client-certificate-data: $(b64 "$PKI/admin.crt")
-    client-key-data: $(b64 "$PKI/admin.key")
-contexts:
-- name: ottoscaler-dev
-  context:
-    cluster: ottoscaler-dev
-    user: ottoscaler-admin
-    namespace: default
-current-context: ottoscaler-dev
-EOF
-}
+CA_DATA="$(base64 -w0 <"$PKI/ca.crt")"
+ADMIN_CERT_DATA="$(base64 -w0 <"$PKI/admin.crt")"
+ADMIN_KEY_DATA="$(base64 -w0 <"$PKI/admin.key")"
 # The components use their own copy, so deleting the user-facing one is harmless.
-write_kubeconfig "$STATE/admin.kubeconfig"
+render "$SCRIPT_DIR/kubeconfig.yaml" APISERVER_PORT CA_DATA ADMIN_CERT_DATA ADMIN_KEY_DATA \
+  >"$STATE/admin.kubeconfig"
 
 cat >"$STATE/ports.env" <<EOF
 ETCD_PORT=$ETCD_PORT
 ETCD_PEER_PORT=$ETCD_PEER_PORT
 APISERVER_PORT=$APISERVER_PORT
 SCHEDULER_PORT=$SCHEDULER_PORT
+CONTROLLER_MANAGER_PORT=$CONTROLLER_MANAGER_PORT
 KWOK_PORT=$KWOK_PORT
 NODE_COUNT=$NODES
 BIN_DIR=$BIN_DIR
+KCM_DIR=$KCM_DIR
 EOF
 
 # Sourceable by tests and scripts.
@@ -292,20 +267,12 @@ EOF
 # with the CRI log reader, so it must exist (an empty file reads as no output).
 : >"$STATE/logs/pods/default.log"
 chmod 644 "$STATE/logs/pods/default.log"
-cat >"$STATE/kwok-logs.yaml" <<EOF
-# Generated by up.sh. No selector: applies to every pod on a kwok node.
-apiVersion: kwok.x-k8s.io/v1alpha1
-kind: ClusterLogs
-metadata:
-  name: ottoscaler-default-logs
-spec:
-  logs:
-  - logsFile: $STATE/logs/pods/default.log
-EOF
+DEFAULT_POD_LOG="$STATE/logs/pods/default.log"
+render "$SCRIPT_DIR/kwok-logs.yaml" DEFAULT_POD_LOG >"$STATE/kwok-logs.yaml"
 
 # --- start ------------------------------------------------------------------------
 
-# start <component> <args...>: run $BIN_DIR/<component> detached in its own
+# start <component> <args...>: run the component's binary detached in its own
 # session/process group (setsid) immune to hangups (nohup); the pid, which is
 # also the process-group id, goes to pids/<component>.pid. The inner shell
 # records its own pid and then execs, so the pid is right whether or not
@@ -323,7 +290,7 @@ start() {
       fd=${fd##*/}; [[ $fd -gt 2 ]] && eval "exec $fd>&-" 2>/dev/null
     done
     exec nohup "$@"' _ \
-    "$STATE/pids/$name.pid" "$BIN_DIR/$name" "$@" \
+    "$STATE/pids/$name.pid" "${BIN_OF[$name]}" "$@" \
     >>"$STATE/logs/$name.log" 2>&1 </dev/null &
   for ((i = 0; i < 50; i++)); do
     [[ -s $STATE/pids/$name.pid ]] && pid_of "$name" >/dev/null && return 0
@@ -346,7 +313,6 @@ $(tail -n 30 "$STATE/logs/$name.log")"
     sleep 0.2
   done
 }
-http_ok() { [[ $(curl -sk -o /dev/null -w '%{http_code}' --max-time 3 "$1" || true) == 200 ]]; }
 api_ok() { [[ $(api_code "$1") == 200 ]]; }
 
 log "starting etcd on 127.0.0.1:$ETCD_PORT"
@@ -359,11 +325,11 @@ start etcd \
 wait_for etcd "etcd /health" http_ok "http://127.0.0.1:$ETCD_PORT/health"
 
 # Apiserver notes:
-# - ServiceAccount admission off: no controller-manager creates the default
+# - ServiceAccount admission off: no serviceaccount controller creates the default
 #   service account, so every pod would be rejected.
 # - TaintNodesByCondition admission off: it adds node.kubernetes.io/not-ready:
 #   NoSchedule to every new Node, and only the controller-manager's node
-#   lifecycle controller would remove it, so nothing would ever schedule.
+#   lifecycle controller (not run here) would remove it, so nothing would ever schedule.
 # - --kubelet-preferred-address-types=InternalIP: reach kwok at 127.0.0.1 (the
 #   default order tries Hostname first, which is "localhost" and may be ::1).
 # - --endpoint-reconciler-type=none: no kubernetes Service endpoint upkeep.
@@ -391,26 +357,27 @@ start kube-scheduler \
   --bind-address=127.0.0.1 --secure-port="$SCHEDULER_PORT"
 wait_for kube-scheduler "kube-scheduler /healthz" http_ok "https://127.0.0.1:$SCHEDULER_PORT/healthz"
 
-# The Logs CRD (trimmed from sigs.k8s.io/kwok@v0.8.0
+# Only the controllers Ottoscaler's tests need: resourcequota (usage in the
+# quota status, released when pods end), garbagecollector (ownerReferences)
+# and namespace (a deleted namespace is emptied and goes away). No service
+# account tokens: each controller uses the admin kubeconfig itself.
+log "starting kube-controller-manager (health on https://127.0.0.1:$CONTROLLER_MANAGER_PORT)"
+start kube-controller-manager \
+  --kubeconfig="$STATE/admin.kubeconfig" --leader-elect=false \
+  --controllers=resourcequota,garbagecollector,namespace \
+  --use-service-account-credentials=false \
+  --bind-address=127.0.0.1 --secure-port="$CONTROLLER_MANAGER_PORT"
+wait_for kube-controller-manager "kube-controller-manager /healthz" \
+  http_ok "https://127.0.0.1:$CONTROLLER_MANAGER_PORT/healthz"
+
+# The Logs CRD (logs-crd.json, trimmed from sigs.k8s.io/kwok@v0.8.0
 # kustomize/crd/bases/kwok.x-k8s.io_logs.yaml) must exist before kwok starts
 # with --enable-crds=Logs. A kind is either in --config or a CRD, never both,
 # which is why the cluster-wide default (ClusterLogs) stays in --config.
 log "installing the kwok Logs CRD"
 api -o /dev/null -X POST -H 'Content-Type: application/json' \
-  "https://127.0.0.1:$APISERVER_PORT/apis/apiextensions.k8s.io/v1/customresourcedefinitions" --data-binary @- <<'EOF'
-{"apiVersion":"apiextensions.k8s.io/v1","kind":"CustomResourceDefinition",
- "metadata":{"name":"logs.kwok.x-k8s.io"},
- "spec":{"group":"kwok.x-k8s.io","scope":"Namespaced",
-  "names":{"kind":"Logs","listKind":"LogsList","plural":"logs","singular":"logs"},
-  "versions":[{"name":"v1alpha1","served":true,"storage":true,"subresources":{"status":{}},
-   "schema":{"openAPIV3Schema":{"type":"object","properties":{
-    "apiVersion":{"type":"string"},"kind":{"type":"string"},"metadata":{"type":"object"},
-    "spec":{"type":"object","required":["logs"],"properties":{"logs":{"type":"array","items":{
-     "type":"object","properties":{
-      "containers":{"type":"array","items":{"type":"string"}},
-      "logsFile":{"type":"string"},"previousLogsFile":{"type":"string"},"follow":{"type":"boolean"}}}}}},
-    "status":{"type":"object","x-kubernetes-preserve-unknown-fields":true}}}}}]}}
-EOF
+  "https://127.0.0.1:$APISERVER_PORT/apis/apiextensions.k8s.io/v1/customresourcedefinitions" \
+  --data-binary @"$SCRIPT_DIR/logs-crd.json"
 logs_crd_served() { api -o /dev/null "https://127.0.0.1:$APISERVER_PORT/apis/kwok.x-k8s.io/v1alpha1/logs" 2>/dev/null; }
 wait_for kube-apiserver "the Logs CRD to be served" logs_crd_served
 
@@ -424,8 +391,8 @@ wait_for kube-apiserver "the Logs CRD to be served" logs_crd_served
 #   --node-ip / --node-name fill every node's InternalIP / Hostname.
 # - The server speaks TLS and plain HTTP on one port; with no --tls-* files
 #   it would use a throwaway self-signed cert.
-# - Leases (--node-lease-duration-seconds) are left off: with no
-#   controller-manager nothing reads them, and they cost API writes.
+# - Leases (--node-lease-duration-seconds) are left off: with no node
+#   lifecycle controller nothing reads them, and they cost API writes.
 log "starting kwok (kubelet-like server on 127.0.0.1:$KWOK_PORT)"
 KWOK_WORKDIR="$STATE/kwok-workdir" start kwok \
   --kubeconfig="$STATE/admin.kubeconfig" \
@@ -442,21 +409,13 @@ wait_for kwok "kwok /healthz" http_ok "http://127.0.0.1:$KWOK_PORT/healthz"
 
 log "creating $NODES simulated node(s)"
 for ((i = 0; i < NODES; i++)); do
-  name="kwok-node-$i"
-  # The kwok.x-k8s.io/node annotation marks the node as fake (kwok manages
-  # all nodes here anyway). Capacity is set on create and kept by node-initialize.
-  code="$(api_code -X POST -H 'Content-Type: application/json' \
-    "https://127.0.0.1:$APISERVER_PORT/api/v1/nodes" --data-binary @- <<EOF
-{"apiVersion":"v1","kind":"Node",
- "metadata":{"name":"$name",
-  "annotations":{"kwok.x-k8s.io/node":"fake","node.alpha.kubernetes.io/ttl":"0"},
-  "labels":{"type":"kwok","kubernetes.io/hostname":"$name","kubernetes.io/os":"linux","kubernetes.io/arch":"amd64","kubernetes.io/role":"agent","node-role.kubernetes.io/agent":""}},
- "spec":{},
- "status":{"capacity":{"cpu":"32","memory":"256Gi","pods":"110","ephemeral-storage":"1Ti"},
-  "allocatable":{"cpu":"32","memory":"256Gi","pods":"110","ephemeral-storage":"1Ti"}}}
-EOF
-)"
-  [[ $code == 201 || $code == 409 ]] || die "creating node $name: HTTP $code"
+  # node.json: the kwok.x-k8s.io/node annotation marks the node as fake (kwok
+  # manages all nodes here anyway); capacity is set on create and kept by
+  # node-initialize.
+  NODE_NAME="kwok-node-$i"
+  code="$(render "$SCRIPT_DIR/node.json" NODE_NAME | api_code -X POST -H 'Content-Type: application/json' \
+    "https://127.0.0.1:$APISERVER_PORT/api/v1/nodes" --data-binary @-)"
+  [[ $code == 201 || $code == 409 ]] || die "creating node $NODE_NAME: HTTP $code"
 done
 
 node_ready() {

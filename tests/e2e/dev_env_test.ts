@@ -1,5 +1,5 @@
 /**
- * The developer-environment tasks (`tasks/dev_env.ts`: setup-user, list-envs, status, k8s-status,
+ * The developer-environment tasks (`tasks/dev_env/`: setup-user, list-envs, status, k8s-status,
  * deploy, logs, image, clean) as a developer without kind and Docker runs them: env files go to a
  * temporary directory (`--dir`), kind, docker and kubectl are kept off PATH, and `KUBECONFIG`
  * points at the local control plane, where setup-user creates the developer's namespace.
@@ -7,10 +7,10 @@
 
 import assert from "node:assert/strict";
 import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
-import { renderEnvFile } from "../../mod/devenv/env_files.ts";
+import { renderEnvFile } from "../../tasks/dev_env/env_files.ts";
 import { type Cluster, devDir, ensureCluster } from "../support/cluster.ts";
 
-const SCRIPT = new URL("../../tasks/dev_env.ts", import.meta.url).pathname;
+const SCRIPT = new URL("../../tasks/dev_env/main.ts", import.meta.url).pathname;
 const HIDDEN_TOOLS = ["kind", "docker", "kubectl"];
 
 interface Result {
@@ -34,7 +34,7 @@ function pathWithoutTools(): string {
     .join(":");
 }
 
-/** Runs `tasks/dev_env.ts` in a clean environment (no kind, docker or kubectl on PATH). */
+/** Runs `tasks/dev_env/main.ts` in a clean environment (no kind, docker or kubectl on PATH). */
 function script(cluster: Cluster) {
   const env: Record<string, string> = {
     PATH: pathWithoutTools(),
@@ -65,6 +65,24 @@ async function exists(path: string): Promise<boolean> {
     return true;
   } catch {
     return false;
+  }
+}
+
+/** Waits until `namespace` no longer exists (the namespace controller has finished with it). */
+async function namespaceGone(core: CoreV1Api, namespace: string): Promise<void> {
+  // A guard against hanging, not a timing assertion.
+  const giveUp = Date.now() + 120_000;
+  for (;;) {
+    const ns = await core.readNamespace({ name: namespace }).catch((err: { code?: number }) => {
+      if (err.code === 404) return undefined;
+      throw err;
+    });
+    if (ns === undefined) return;
+    assert.ok(ns.metadata?.deletionTimestamp !== undefined, `${namespace} is not being deleted`);
+    if (Date.now() > giveUp) {
+      throw new Error(`namespace ${namespace} never went away: ${JSON.stringify(ns.status)}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
   }
 }
 
@@ -220,12 +238,9 @@ Deno.test({
         assert.match(result.stdout, /kind not found on PATH: no kind cluster to delete/);
         assert.equal(await exists(envFile), false);
         assert.equal(await exists(`${dir}/.ottoscaler/${name}`), false);
-        // No controller-manager here: the namespace stays Terminating rather than going away.
-        const ns = await core.readNamespace({ name: namespace }).catch(() => undefined);
-        assert.ok(
-          ns === undefined || ns.metadata?.deletionTimestamp !== undefined,
-          "namespace deleted",
-        );
+        // kube-controller-manager's namespace controller empties the namespace (its pod too),
+        // then it goes away.
+        await namespaceGone(core, namespace);
 
         const list = await run("list-envs", "--dir", dir);
         assert.equal(list.code, 0, at(list));

@@ -405,7 +405,7 @@ Deno.test({
       for (const object of created.reverse()) {
         await objects.delete(object).catch(() => {});
       }
-      // Namespaces stay Terminating here (no controller-manager); that is fine.
+      // kube-controller-manager's namespace controller finishes the delete.
       await core.deleteNamespace({ name: ns }).catch(() => {});
     }
   },

@@ -7,30 +7,16 @@
  * @module
  */
 
+import { type ControlPlane, devDir, readControlPlane } from "../../tasks/control_plane/env.ts";
+
+export { devDir };
+
 const ROOT = new URL("../../", import.meta.url).pathname;
 
 /** Where the running control plane is, from its `env` file. */
-export interface Cluster {
-  /** The admin kubeconfig. */
-  readonly kubeconfig: string;
-  /** https://127.0.0.1:<port> of kube-apiserver. */
-  readonly server: string;
-  /** PEM paths of the cluster CA and the admin client certificate and key. */
-  readonly caCert: string;
-  readonly clientCert: string;
-  readonly clientKey: string;
-  /** Directory for per-pod log files (CRI format) that kwok `Logs` objects point to. */
-  readonly podLogDir: string;
-  /** How many simulated nodes there are. */
-  readonly nodeCount: number;
-}
+export type Cluster = ControlPlane;
 
 let started: Promise<Cluster> | undefined;
-
-/** The dev dir of the control plane: `OTTOSCALER_DEV_DIR` or `<repo>/.dev`. */
-export function devDir(): string {
-  return Deno.env.get("OTTOSCALER_DEV_DIR") ?? `${ROOT}.dev`;
-}
 
 /** Starts the control plane if it is not running (idempotent), once per process. */
 export function ensureCluster(): Promise<Cluster> {
@@ -50,19 +36,9 @@ async function start(): Promise<Cluster> {
     const text = new TextDecoder().decode(out.stderr);
     throw new Error(`the local control plane did not start (tasks/control_plane/up.sh):\n${text}`);
   }
-  const env: Record<string, string> = {};
-  const text = await Deno.readTextFile(`${devDir()}/control-plane/env`);
-  for (const line of text.split("\n")) {
-    const eq = line.indexOf("=");
-    if (eq > 0) env[line.slice(0, eq)] = line.slice(eq + 1);
+  const cluster = await readControlPlane();
+  if (cluster === undefined) {
+    throw new Error(`up.sh succeeded but wrote no ${devDir()}/control-plane/env`);
   }
-  return {
-    kubeconfig: env.OTTOSCALER_KUBECONFIG,
-    server: env.OTTOSCALER_APISERVER,
-    caCert: env.OTTOSCALER_CA_CERT,
-    clientCert: env.OTTOSCALER_CLIENT_CERT,
-    clientKey: env.OTTOSCALER_CLIENT_KEY,
-    podLogDir: env.OTTOSCALER_POD_LOG_DIR,
-    nodeCount: Number(env.OTTOSCALER_NODE_COUNT),
-  };
+  return cluster;
 }

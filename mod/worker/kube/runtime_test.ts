@@ -26,6 +26,32 @@ async function logDir(): Promise<string> {
   return cluster.podLogDir;
 }
 
+/** A ResourceQuota as far as these tests read it. */
+interface QuotaObject {
+  readonly status?: {
+    readonly hard?: Record<string, string>;
+    readonly used?: Record<string, string>;
+  };
+}
+
+/** Polls the ResourceQuota at `path` until `ready` holds (the quota controller has computed it). */
+async function quotaStatus(
+  api: KubeApi,
+  path: string,
+  ready: (quota: QuotaObject) => boolean,
+): Promise<QuotaObject> {
+  // A guard against hanging, not a timing assertion.
+  const giveUp = Date.now() + 60_000;
+  for (;;) {
+    const quota = await api.get<QuotaObject>(path);
+    if (ready(quota)) return quota;
+    if (Date.now() > giveUp) {
+      throw new Error(`the quota controller never computed ${path}: ${JSON.stringify(quota)}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 /** `api` with some of its requests replaced (to inject failures in front of the real server). */
 function overriding(api: KubeApi, replaced: Partial<KubeApi>): KubeApi {
   return {
@@ -123,12 +149,13 @@ Deno.test("kubernetes runtime: start failures, quota, retention, retries", async
     const quotaNs = await freshNamespace("quota");
     const quotaPath = `/api/v1/namespaces/${quotaNs.namespace}/resourcequotas`;
     await api.create(quotaPath, { metadata: { name: "no-pods" }, spec: { hard: { pods: "0" } } });
-    // No kube-controller-manager here: the status a quota controller would compute is set by hand.
-    const quota = await api.get<Record<string, unknown>>(`${quotaPath}/no-pods`);
-    await api.replace(`${quotaPath}/no-pods/status`, {
-      ...quota,
-      status: { hard: { pods: "0" }, used: { pods: "0" } },
-    });
+    // kube-controller-manager's resourcequota controller computes the status; until it has, quota
+    // admission refuses pods for a status it does not know yet rather than for the quota.
+    await quotaStatus(
+      api,
+      `${quotaPath}/no-pods`,
+      (q) => q.status?.hard?.pods === "0" && q.status?.used?.pods === "0",
+    );
     const runtime = await open({ api, namespace: quotaNs.namespace });
     try {
       const spec = simSpec(`quota-${suffix}`, 1, { stdout: [] });
@@ -141,6 +168,37 @@ Deno.test("kubernetes runtime: start failures, quota, retention, retries", async
       await runtime.close();
     }
   });
+
+  await t.step(
+    "the quota controller counts a worker's pod and releases it when it ends",
+    async () => {
+      const quotaNs = await freshNamespace("quota-used");
+      const quotas = `/api/v1/namespaces/${quotaNs.namespace}/resourcequotas`;
+      const path = `${quotas}/one-pod`;
+      await api.create(quotas, { metadata: { name: "one-pod" }, spec: { hard: { pods: "1" } } });
+      await quotaStatus(
+        api,
+        path,
+        (q) => q.status?.hard?.pods === "1" && q.status?.used?.pods === "0",
+      );
+      const runtime = await open({ api, namespace: quotaNs.namespace });
+      try {
+        const first = simSpec(`quota-used-${suffix}`, 1, { sleepSeconds: 600 });
+        await runtime.start(first);
+        await quotaStatus(api, path, (q) => q.status?.used?.pods === "1");
+        const second = await runtime.start(simSpec(`quota-used-${suffix}`, 2, { stdout: [] }));
+        assert.equal(second.reason, "QuotaExceeded");
+        // The pod is kept (retention), but a stopped worker's pod ends Failed: no longer counted.
+        await runtime.stop(first.id);
+        assert.equal((await waitForEnd(runtime, first.id)).reason, "Stopped");
+        await quotaStatus(api, path, (q) => q.status?.used?.pods === "0");
+        const third = await runtime.start(simSpec(`quota-used-${suffix}`, 3, { stdout: [] }));
+        assert.notEqual(third.phase, "failed", JSON.stringify(third));
+      } finally {
+        await runtime.close();
+      }
+    },
+  );
 
   await t.step("a finished pod is deleted only after delivery, then after retention", async () => {
     const delivered = new Set<string>();

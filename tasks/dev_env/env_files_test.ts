@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { loadConfig } from "../config/config.ts";
+import { loadConfig } from "../../mod/config/config.ts";
 import {
   devNames,
   formatAge,

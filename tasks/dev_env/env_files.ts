@@ -1,5 +1,5 @@
 /**
- * Per-developer environment files (`.env.<name>.local`), the pure part of `tasks/dev_env.ts`
+ * Per-developer environment files (`.env.<name>.local`), the pure part of `tasks/dev_env/`
  * (`deno task setup-user`, `list-envs`, `status`, `deploy`, `logs`, `k8s-status`, `clean`):
  * name validation, the names derived from a developer's name, rendering a file and reading one
  * back. The files hold `KEY=value` lines that `deno task dev --env-file <file>` reads.
