@@ -297,3 +297,21 @@ function endedStatus(e: EndedWhileWaiting): WorkerStatus {
     labels: { ...e.spec.labels },
   };
 }
+
+/** `spec` with the tenant label, so running workers count per tenant. */
+export function withTenantLabel(spec: WorkerSpec): WorkerSpec {
+  return { ...spec, labels: { ...spec.labels, [TENANT_LABEL]: tenantOf(spec) } };
+}
+
+/** The state of an admitted worker the runtime has not reported yet. */
+export function startingStatus(spec: WorkerSpec): WorkerStatus {
+  return {
+    id: spec.id,
+    taskId: spec.taskId,
+    index: spec.index,
+    phase: "pending",
+    createdAt: new Date().toISOString(),
+    message: "Admitted: starting",
+    labels: { ...spec.labels },
+  };
+}

@@ -166,7 +166,8 @@ export interface Place {
 }
 
 /**
- * Every waiting entry's place in line (by key). An entry that no cap or capacity holds by itself
+ * Every waiting entry's place in line (by key; only the keys in `only`, when given). An entry that
+ * no cap or capacity holds by itself
  * waits for the entries ahead, and is said to be held by what holds the first of them.
  */
 export function places<E extends Waiting>(
@@ -175,13 +176,20 @@ export function places<E extends Waiting>(
   caps: Caps,
   lastServed?: string,
   capacity?: CapacityCheck<E>,
+  only?: ReadonlySet<string>,
 ): Map<string, Place> {
   const out = new Map<string, Place>();
   let headHeld: string | undefined;
   order(waiting, lastServed).forEach((entry, i) => {
+    // Only what is asked for (and the search for what holds the head) is checked: a capacity
+    // check may be costly and a line long.
+    const wanted = !only || only.has(entry.key);
+    if (!wanted && headHeld !== undefined) return;
     const own = capHolding(entry.tenant, entry.size, usage, caps) ?? capacity?.(entry, []);
     headHeld ??= own;
-    out.set(entry.key, { position: i + 1, heldBy: own ?? headHeld ?? "the workers ahead" });
+    if (wanted) {
+      out.set(entry.key, { position: i + 1, heldBy: own ?? headHeld ?? "the workers ahead" });
+    }
   });
   return out;
 }

@@ -15,7 +15,7 @@
 import type { KubeApi } from "../kube/api.ts";
 import type { WorkerPod } from "../worker/kube/pod.ts";
 import { isTerminal, type Runtime, type WorkerSpec } from "../worker/types.ts";
-import type { Capacity } from "./runtime.ts";
+import type { Capacity, FitCheck } from "./runtime.ts";
 
 /** Resource names a worker's demand covers, as ResourceQuota `hard` keys. */
 const COUNTED = [
@@ -203,8 +203,6 @@ export class QuotaCapacity implements Capacity {
   #quotas: ResourceQuotaObject[] = [];
   #readAt = -Infinity;
   #reading: Promise<void> | undefined;
-  /** One pod's demand (every worker pod gets the same resources). */
-  #perPod: Amounts | undefined;
 
   /** A capacity over `options.namespace`'s quotas; call {@linkcode refresh} to read them. */
   constructor(options: QuotaCapacityOptions) {
@@ -228,14 +226,9 @@ export class QuotaCapacity implements Capacity {
     return this.#reading;
   }
 
-  #demand(specs: readonly WorkerSpec[]): Amounts {
-    let sum: Amounts = {};
-    for (const spec of specs) {
-      const one = podDemand(this.#o.podOf(spec));
-      this.#perPod ??= one;
-      sum = plus(sum, one);
-    }
-    return sum;
+  /** What `count` pods like the one of `spec` ask for (worker pods all get the same resources). */
+  #demand(spec: WorkerSpec, count: number): Amounts {
+    return plus({}, podDemand(this.#o.podOf(spec)), count);
   }
 
   /** The quotas that count the pods of `specs`. */
@@ -247,29 +240,34 @@ export class QuotaCapacity implements Capacity {
 
   /** Why `specs` could never fit: their demand alone is above a quota's hard limit. */
   neverFits(specs: readonly WorkerSpec[]): string | undefined {
-    const s = shortfall(this.#quotasOf(specs), this.#demand(specs), () => ({}));
+    if (specs.length === 0) return undefined;
+    const s = shortfall(this.#quotasOf(specs), this.#demand(specs[0], specs.length), () => ({}));
     return s &&
       `ResourceQuota ${s.quota} allows ${s.resource} ${show(s.resource, s.hard)}, ${
         show(s.resource, s.asked)
       } asked`;
   }
 
-  /** Why `specs` do not fit now; see the module doc. */
-  holding(specs: readonly WorkerSpec[], starting: readonly WorkerSpec[]): string | undefined {
-    const quotas = this.#quotasOf(specs);
-    if (quotas.length === 0) return undefined;
-    const demand = this.#demand(specs);
-    const ours = this.#o.runtime.list().filter((w) => !isTerminal(w.phase)).length;
-    const mine = plus(this.#demand(starting), this.#perPod ?? {}, ours);
-    const s = shortfall(quotas, demand, (quota) => {
-      const used: Amounts = {};
-      for (const key of COUNTED) {
-        const reported = quota.status?.used?.[key];
-        const value = Math.max(reported ? parseQuantity(reported) : 0, mine[key] ?? 0);
-        if (value > 0) used[key] = value;
-      }
-      return used;
-    });
-    return s && describeShortfall(s);
+  /** What fits now, next to the runtime's unfinished workers and `starting`; see the module doc. */
+  check(starting: readonly WorkerSpec[]): FitCheck {
+    if (this.#quotas.length === 0) return () => undefined;
+    const mine = this.#o.runtime.list().filter((w) => !isTerminal(w.phase)).length +
+      starting.length;
+    return (specs, extra = []) => {
+      const quotas = this.#quotasOf(specs);
+      if (quotas.length === 0) return undefined;
+      const one = this.#demand(specs[0], 1);
+      const s = shortfall(quotas, plus({}, one, specs.length), (quota) => {
+        const used: Amounts = {};
+        for (const key of COUNTED) {
+          const reported = quota.status?.used?.[key];
+          const base = Math.max(reported ? parseQuantity(reported) : 0, (one[key] ?? 0) * mine);
+          const value = base + (one[key] ?? 0) * extra.length;
+          if (value > 0) used[key] = value;
+        }
+        return used;
+      });
+      return s && describeShortfall(s);
+    };
   }
 }

@@ -1,8 +1,7 @@
 /**
  * Builds wait for room: a {@linkcode Runtime} in front of the real one that starts a worker only
  * when the caps (`MAX_RUNNING_WORKERS`, `MAX_RUNNING_WORKERS_PER_TENANT`) and the namespace's
- * room (a {@linkcode Capacity}: ResourceQuotas) allow, and keeps the others in a fair, durable
- * line (see `queue.ts` for the order).
+ * room ({@linkcode Capacity}: ResourceQuotas) allow; the others wait in a fair, durable line.
  *
  * ```
  * scaler / pipeline ──start──▶ AdmittingRuntime ──admitted──▶ local | kube runtime
@@ -34,7 +33,14 @@ import {
   type WorkerStatus,
 } from "../worker/types.ts";
 import { admit, type Caps, neverFitsCaps, places, queuedMessage, type Usage } from "./queue.ts";
-import { Line, type LineEntry, TENANT_LABEL, tenantOf } from "./line.ts";
+import {
+  Line,
+  type LineEntry,
+  startingStatus,
+  TENANT_LABEL,
+  tenantOf,
+  withTenantLabel,
+} from "./line.ts";
 import type { AdmissionStore } from "./store.ts";
 
 /** Room in the namespace beyond the caps (ResourceQuotas); see `mod/admission/quota.ts`. */
@@ -47,11 +53,17 @@ export interface Capacity {
   /** Why `specs` (admitted together) could never fit, naming the limit; undefined if they can. */
   neverFits(specs: readonly WorkerSpec[]): string | undefined;
   /**
-   * Why `specs` do not fit now next to the runtime's unfinished workers and `starting` (admitted,
-   * not yet seen by the runtime), or undefined.
+   * A check of what fits now next to the runtime's unfinished workers and `starting` (admitted,
+   * not yet seen by the runtime); made once per decision, as it reads the runtime's state once.
    */
-  holding(specs: readonly WorkerSpec[], starting: readonly WorkerSpec[]): string | undefined;
+  check(starting: readonly WorkerSpec[]): FitCheck;
 }
+
+/** Why `specs` (with `extra` admitted before them) do not fit, or undefined when they do. */
+export type FitCheck = (
+  specs: readonly WorkerSpec[],
+  extra?: readonly WorkerSpec[],
+) => string | undefined;
 
 /** Options for {@linkcode AdmittingRuntime.open}. */
 export interface AdmissionOptions {
@@ -110,10 +122,7 @@ export class AdmittingRuntime implements Runtime {
     const line = await Line.load(options.store, exists);
     const runtime = new AdmittingRuntime(options, line);
     // The turn goes on after the tenant of the worker started last (before a restart too).
-    const latest = options.inner.list().reduce<WorkerStatus | undefined>(
-      (last, w) => (!last || w.createdAt > last.createdAt ? w : last),
-      undefined,
-    );
+    const latest = options.inner.list().toSorted((a, b) => a.createdAt < b.createdAt ? 1 : -1)[0];
     runtime.#lastServed = latest?.labels[TENANT_LABEL];
     runtime.#unwatch = options.inner.watch((status) => {
       runtime.#emit(status);
@@ -162,10 +171,18 @@ export class AdmittingRuntime implements Runtime {
 
   /** One entry: refused at once if it can never fit, started at once if there is room. */
   async #enter(specs: WorkerSpec[], gang: boolean): Promise<void> {
-    await this.#o.capacity?.refresh(0).catch((err) =>
-      this.#o.logger.warn("cannot read quotas", { error: String(err) })
-    );
-    const never = neverFitsCaps(specs.length, this.#o.caps) ?? this.#o.capacity?.neverFits(specs);
+    // Quotas read within the last second will do to decide (the API server has the last word: a
+    // create it refuses goes back in line); refusing at once is decided on a fresh read.
+    const read = (maxAgeMs: number) =>
+      this.#o.capacity?.refresh(maxAgeMs).catch((err) =>
+        this.#o.logger.warn("cannot read quotas", { error: String(err) })
+      );
+    await read(1000);
+    let never = neverFitsCaps(specs.length, this.#o.caps) ?? this.#o.capacity?.neverFits(specs);
+    if (never && this.#o.capacity) {
+      await read(0);
+      never = neverFitsCaps(specs.length, this.#o.caps) ?? this.#o.capacity.neverFits(specs);
+    }
     if (never) {
       const ended = this.#line.endNew(specs, gang, "QuotaExceeded", `can never fit: ${never}`);
       for (const status of ended) this.#emit(status);
@@ -179,7 +196,7 @@ export class AdmittingRuntime implements Runtime {
           this.#usage(),
           this.#o.caps,
           undefined,
-          () => this.#o.capacity?.holding(specs, this.#startingSpecs()),
+          () => this.#o.capacity?.check(this.#startingSpecs())(specs),
         ).admit.length === 1;
     if (fits) {
       this.#lastServed = entry.tenant; // its turn was taken, so the next goes to another tenant
@@ -229,18 +246,15 @@ export class AdmittingRuntime implements Runtime {
           this.#o.logger.warn("cannot read quotas", { error: String(err) })
         );
         this.#expire();
-        const starting = this.#startingSpecs();
+        const fit = this.#o.capacity?.check(this.#startingSpecs());
         const result = admit(
           this.#line.waiting(),
           this.#usage(),
           this.#o.caps,
           this.#lastServed,
-          this.#o.capacity &&
+          fit &&
             ((e: LineEntry, admitted: readonly LineEntry[]) =>
-              this.#o.capacity!.holding(e.specs, [
-                ...starting,
-                ...admitted.flatMap((a) => a.specs),
-              ])),
+              fit(e.specs, admitted.flatMap((x) => x.specs))),
         );
         this.#lastServed = result.lastServed;
         for (const entry of result.admit) void this.#admitEntry(entry);
@@ -265,20 +279,19 @@ export class AdmittingRuntime implements Runtime {
     this.#admitRound();
   }
 
-  /** Ends workers that waited longer than the queue timeout. */
+  /** Ends workers that waited longer than the queue timeout, saying what held them. */
   #expire(): void {
     const limit = this.#o.queueTimeoutMs;
     const now = Date.now();
-    const held = this.#places();
-    for (const entry of this.#line.waiting()) {
-      if (now - Date.parse(entry.queuedAt) <= limit) continue;
+    const late = this.#line.waiting().filter((e) => now - Date.parse(e.queuedAt) > limit);
+    if (late.length === 0) return;
+    const held = this.#places(new Set(late.map((e) => e.key)));
+    for (const entry of late) {
       const why = held.get(entry.key)?.heldBy ?? "the workers ahead";
       const message = `waited longer than QUEUE_TIMEOUT_SECONDS (${
-        Math.round(limit / 1000)
-      } s) in line, held by ${why}`;
-      for (const status of this.#line.endWaiting(entry.key, "QuotaExceeded", message)) {
-        this.#emit(status);
-      }
+        limit / 1000
+      } s), held by ${why}`;
+      for (const s of this.#line.endWaiting(entry.key, "QuotaExceeded", message)) this.#emit(s);
       void this.#line.flush(entry.key);
     }
   }
@@ -297,16 +310,16 @@ export class AdmittingRuntime implements Runtime {
     this.#timer = setTimeout(() => this.#admitRound(), wait);
   }
 
-  /** Every waiting entry's place in line and what holds it (caps, then capacity). */
-  #places(): ReturnType<typeof places> {
-    const starting = this.#startingSpecs();
-    const capacity = this.#o.capacity;
+  /** The waiting entries' places in line and what holds them (all, or the keys in `only`). */
+  #places(only?: ReadonlySet<string>): ReturnType<typeof places> {
+    const fit = this.#o.capacity?.check(this.#startingSpecs());
     return places(
       this.#line.waiting(),
       this.#usage(),
       this.#o.caps,
       this.#lastServed,
-      capacity && ((e: LineEntry) => capacity.holding(e.specs, starting)),
+      fit && ((e: LineEntry) => fit(e.specs)),
+      only,
     );
   }
 
@@ -368,8 +381,7 @@ export class AdmittingRuntime implements Runtime {
   #decorate(status: WorkerStatus, held?: ReturnType<typeof places>): WorkerStatus {
     const key = this.#line.keyOfWaiting(status.id);
     if (key === undefined) return status;
-    const all = held ??
-      this.#places();
+    const all = held ?? this.#places(new Set([key]));
     const place = all.get(key);
     return place ? { ...status, message: queuedMessage(place) } : status;
   }
@@ -416,12 +428,10 @@ export class AdmittingRuntime implements Runtime {
       };
       const done = (value: boolean) => {
         unwatch();
-        unwatchInner();
         signal?.removeEventListener("abort", check);
         resolve(value);
       };
-      const unwatch = this.watch(check);
-      const unwatchInner = this.#o.inner.watch(check);
+      const unwatch = this.watch(check); // the runtime's own changes come through it too
       signal?.addEventListener("abort", check);
       check();
     });
@@ -437,20 +447,4 @@ export class AdmittingRuntime implements Runtime {
     await this.#line.flushAll();
     await this.#o.inner.close();
   }
-}
-
-function withTenantLabel(spec: WorkerSpec): WorkerSpec {
-  return { ...spec, labels: { ...spec.labels, [TENANT_LABEL]: tenantOf(spec) } };
-}
-
-function startingStatus(spec: WorkerSpec): WorkerStatus {
-  return {
-    id: spec.id,
-    taskId: spec.taskId,
-    index: spec.index,
-    phase: "pending",
-    createdAt: new Date().toISOString(),
-    message: "Admitted: starting",
-    labels: { ...spec.labels },
-  };
 }
