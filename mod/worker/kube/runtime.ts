@@ -13,8 +13,9 @@
  *
  * - Creates are idempotent by pod name (`AlreadyExists` reads the pod back), run at most
  *   `maxParallelCreates` at a time, and retry 429 (honouring Retry-After), 5xx and network errors
- *   with backoff. A create refused for quota is a worker failed as `QuotaExceeded` (or, with
- *   `quotaRefusal: "requeue"`, a {@linkcode QuotaRefusedError} for the admission layer).
+ *   with backoff (and 409 Conflict, a lost race on the quota). A create refused for quota is a
+ *   worker failed as `QuotaExceeded` (with `quotaRefusal: "requeue"`, a
+ *   {@linkcode QuotaRefusedError} for the admission layer).
  * - A pod that shows it cannot start (Unschedulable, image errors, container config errors) for
  *   `startFailureGraceMs` is given up: its reason is written on it (so it survives restarts), its
  *   deadline cut so a late start is killed at once; the worker is failed with that reason.
@@ -42,7 +43,7 @@ import {
   type WorkerStatus,
 } from "../types.ts";
 import { type KubeApi, type PodObject, withRetries } from "../../kube/api.ts";
-import { isAlreadyExists, isNotFound, isQuotaExceeded } from "../../kube/errors.ts";
+import { isAlreadyExists, isConflict, isNotFound, isQuotaExceeded } from "../../kube/errors.ts";
 import { PodCache } from "../../kube/cache.ts";
 import { readPodLog } from "./logs.ts";
 import { buildPod, type Resources } from "./pod.ts";
@@ -295,6 +296,9 @@ export class KubeRuntime implements Runtime {
       const pod = await withRetries(create, {
         attempts: this.#o.maxCreateAttempts ?? 8,
         backoff: this.#o.createBackoff ?? { initialMs: 200, maxMs: 5_000 },
+        // Creates racing on a namespace's ResourceQuota may be answered 409 Conflict (the quota
+        // admission's own update of the quota lost): nothing was created, so try again.
+        alsoRetry: isConflict,
         signal: this.#closing.signal,
         onRetry: (attempt, waitMs, err) =>
           this.#o.logger.debug("pod create retried", {
