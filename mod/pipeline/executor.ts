@@ -16,7 +16,7 @@
  */
 
 import type { Logger } from "../telemetry/logger.ts";
-import { workerLabels, workerName } from "../worker/naming.ts";
+import { workerLabels } from "../worker/naming.ts";
 import { ValidationError } from "../worker/errors.ts";
 import { workerSpec } from "../worker/spec.ts";
 import { type AdmissionTicket, type Runtime, startsTogether } from "../worker/types.ts";
