@@ -251,6 +251,7 @@ async function serve(args: string[]): Promise<number> {
   const kubeApi = config.runtime === "kubernetes" ? connectCluster(config) : undefined;
   // The Kubernetes runtime keeps a finished pod until push delivery says its log was delivered;
   // the runtime starts first, so it asks through a reference that push delivery fills in.
+  // deno-lint-ignore prefer-const -- assigned once below, after the closure that reads it
   let push: PushDelivery | undefined;
   const isDelivered = (id: string) => push ? push.isDelivered(id) : !config.handlerHost;
   const inner = kubeApi
