@@ -29,6 +29,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ["worker"],
   ["worker/kube", "worker/local"],
   ["logs", "events"],
+  ["admission"],
   ["push", "scaler"],
   ["pipeline"],
   ["grpc/auth"],

@@ -143,11 +143,15 @@ and a repeat answers ALREADY_PROCESSED.
   --env K=V          an environment variable for the workers (repeatable)
   --repository URL   given to workers as OTTO_REPOSITORY
   --commit SHA       given to workers as OTTO_COMMIT_SHA
+  --tenant NAME      whose workers these are when they wait for room (default: ottoscaler-cli)
+  --priority N       an integer; higher goes first within the tenant when they wait (default 0)
 ${SERVER_HELP}`,
   async run(args, out) {
     const v = parse(args, {
       task: { type: "string" },
       workers: { type: "string" },
+      tenant: { type: "string" },
+      priority: { type: "string" },
       command: { type: "string" },
       image: { type: "string" },
       timeout: { type: "string" },
@@ -175,6 +179,10 @@ ${SERVER_HELP}`,
       repository: (v.repository as string | undefined) ?? "",
       commit_sha: (v.commit as string | undefined) ?? "",
       triggered_by: "ottoscaler-cli",
+      metadata: {
+        ...(typeof v.tenant === "string" ? { tenant: v.tenant } : {}),
+        ...(typeof v.priority === "string" ? { priority: v.priority } : {}),
+      },
     };
     const res = await withClient(
       v,

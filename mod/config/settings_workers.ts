@@ -71,6 +71,32 @@ export const WORKER_SETTINGS: readonly Setting[] = [
     parse: integer(1, 1000),
   },
   {
+    key: "maxRunningWorkers",
+    env: "MAX_RUNNING_WORKERS",
+    flag: "max-running-workers",
+    default: "0",
+    doc:
+      "The most workers running at once; more wait in line (pending, Queued: position N). 0: no cap.",
+    parse: integer(0, 1_000_000),
+  },
+  {
+    key: "maxRunningWorkersPerTenant",
+    env: "MAX_RUNNING_WORKERS_PER_TENANT",
+    flag: "max-running-workers-per-tenant",
+    default: "0",
+    doc:
+      'The most workers of one tenant (metadata "tenant", else triggered_by) running at once. 0: no cap.',
+    parse: integer(0, 1_000_000),
+  },
+  {
+    key: "queueTimeoutSeconds",
+    env: "QUEUE_TIMEOUT_SECONDS",
+    flag: "queue-timeout-seconds",
+    default: "3600",
+    doc: "Seconds a worker may wait in line for room before it fails as QuotaExceeded.",
+    parse: integer(1, 30 * 86400),
+  },
+  {
     key: "stopGraceSeconds",
     env: "STOP_GRACE_SECONDS",
     flag: "stop-grace-seconds",

@@ -70,6 +70,12 @@ export interface Config {
   readonly maxWorkersPerTask: number;
   /** The most worker starts in flight at once. */
   readonly maxParallelStarts: number;
+  /** The most workers running at once on the whole instance; 0: no cap. */
+  readonly maxRunningWorkers: number;
+  /** The most workers of one tenant running at once; 0: no cap. */
+  readonly maxRunningWorkersPerTenant: number;
+  /** Seconds a worker may wait in line before it fails as QuotaExceeded. */
+  readonly queueTimeoutSeconds: number;
   /** Seconds between SIGTERM and SIGKILL when a worker is stopped. */
   readonly stopGraceSeconds: number;
   /** Output lines longer than this many bytes are split into pieces of this size. */

@@ -47,7 +47,9 @@ export function transitionsOf(status: WorkerStatus): WorkerEvent[] {
   if (status.nodeName) metadata.node_name = status.nodeName;
   const events: Omit<WorkerEvent, "ordinal">[] = [];
   const base = { workerId: status.id, taskId: status.taskId };
-  events.push({ ...base, type: "CREATED", timestamp: status.createdAt, reason: "", metadata });
+  // A worker waiting for room says so on its CREATED event (Queued: position N, held by ...).
+  const waiting = status.phase === "pending" ? status.message ?? "" : "";
+  events.push({ ...base, type: "CREATED", timestamp: status.createdAt, reason: waiting, metadata });
   if (status.startedAt) {
     events.push({ ...base, type: "RUNNING", timestamp: status.startedAt, reason: "", metadata });
   }

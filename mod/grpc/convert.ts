@@ -32,6 +32,7 @@ export function scaleRequestFromWire(wire: ScaleRequest__Output): ScaleRequest {
     buildConfig: wire.build_config ?? {},
     triggeredBy: wire.triggered_by,
     reason: wire.reason,
+    metadata: wire.metadata ?? {},
   };
 }
 
@@ -59,7 +60,12 @@ export function workerToWire(status: WorkerStatus): WorkerPodStatus {
     node_name: status.nodeName ?? "",
     pod_ip: status.podIp ?? "",
     labels: { ...status.labels },
-    error_message: status.phase === "failed" ? errorMessage(status) : "",
+    // A failed worker says why; a waiting one where it stands in line (Queued: position N, ...).
+    error_message: status.phase === "failed"
+      ? errorMessage(status)
+      : status.phase === "pending"
+      ? status.message ?? ""
+      : "",
   };
 }
 

@@ -10,9 +10,9 @@ import { watchEvents } from "../events/watch.ts";
 import { watchTaskLogs } from "../logs/task_logs.ts";
 import type { Scaler } from "../scaler/scaler.ts";
 import { ValidationError } from "../worker/errors.ts";
-import { validatePhaseFilter, validateTaskId } from "../worker/validate.ts";
+import { admissionTicket, validatePhaseFilter, validateTaskId } from "../worker/validate.ts";
 import type { Logger } from "../telemetry/logger.ts";
-import type { Runtime } from "../worker/types.ts";
+import type { AdmissionTicket, Runtime } from "../worker/types.ts";
 import type { OttoscalerServiceHandlers } from "../../proto/generated/ottoscaler/v1/OttoscalerService.ts";
 import { Channel } from "../async/channel.ts";
 import { compilePipeline } from "../pipeline/compile.ts";
@@ -136,12 +136,14 @@ export function ottoscalerHandlers(deps: OttoscalerServiceDeps): OttoscalerServi
 
     ExecutePipeline: (call) => {
       let compiled;
+      let admission: AdmissionTicket;
       try {
         assertLeader(deps.leadership);
         compiled = compilePipeline(pipelineRequestFromWire(requestOf(call.request)), {
           maxWorkersPerStage: deps.maxWorkersPerStage,
           requireCommand: deps.runtime.requiresCommand,
         });
+        admission = admissionTicket(call.request.metadata ?? {}, call.request.triggered_by);
       } catch (err) {
         call.emit("error", toGrpcError(err));
         return;
@@ -150,6 +152,7 @@ export function ottoscalerHandlers(deps: OttoscalerServiceDeps): OttoscalerServi
         const { run, created } = await deps.pipelines.submit(compiled, {
           repository: call.request.repository,
           commitSha: call.request.commit_sha,
+          admission,
         });
         log.debug(created ? "pipeline submitted" : "re-attached to pipeline", { pipeline: run.id });
         await streamProgress(call, run, signal);

@@ -20,7 +20,7 @@ import { workerLabels } from "../worker/naming.ts";
 import { ValidationError } from "../worker/errors.ts";
 import type { ImagePolicy } from "../worker/image_policy.ts";
 import { workerSpec } from "../worker/spec.ts";
-import type { Runtime } from "../worker/types.ts";
+import { type AdmissionTicket, type Runtime, startsTogether } from "../worker/types.ts";
 import type { CompiledPipeline, CompiledStage } from "./compile.ts";
 import { attemptTaskId, decide, type Decision, type PipelineEvent } from "./decide.ts";
 import { PipelineNotFoundError, PipelineRun } from "./run.ts";
@@ -115,7 +115,7 @@ export class PipelineExecutor {
    */
   async submit(
     definition: CompiledPipeline,
-    meta: { repository?: string; commitSha?: string } = {},
+    meta: { repository?: string; commitSha?: string; admission?: AdmissionTicket } = {},
   ): Promise<{ run: PipelineRun; created: boolean }> {
     const existing = this.#runs.get(definition.id);
     if (existing) return { run: existing, created: false };
@@ -143,6 +143,7 @@ export class PipelineExecutor {
       definition,
       repository: meta.repository ?? "",
       commitSha: meta.commitSha ?? "",
+      ...(meta.admission ? { admission: meta.admission } : {}),
       createdAt: new Date().toISOString(),
       cancelled: false,
       stages,
@@ -303,34 +304,44 @@ export class PipelineExecutor {
     const command = stage.argv.length > 0 ? stage.argv.map(shellQuote).join(" ") : undefined;
     // In Kubernetes mode the pipeline's ConfigMap owns its pods: deleting it cleans them up.
     const owner = this.#opts.store.ownerOf?.(run.id);
-    const results = await Promise.allSettled(
-      Array.from({ length: stage.workerCount }, (_, i) => {
-        const index = i + 1;
-        return this.#opts.runtime.start(workerSpec({
-          taskId: task,
-          index,
-          image: stage.image ?? this.#opts.defaultImage ?? "",
-          command,
-          timeoutSeconds: stage.timeoutSeconds,
-          owner,
-          labels: {
-            "ottoscaler.io/pipeline": workerLabels(run.id, 1)["ottoscaler.io/task"],
-            "ottoscaler.io/stage": stage.id.toLowerCase().replace(/[^a-z0-9-]/g, "-"),
-            "ottoscaler.io/stage-type": stage.type,
-            "ottoscaler.io/attempt": String(attempt),
-          },
-          env: stage.env,
-          repository: run.state.repository,
-          commitSha: run.state.commitSha,
-          ottoEnv: {
-            OTTO_PIPELINE_ID: run.id,
-            OTTO_STAGE_ID: stage.id,
-            OTTO_STAGE_TYPE: stage.type,
-            OTTO_ATTEMPT: String(attempt),
-          },
-        }));
+    const specs = Array.from({ length: stage.workerCount }, (_, i) => ({
+      ...workerSpec({
+        taskId: task,
+        index: i + 1,
+        image: stage.image ?? this.#opts.defaultImage ?? "",
+        command,
+        timeoutSeconds: stage.timeoutSeconds,
+        owner,
+        labels: {
+          "ottoscaler.io/pipeline": workerLabels(run.id, 1)["ottoscaler.io/task"],
+          "ottoscaler.io/stage": stage.id.toLowerCase().replace(/[^a-z0-9-]/g, "-"),
+          "ottoscaler.io/stage-type": stage.type,
+          "ottoscaler.io/attempt": String(attempt),
+        },
+        env: stage.env,
+        repository: run.state.repository,
+        commitSha: run.state.commitSha,
+        ottoEnv: {
+          OTTO_PIPELINE_ID: run.id,
+          OTTO_STAGE_ID: stage.id,
+          OTTO_STAGE_TYPE: stage.type,
+          OTTO_ATTEMPT: String(attempt),
+        },
       }),
-    );
+      ...(run.state.admission ? { admission: run.state.admission } : {}),
+    }));
+    // A stage's workers are admitted together or not at all, where the runtime can (workers that
+    // wait for room): two pipelines never each hold half of what their stages need. Their
+    // timeout runs from their start, so a stage's timeout starts when it is admitted.
+    const runtime = this.#opts.runtime;
+    const results = startsTogether(runtime)
+      ? [
+        await runtime.startTogether(specs).then(
+          (value) => ({ status: "fulfilled", value }) as const,
+          (reason) => ({ status: "rejected", reason }) as const,
+        ),
+      ]
+      : await Promise.allSettled(specs.map((spec) => runtime.start(spec)));
     const failure = results.find((r) => r.status === "rejected");
     // Not the leader (any more): not this stage's failure; the new leader continues it.
     if (failure && failure.reason instanceof NotLeaderError) throw failure.reason;

@@ -9,7 +9,7 @@
 import type { CompiledPipeline } from "./compile.ts";
 import { readJson, readJsonOrSetAside, writeJsonAtomic } from "../storage/json_file.ts";
 import type { Logger } from "../telemetry/logger.ts";
-import type { WorkerOwner } from "../worker/types.ts";
+import type { AdmissionTicket, WorkerOwner } from "../worker/types.ts";
 
 /** The states of a stage (the wire's StageStatus). */
 export type StageStatus =
@@ -58,6 +58,8 @@ export interface PipelineState {
   readonly commitSha: string;
   /** When it was started, RFC 3339. */
   readonly createdAt: string;
+  /** Its place when its stages wait for room: tenant and priority (absent: `default`, 0). */
+  readonly admission?: AdmissionTicket;
   /** Set by CancelPipeline. */
   cancelled: boolean;
   /** Per stage id. */

@@ -15,6 +15,7 @@ import type { ImagePolicy } from "../worker/image_policy.ts";
 import { KeyedLock, mapBounded } from "./keyed_lock.ts";
 import { workerSpec } from "../worker/spec.ts";
 import {
+  admissionTicket,
   parseBuildConfig,
   validateCount,
   validatePhaseFilter,
@@ -37,6 +38,8 @@ export interface ScaleRequest {
   readonly triggeredBy?: string;
   /** Why. */
   readonly reason?: string;
+  /** Attributes; `tenant` and `priority` place the workers in line when they wait for room. */
+  readonly metadata?: Readonly<Record<string, string>>;
 }
 
 /** How a scale request went (the wire's ScaleResponse.Status). */
@@ -106,6 +109,7 @@ export class Scaler {
       this.#opts.maxWorkersPerTask,
       "worker_count",
     );
+    const admission = admissionTicket(request.metadata ?? {}, request.triggeredBy);
     const template = parseBuildConfig(request.buildConfig ?? {}, {
       requireCommand: this.#opts.runtime.requiresCommand,
     });
@@ -114,8 +118,8 @@ export class Scaler {
       template.image ? "build_config.image" : "OTTO_AGENT_IMAGE (no build_config.image given)",
       image,
     );
-    const specs = Array.from({ length: count }, (_, i) =>
-      workerSpec({
+    const specs = Array.from({ length: count }, (_, i) => ({
+      ...workerSpec({
         taskId,
         index: i + 1,
         image,
@@ -124,7 +128,9 @@ export class Scaler {
         env: template.env,
         repository: request.repository,
         commitSha: request.commitSha,
-      }));
+      }),
+      admission,
+    }));
     return this.#lock.run(taskId, async () => {
       const existing = new Set(this.#opts.runtime.list({ taskId }).map((w) => w.id));
       const missing = specs.filter((spec) => !existing.has(spec.id));
@@ -144,8 +150,13 @@ export class Scaler {
         this.#opts.runtime.boundsStarts ? missing.length : this.#opts.maxParallelStarts,
         (spec) => this.#opts.runtime.start(spec),
       );
+      // A worker refused at once (it could never fit a quota or cap) counts as a failure.
       const failures = results.flatMap((r, i) =>
-        r.status === "rejected" ? [`${missing[i].id}: ${errorText(r.reason)}`] : []
+        r.status === "rejected"
+          ? [`${missing[i].id}: ${errorText(r.reason)}`]
+          : r.value.phase === "failed" && r.value.reason === "QuotaExceeded"
+          ? [`${missing[i].id}: QuotaExceeded: ${r.value.message ?? ""}`]
+          : []
       );
       const created = missing.length - failures.length;
       this.#log.info("scaled up", { task: taskId, created, failed: failures.length });

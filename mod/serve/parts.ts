@@ -13,6 +13,11 @@ import { PushDelivery } from "../push/push.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import type { FilePipelineStore } from "../pipeline/state.ts";
 import { LocalRuntime } from "../worker/local/runtime.ts";
+import { AdmittingRuntime } from "../admission/runtime.ts";
+import { FileAdmissionStore } from "../admission/store.ts";
+import { ConfigMapAdmissionStore } from "../admission/configmap_store.ts";
+import { QuotaCapacity } from "../admission/quota.ts";
+import { buildPod, type Resources } from "../worker/kube/pod.ts";
 // The Kubernetes client and everything built on it are imported only in Kubernetes mode (dynamic
 // imports below): the local runtime never loads them, which keeps its memory small.
 import type { KubeApi, KubeObserver } from "../kube/api.ts";
@@ -73,27 +78,38 @@ export async function connectCluster(config: Config, observer: KubeObserver): Pr
   }
 }
 
+/** The requests and limits of every worker container (WORKER_CPU_* and WORKER_MEMORY_*). */
+export function workerResources(config: Config): Resources {
+  const quantities = (cpu: string, memory: string) => ({
+    ...(cpu ? { cpu } : {}),
+    ...(memory ? { memory } : {}),
+  });
+  return {
+    requests: quantities(config.workerCpuRequest, config.workerMemoryRequest),
+    limits: quantities(config.workerCpuLimit, config.workerMemoryLimit),
+  };
+}
+
 /** Opens the Kubernetes runtime on the configured cluster and namespace. */
 export async function openKubeRuntime(
   config: Config,
   logger: Logger,
   isDelivered: (workerId: string) => boolean,
   api: KubeApi,
-  extra: { leadership?: Leadership; metrics: Metrics; events?: EventRecorder },
+  extra: {
+    leadership?: Leadership;
+    metrics: Metrics;
+    events?: EventRecorder;
+    /** Whether the admission line stands in front (a quota refusal then goes back in line). */
+    admission: boolean;
+  },
 ): Promise<KubeRuntime> {
   const { KubeRuntime } = await import("../worker/kube/runtime.ts");
-  const quantities = (cpu: string, memory: string) => ({
-    ...(cpu ? { cpu } : {}),
-    ...(memory ? { memory } : {}),
-  });
   return await KubeRuntime.open({
     api,
     namespace: config.namespace,
     logger,
-    resources: {
-      requests: quantities(config.workerCpuRequest, config.workerMemoryRequest),
-      limits: quantities(config.workerCpuLimit, config.workerMemoryLimit),
-    },
+    resources: workerResources(config),
     stopGraceSeconds: config.stopGraceSeconds,
     startFailureGraceMs: config.startFailureGraceSeconds * 1000,
     retentionMs: config.podRetentionSeconds * 1000,
@@ -102,7 +118,68 @@ export async function openKubeRuntime(
     leadership: extra.leadership,
     events: extra.events,
     onWatchRestart: () => extra.metrics.kubeWatchRestarts.inc(),
+    // A create refused for quota goes back in line (mod/admission) instead of failing.
+    quotaRefusal: extra.admission ? "requeue" : "fail",
   });
+}
+
+/**
+ * Whether workers wait in the admission line (mod/admission): always on the local runtime; on the
+ * Kubernetes runtime only without leader election for now, because the line is not yet handed
+ * over between replicas (a standby would load a stale line and act on it). With leader election,
+ * caps are refused at start and a quota refusal fails the worker, as before.
+ */
+export function admissionEnabled(config: Config): boolean {
+  if (config.runtime !== "kubernetes" || !config.leaderElection) return true;
+  if (config.maxRunningWorkers > 0 || config.maxRunningWorkersPerTenant > 0) {
+    throw new ConfigError(
+      config.maxRunningWorkers > 0 ? "MAX_RUNNING_WORKERS" : "MAX_RUNNING_WORKERS_PER_TENANT",
+      "needs LEADER_ELECTION=false on the Kubernetes runtime for now (the admission line is not " +
+        "yet handed over between replicas)",
+    );
+  }
+  return false;
+}
+
+/**
+ * Puts the line for room in front of `inner` (see mod/admission): the caps everywhere; in
+ * Kubernetes mode also the namespace's ResourceQuotas, and the line kept as ConfigMaps.
+ */
+export async function openAdmission(
+  config: Config,
+  logger: Logger,
+  inner: Runtime,
+  kubeApi: KubeApi | undefined,
+): Promise<Runtime> {
+  try {
+    const log = logger.with({ component: "admission" });
+    if (!kubeApi) await Deno.mkdir(config.stateDir, { recursive: true });
+    return await AdmittingRuntime.open({
+      inner,
+      store: kubeApi
+        ? new ConfigMapAdmissionStore(kubeApi, config.namespace, log)
+        : new FileAdmissionStore(`${config.stateDir}/admission.json`),
+      capacity: kubeApi
+        ? new QuotaCapacity({
+          api: kubeApi,
+          namespace: config.namespace,
+          runtime: inner,
+          podOf: (spec) =>
+            buildPod(spec, { namespace: config.namespace, resources: workerResources(config) }),
+        })
+        : undefined,
+      logger: log,
+      caps: {
+        maxRunning: config.maxRunningWorkers,
+        maxPerTenant: config.maxRunningWorkersPerTenant,
+      },
+      queueTimeoutMs: config.queueTimeoutSeconds * 1000,
+      maxParallelStarts: config.maxParallelStarts,
+    });
+  } catch (err) {
+    await inner.close();
+    throw err;
+  }
 }
 
 /** Starts push delivery to otto-handler when OTTO_HANDLER_HOST is set. */

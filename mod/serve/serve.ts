@@ -38,7 +38,9 @@ import type { Runtime } from "../worker/types.ts";
 
 import { openSecurity } from "./security.ts";
 import {
+  admissionEnabled,
   connectCluster,
+  openAdmission,
   openKubeRuntime,
   openLocalRuntime,
   prunePipelines,
@@ -127,6 +129,7 @@ export async function serve(args: string[], version: string): Promise<number> {
     parts,
   );
   const imagePolicy = new ImagePolicy(config.imageAllowlist);
+  const withAdmission = admissionEnabled(config);
   if (kubeApi) {
     contact.start(kubeApi);
     parts.defer(() => contact.close());
@@ -194,10 +197,14 @@ export async function serve(args: string[], version: string): Promise<number> {
       leadership: elector,
       metrics,
       events,
+      admission: withAdmission,
     })
     : undefined;
-  const runtime: Runtime = kubeRuntime ??
+  const inner: Runtime = kubeRuntime ??
     await openLocalRuntime(config, logger, isDelivered, (id) => push?.forget(id));
+  // Workers wait for room in front of the runtime (caps, quotas); the line is kept where the
+  // runtime keeps its state. Closing it closes the runtime.
+  const runtime = withAdmission ? await openAdmission(config, logger, inner, kubeApi) : inner;
   parts.defer(() => runtime.close());
   if (kubeRuntime) readiness.add("pods", () => kubeRuntime.problem);
   parts.defer(

@@ -67,6 +67,16 @@ export interface WorkerSpec {
    * owners (the local runtime).
    */
   readonly owner?: WorkerOwner;
+  /** Whose turn it is when workers wait for room (an admission layer reads it; runtimes ignore it). */
+  readonly admission?: AdmissionTicket;
+}
+
+/** Where a worker stands in line when workers wait for room (see `mod/admission`). */
+export interface AdmissionTicket {
+  /** The tenant: the request's `metadata["tenant"]`, else `triggered_by`, else `default`. */
+  readonly tenant: string;
+  /** Higher goes first within the tenant (`metadata["priority"]`); default 0. */
+  readonly priority: number;
 }
 
 /** An object that owns workers (see {@linkcode WorkerSpec.owner}). */
@@ -162,6 +172,21 @@ export function acceptsAgentLines(runtime: Runtime): runtime is Runtime & AgentL
   return typeof (runtime as Partial<AgentLogSink>).appendAgentLines === "function";
 }
 
+/**
+ * An optional runtime capability: starting several workers together, all or none at a time (a
+ * pipeline stage's workers, so two stages never each hold half of what they need). Resolves with
+ * their states once they are accepted (started, or waiting for room together).
+ */
+export interface GangStarter {
+  /** Starts `specs` together; idempotent per spec id like {@linkcode Runtime.start}. */
+  startTogether(specs: readonly WorkerSpec[]): Promise<WorkerStatus[]>;
+}
+
+/** Whether a runtime starts workers together. */
+export function startsTogether(runtime: Runtime): runtime is Runtime & GangStarter {
+  return typeof (runtime as Partial<GangStarter>).startTogether === "function";
+}
+
 /** Options for {@linkcode Runtime.logs}. */
 export interface LogReadOptions {
   /** Send only lines with a sequence above this; 0 (the default) sends from the first line. */
@@ -248,5 +273,16 @@ export class WorkerConflictError extends WorkerError {
   /** Creates the error for `workerId`, saying which task holds it. */
   constructor(workerId: string, heldBy: string) {
     super(workerId, `Worker "${workerId}" already exists for task "${heldBy}"`);
+  }
+}
+
+/**
+ * Thrown by a runtime asked (by an admission layer) to report a start refused for quota instead of
+ * failing the worker: the worker was not created and may be started again later.
+ */
+export class QuotaRefusedError extends WorkerError {
+  /** Creates the error for `workerId` with the refusal's text. */
+  constructor(workerId: string, message: string) {
+    super(workerId, message);
   }
 }

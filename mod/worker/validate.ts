@@ -7,7 +7,7 @@
  * @module
  */
 
-import { type Phase, PHASES } from "./types.ts";
+import { type AdmissionTicket, type Phase, PHASES } from "./types.ts";
 import { ValidationError } from "./errors.ts";
 
 /** What `build_config` describes once its reserved keys are taken out. */
@@ -115,4 +115,23 @@ export function validatePhaseFilter(value: string, field = "status_filter"): Pha
     throw new ValidationError(field, `must be one of ${PHASES.join(", ")} (or empty)`);
   }
   return value as Phase;
+}
+
+/**
+ * A request's place in line (see `AdmissionTicket`): the tenant is `metadata["tenant"]`, else
+ * `triggered_by`, else `default`; the priority `metadata["priority"]`, an integer (default 0).
+ */
+export function admissionTicket(
+  metadata: Readonly<Record<string, string>>,
+  triggeredBy?: string,
+): AdmissionTicket {
+  const tenant = metadata.tenant || triggeredBy || "default";
+  const raw = metadata.priority?.trim() ?? "";
+  if (raw !== "" && !/^[-+]?\d{1,9}$/.test(raw)) {
+    throw new ValidationError(
+      "metadata.priority",
+      `must be an integer from -999999999 to 999999999, got "${metadata.priority}"`,
+    );
+  }
+  return { tenant, priority: raw === "" ? 0 : Number(raw) };
 }

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { ValidationError } from "./errors.ts";
 import {
+  admissionTicket,
   parseBuildConfig,
   validateCount,
   validatePhaseFilter,
@@ -84,4 +85,21 @@ Deno.test("validation", async (t) => {
     assert.equal(validatePhaseFilter("running"), "running");
     refuses(() => validatePhaseFilter("Running"), "status_filter", /one of pending, running/);
   });
+});
+
+Deno.test("admissionTicket: tenant from metadata, else triggered_by, else default; priority", () => {
+  assert.deepEqual(admissionTicket({ tenant: "a", priority: "5" }, "ci"), {
+    tenant: "a",
+    priority: 5,
+  });
+  assert.deepEqual(admissionTicket({}, "ci"), { tenant: "ci", priority: 0 });
+  assert.deepEqual(admissionTicket({}), { tenant: "default", priority: 0 });
+  assert.deepEqual(admissionTicket({ priority: "-3" }), { tenant: "default", priority: -3 });
+  for (const bad of ["high", "1.5", "1e3", "9999999999"]) {
+    assert.throws(
+      () => admissionTicket({ priority: bad }),
+      (err: ValidationError) => err.field === "metadata.priority" && /integer/.test(err.rule),
+      bad,
+    );
+  }
 });

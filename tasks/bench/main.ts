@@ -11,10 +11,14 @@
  * - memory: RSS and V8 heap, idle and with N finished workers, next to a bare grpc-js server
  *   (memory_bench.ts; `--workers N`)
  *
+ * - admission: 200 tasks × 5 workers from 4 tenants waiting for room under a quota of 50 pods,
+ *   against the same work kept to 50 pods by the client (admission_bench.ts; `--tasks N`,
+ *   `--duration SECONDS`, `--timeout SECONDS`)
+ *
  * At the end it prints one table of every benchmark's headline figures (summary.ts), each with
  * its same-run baseline and ratio.
  *
- * Usage: deno task bench [--only logs|kube|failover|memory] [flags of the benchmarks]
+ * Usage: deno task bench [--only logs|kube|failover|memory|admission] [flags of the benchmarks]
  *
  * @module
  */
@@ -33,6 +37,7 @@ const BENCHES: Readonly<Record<string, Bench>> = {
   kube: { script: "kube_bench.ts", flags: ["pods", "timeout", "naive"] },
   failover: { script: "failover_bench.ts", flags: ["rounds"] },
   memory: { script: "memory_bench.ts", flags: ["workers"] },
+  admission: { script: "admission_bench.ts", flags: ["tasks", "duration", "timeout"] },
 };
 
 const flagNames = Object.values(BENCHES).flatMap((b) => b.flags);

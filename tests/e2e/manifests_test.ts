@@ -227,6 +227,7 @@ Deno.test({
               verbs: ["get", "create", "update"],
             },
             { apiGroups: [""], resources: ["events"], verbs: ["create", "patch"] },
+            { apiGroups: [""], resources: ["resourcequotas"], verbs: ["get", "list", "watch"] },
           ]);
           const binding = await read("RoleBinding");
           assert.deepEqual(binding.roleRef, {
@@ -465,6 +466,7 @@ Deno.test({
             ...["get", "list", "watch", "update", "patch", "delete"].map((
               v,
             ): [string, string] => [v, "configmaps"]),
+            ["list", "resourcequotas"],
           ];
           // The one cluster-scoped rule: asking who a bearer token belongs to (TokenReview).
           assert.equal(
@@ -507,6 +509,7 @@ Deno.test({
               { namespace: ns, verb: "create", resource: "serviceaccounts", subresource: "token" },
               "mint service-account tokens",
             ],
+            [inNs("update", "resourcequotas"), "update resourcequotas"],
           ];
           for (const verb of ["get", "create", "update"]) {
             const lease = { ...inNs(verb, "leases"), group: "coordination.k8s.io" };

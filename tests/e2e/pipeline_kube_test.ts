@@ -514,7 +514,13 @@ Deno.test("pipelines over gRPC on the Kubernetes runtime (local control plane)",
           request,
           (p) => p.stage_id === "two" && p.status === "STAGE_RUNNING",
         );
-        const before = await view.pods(id);
+        // RUNNING is reported before the stage's pods are created (decide, report, then act; and
+        // a start first asks whether the namespace has room): wait for the pod to show up.
+        let before = await view.pods(id);
+        for (let i = 0; i < 600 && before.length < 2; i++) {
+          await new Promise((r) => setTimeout(r, 50));
+          before = await view.pods(id);
+        }
         assert.deepEqual(before.map((p) => p.metadata.name).sort(), [
           "otto-agent-survivor-one-a1-1",
           "otto-agent-survivor-two-a1-1",

@@ -13,8 +13,10 @@
  *
  * - Creates are idempotent by pod name (`AlreadyExists` reads the pod back), run under an
  *   adaptive limit that starts at `maxParallelCreates` (grows while the API server's latency
- *   holds, halves on 429, 5xx or slow answers), and retry 429 (honouring Retry-After), 5xx and
- *   network errors with backoff. A create refused for quota is a worker failed as `QuotaExceeded`.
+ *   holds, halves on 429, 5xx or slow answers), and retry 429 (honouring Retry-After), 5xx,
+ *   network errors and 409 Conflict (a lost race on the quota) with backoff. A create refused for
+ *   quota is a worker failed as `QuotaExceeded` (with `quotaRefusal: "requeue"`, a
+ *   {@linkcode QuotaRefusedError} for the admission layer).
  * - A pod that shows it cannot start (Unschedulable, image errors, container config errors) for
  *   `startFailureGraceMs` is given up: its reason is written on it (so it survives restarts), its
  *   deadline cut so a late start is killed at once; the worker is failed with that reason.
@@ -36,6 +38,7 @@ import {
   isTerminal,
   type LogLine,
   type LogReadOptions,
+  QuotaRefusedError,
   type Runtime,
   type StatusListener,
   WorkerConflictError,
@@ -45,7 +48,7 @@ import {
 } from "../types.ts";
 import { type KubeApi, type PodObject, withRetries } from "../../kube/api.ts";
 import { AdaptiveLimit, timed } from "../../kube/adaptive_limit.ts";
-import { isAlreadyExists, isNotFound, isQuotaExceeded } from "../../kube/errors.ts";
+import { isAlreadyExists, isConflict, isNotFound, isQuotaExceeded } from "../../kube/errors.ts";
 import { PodCache } from "../../kube/cache.ts";
 import { assertLeader, type Leadership } from "../../kube/leader.ts";
 import type { EventRecorder } from "../../kube/events.ts";
@@ -97,6 +100,11 @@ export interface KubeRuntimeOptions {
   readonly onWatchRestart?: () => void;
   /** Where Events on worker pods go (cannot start, stopped); absent: none. */
   readonly events?: EventRecorder;
+  /**
+   * A create refused for quota: `fail` the worker as QuotaExceeded (the default), or `requeue`:
+   * throw {@linkcode QuotaRefusedError} and keep no trace, so an admission layer retries it later.
+   */
+  readonly quotaRefusal?: "fail" | "requeue";
 }
 
 /** The Kubernetes runtime; see the module doc. */
@@ -273,6 +281,9 @@ export class KubeRuntime implements Runtime {
         withRetries(timed(report, create), {
           attempts: this.#o.maxCreateAttempts ?? 8,
           backoff: this.#o.createBackoff ?? { initialMs: 200, maxMs: 5_000 },
+          // Creates racing on a namespace's ResourceQuota may be answered 409 Conflict (the quota
+          // admission's own update of the quota lost): nothing was created, so try again.
+          alsoRetry: isConflict,
           signal: this.#closing.signal,
           onRetry: (attempt, waitMs, err) =>
             this.#o.logger.debug("pod create retried", {
@@ -294,6 +305,9 @@ export class KubeRuntime implements Runtime {
         return this.#sameTask(this.#statuses.get(spec.id) ?? podToStatus(pod), spec);
       }
       if (isQuotaExceeded(err)) {
+        if (this.#o.quotaRefusal === "requeue") {
+          throw new QuotaRefusedError(spec.id, err.statusMessage);
+        }
         return this.#refused(spec, "QuotaExceeded", err.statusMessage);
       }
       throw err;

@@ -1,0 +1,163 @@
+import assert from "node:assert/strict";
+import {
+  collectLogs,
+  runConformance,
+  waitForEnd,
+  waitForStatus,
+} from "../../tests/support/conformance.ts";
+import { watchEvents } from "../events/watch.ts";
+import { silentLogger } from "../telemetry/logger.ts";
+import { LocalRuntime } from "../worker/local/runtime.ts";
+import { signalGroup } from "../worker/local/process.ts";
+import type { WorkerSpec } from "../worker/types.ts";
+import { type AdmissionOptions, AdmittingRuntime } from "./runtime.ts";
+import { FileAdmissionStore } from "./store.ts";
+
+function spec(taskId: string, index: number, command: string, tenant = "t"): WorkerSpec {
+  return {
+    id: `otto-agent-${taskId}-${index}`,
+    taskId,
+    index,
+    image: "busybox:latest",
+    command,
+    env: {},
+    labels: {},
+    timeoutSeconds: 0,
+    admission: { tenant, priority: 0 },
+  };
+}
+
+async function open(stateDir: string, options: Partial<AdmissionOptions> = {}) {
+  return await AdmittingRuntime.open({
+    inner: await LocalRuntime.open({ stateDir, logger: silentLogger, stopGraceMs: 1000 }),
+    store: new FileAdmissionStore(`${stateDir}/admission.json`),
+    logger: silentLogger,
+    caps: { maxRunning: 0, maxPerTenant: 0 },
+    queueTimeoutMs: 3_600_000,
+    maxParallelStarts: 8,
+    ...options,
+  });
+}
+
+Deno.test("the admission layer over the local runtime passes the conformance suite", async (t) => {
+  const stateDir = await Deno.makeTempDir({ prefix: "ottoscaler-admission-" });
+  try {
+    await runConformance(t, {
+      open: () => open(stateDir, { caps: { maxRunning: 20, maxPerTenant: 0 } }),
+      spec: (taskId, index, b, options) => ({
+        ...spec(taskId, index, ""),
+        timeoutSeconds: options?.timeoutSeconds ?? 0,
+        command: [
+          b.ignoreTerm ? "trap '' TERM" : "",
+          ...(b.stdout ?? []).map((l) => `echo '${l}'`),
+          ...(b.stderr ?? []).map((l) => `echo '${l}' >&2`),
+          b.sleepSeconds ? `sleep ${b.sleepSeconds}` : "",
+          ...(b.stdoutAfterSleep ?? []).map((l) => `echo '${l}'`),
+          `exit ${b.exitCode ?? 0}`,
+        ].filter(Boolean).join("\n"),
+      }),
+      killUnseen: async (_runtime, id) => {
+        const pid = Number(await Deno.readTextFile(`${stateDir}/workers/${id}/pid`));
+        signalGroup(pid, "SIGKILL");
+        for (let i = 0; i < 200 && signalGroup(pid, 0 as unknown as Deno.Signal); i++) {
+          await new Promise((r) => setTimeout(r, 10));
+        }
+      },
+    });
+  } finally {
+    await Deno.remove(stateDir, { recursive: true });
+  }
+});
+
+Deno.test("admission: gangs, waiting logs, stops, timeouts, never-fits", async (t) => {
+  const stateDir = await Deno.makeTempDir({ prefix: "ottoscaler-admission-" });
+  const runtime = await open(stateDir, { caps: { maxRunning: 3, maxPerTenant: 0 } });
+  try {
+    await t.step("a gang waits whole until there is room for all of it", async () => {
+      const holder = spec("hold", 1, "sleep 1");
+      const blocker = spec("hold", 2, "sleep 30");
+      await runtime.start(holder);
+      await runtime.start(blocker);
+      const gang = [spec("gang", 1, "echo one"), spec("gang", 2, "echo two")];
+      const statuses = await runtime.startTogether(gang);
+      // 2 run, 1 free: the gang of 2 waits, both of it.
+      assert.deepEqual(statuses.map((s) => s.phase), ["pending", "pending"]);
+      assert.match(statuses[0].message ?? "", /^Queued: position 1, held by MAX_RUNNING_WORKERS/);
+      const follow = collectLogs(runtime, gang[1].id, { follow: true });
+      assert.deepEqual(await collectLogs(runtime, gang[0].id), [], "no lines while waiting");
+      await waitForEnd(runtime, holder.id);
+      const ends = await Promise.all(gang.map((s) => waitForEnd(runtime, s.id)));
+      assert.deepEqual(ends.map((s) => s.phase), ["succeeded", "succeeded"]);
+      assert.deepEqual((await follow).map((l) => l.message), ["two"]);
+    });
+
+    await t.step("stopping a waiting worker ends it Stopped without starting it", async () => {
+      const filler = [spec("fill", 1, "sleep 30"), spec("fill", 2, "sleep 30")];
+      for (const s of filler) await runtime.start(s);
+      const waiting = spec("stopme", 1, "echo never");
+      const abort = new AbortController();
+      const events = watchEvents(runtime, { taskId: "stopme" }, abort.signal);
+      assert.equal((await runtime.start(waiting)).phase, "pending");
+      const seen = waitForEnd(runtime, waiting.id);
+      await runtime.stop(waiting.id);
+      const end = await seen;
+      assert.equal(end.reason, "Stopped");
+      assert.match(end.message ?? "", /while waiting/);
+      // The events (and so push notifications, made from the same transitions) say so.
+      const got: string[] = [];
+      for await (const e of events) {
+        got.push(`${e.type} ${e.reason}`);
+        if (e.type === "TERMINATED") break;
+      }
+      abort.abort();
+      assert.equal(got.length, 2);
+      assert.match(
+        got[0],
+        /^CREATED Queued: position 1, held by MAX_RUNNING_WORKERS \(3, 3 running\)$/,
+      );
+      assert.equal(got[1], "TERMINATED Stopped: stopped while waiting in line");
+      assert.deepEqual(await collectLogs(runtime, waiting.id, { follow: true }), []);
+      await Deno.stat(`${stateDir}/workers/${waiting.id}`).then(
+        () => assert.fail("a stopped waiting worker must never have been started"),
+        (err) => assert.ok(err instanceof Deno.errors.NotFound),
+      );
+      for (const s of filler) await runtime.stop(s.id);
+    });
+
+    await t.step("a gang larger than the cap is refused at once", async () => {
+      const big = [1, 2, 3, 4].map((i) => spec("big", i, "true"));
+      const statuses = await runtime.startTogether(big);
+      assert.ok(statuses.every((s) => s.phase === "failed" && s.reason === "QuotaExceeded"));
+      assert.match(
+        statuses[0].message ?? "",
+        /can never fit: 4 workers .* MAX_RUNNING_WORKERS \(3\)/,
+      );
+    });
+    await runtime.stop("otto-agent-hold-2");
+  } finally {
+    await runtime.close();
+  }
+
+  await t.step("the line survives a restart; a worker waiting too long fails", async () => {
+    const first = await open(stateDir, { caps: { maxRunning: 1, maxPerTenant: 0 } });
+    await first.start(spec("long", 1, "sleep 30"));
+    const queued = await first.start(spec("late", 1, "echo late"));
+    assert.equal(queued.phase, "pending");
+    await first.close();
+    const again = await open(stateDir, {
+      caps: { maxRunning: 1, maxPerTenant: 0 },
+      queueTimeoutMs: 200,
+    });
+    try {
+      const late = again.list({ taskId: "late" })[0];
+      assert.equal(late?.phase, "pending", "still in line after the restart");
+      const end = await waitForStatus(again, late.id, (s) => s.phase === "failed");
+      assert.equal(end.reason, "QuotaExceeded");
+      assert.match(end.message ?? "", /QUEUE_TIMEOUT_SECONDS/);
+      await again.stop("otto-agent-long-1");
+    } finally {
+      await again.close();
+      await Deno.remove(stateDir, { recursive: true });
+    }
+  });
+});
