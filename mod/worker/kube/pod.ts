@@ -100,6 +100,9 @@ export interface WorkerPod {
   };
 }
 
+/** The label with the worker's index. */
+export const INDEX_LABEL = "ottoscaler.io/index";
+
 /** Builds the worker pod for `spec`; see the module doc. */
 export function buildPod(spec: WorkerSpec, options: PodOptions): WorkerPod {
   const env = Object.entries(spec.env)
@@ -157,4 +160,18 @@ export function buildPod(spec: WorkerSpec, options: PodOptions): WorkerPod {
       }],
     },
   };
+}
+
+/**
+ * The pod the Kubernetes runtime creates for `spec`: {@linkcode buildPod} with the labels that
+ * mark it as Ottoscaler's (`managed-by`, `app`) and carry the worker's index.
+ */
+export function managedPod(spec: WorkerSpec, options: PodOptions): WorkerPod {
+  const labels = {
+    ...spec.labels,
+    "managed-by": "ottoscaler",
+    app: "otto-agent",
+    [INDEX_LABEL]: String(spec.index),
+  };
+  return buildPod({ ...spec, labels }, options);
 }

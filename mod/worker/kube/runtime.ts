@@ -55,13 +55,13 @@ import type { EventRecorder } from "../../kube/events.ts";
 import { readPodLog, waitForStatus } from "./logs.ts";
 import { StartFailures } from "./start_failures.ts";
 import { Reaper } from "./reaper.ts";
-import { buildPod, type Resources } from "./pod.ts";
+import { managedPod, type Resources } from "./pod.ts";
 import {
   FAILED_AT_ANNOTATION,
   FAILURE_MESSAGE_ANNOTATION,
   FAILURE_REASON_ANNOTATION,
-  INDEX_LABEL,
   podToStatus,
+  refusedStatus,
   STOP_ANNOTATION,
 } from "./status.ts";
 
@@ -263,13 +263,7 @@ export class KubeRuntime implements Runtime {
 
   /** Creates the pod: built before it waits for a slot, so a slot is only the request. */
   async #create(spec: WorkerSpec): Promise<WorkerStatus> {
-    const labels = {
-      ...spec.labels,
-      "managed-by": "ottoscaler",
-      app: "otto-agent",
-      [INDEX_LABEL]: String(spec.index),
-    };
-    const body = buildPod({ ...spec, labels }, {
+    const body = managedPod(spec, {
       namespace: this.#o.namespace,
       resources: this.#o.resources ?? {},
       annotations: spec.annotations,
@@ -315,18 +309,7 @@ export class KubeRuntime implements Runtime {
   }
 
   #refused(spec: WorkerSpec, reason: "QuotaExceeded", message: string): WorkerStatus {
-    const now = new Date().toISOString();
-    const status: WorkerStatus = {
-      id: spec.id,
-      taskId: spec.taskId,
-      index: spec.index,
-      phase: "failed",
-      createdAt: now,
-      finishedAt: now,
-      reason,
-      message,
-      labels: { ...spec.labels },
-    };
+    const status = refusedStatus(spec, reason, message);
     this.#tombstones.set(spec.id, status);
     this.#publish(status);
     return status;

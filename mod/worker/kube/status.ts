@@ -20,9 +20,9 @@
  * @module
  */
 
-import type { EndReason, Phase, WorkerStatus } from "../types.ts";
+import type { EndReason, Phase, WorkerSpec, WorkerStatus } from "../types.ts";
 import type { PodObject } from "../../kube/api.ts";
-import { TASK_ID_ANNOTATION, WORKER_CONTAINER } from "./pod.ts";
+import { INDEX_LABEL, TASK_ID_ANNOTATION, WORKER_CONTAINER } from "./pod.ts";
 
 /** Annotation set when Ottoscaler stops a worker (RFC 3339 time of the request). */
 export const STOP_ANNOTATION = "ottoscaler.io/stop-requested";
@@ -32,8 +32,6 @@ export const FAILURE_REASON_ANNOTATION = "ottoscaler.io/failure-reason";
 export const FAILURE_MESSAGE_ANNOTATION = "ottoscaler.io/failure-message";
 /** Annotation with the time Ottoscaler gave up (RFC 3339). */
 export const FAILED_AT_ANNOTATION = "ottoscaler.io/failed-at";
-/** The label with the worker's index. */
-export const INDEX_LABEL = "ottoscaler.io/index";
 
 /** The reasons a pending container or pod shows when it cannot start. */
 const WAITING_FAILURES: ReadonlySet<string> = new Set([
@@ -153,4 +151,20 @@ function failedEnd(pod: PodObject, stopped: boolean): { reason: EndReason; messa
   }
   const why = [status.reason, status.message].filter(Boolean).join(": ");
   return { reason: "Error", message: why || "the pod failed" };
+}
+
+/** The status of a worker whose pod the API server refused (no pod exists): failed at once. */
+export function refusedStatus(spec: WorkerSpec, reason: EndReason, message: string): WorkerStatus {
+  const now = new Date().toISOString();
+  return {
+    id: spec.id,
+    taskId: spec.taskId,
+    index: spec.index,
+    phase: "failed",
+    createdAt: now,
+    finishedAt: now,
+    reason,
+    message,
+    labels: { ...spec.labels },
+  };
 }
