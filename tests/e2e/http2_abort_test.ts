@@ -73,15 +73,16 @@ Deno.test("HTTP/2 abort (denoland/deno#36788): reproduced, and survived by a sup
       try {
         await until("the server's port", () => /PORT \d+/.test(out.text()) || end !== undefined);
         const port = out.text().match(/PORT (\d+)/)![1];
-        // Three rounds at most; in every run here the first one was enough.
-        for (let round = 0; round < 3 && end === undefined; round++) {
+        // Up to eight rounds; on an idle machine the first one was enough, under load the abort
+        // can take a few rounds (or come a few seconds after the client closed).
+        for (let round = 0; round < 8 && end === undefined; round++) {
           const client = await new Deno.Command(Deno.execPath(), {
             args: ["run", "--allow-all", PEER, "client", `127.0.0.1:${port}`, "30000"],
             stdout: "null",
             stderr: "null",
           }).output();
-          assert.equal(client.code, 0, "the client itself is fine");
-          await new Promise((r) => setTimeout(r, 1000));
+          assert.ok(client.code === 0 || end !== undefined, "the client itself is fine");
+          await until("the server to abort", () => end !== undefined, 5_000).catch(() => {});
         }
         assert.ok(end !== undefined, "the server was expected to abort (is #36788 fixed?)");
         assert.ok(
