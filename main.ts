@@ -26,6 +26,7 @@ import { COMMANDS, UsageError } from "./mod/cli/commands.ts";
 import { describeGrpcError, isUnavailable, refusalHint } from "./mod/cli/client.ts";
 import { connectHandler } from "./mod/grpc/handler_client.ts";
 import { startServer } from "./mod/grpc/server.ts";
+import { dashboard } from "./mod/http/dashboard/dashboard.ts";
 import { Authenticator } from "./mod/grpc/auth/authenticator.ts";
 import { bindPolicy, isLoopback } from "./mod/grpc/auth/bind_policy.ts";
 import {
@@ -174,6 +175,29 @@ function checkSecuritySettings(config: Config): void {
       "needs OTTO_HANDLER_TLS=true (a credential sent in plaintext can be read off the network)",
     );
   }
+}
+
+/** Serves the dashboard on HTTP_PORT (on the gRPC host); resolves once it listens. */
+async function openHttp(
+  host: string,
+  port: number,
+  logger: Logger,
+  handler: (request: Request) => Promise<Response | undefined>,
+): Promise<Deno.HttpServer<Deno.NetAddr>> {
+  const log = logger.with({ component: "http" });
+  const listening = Promise.withResolvers<void>();
+  const server = Deno.serve({
+    hostname: host,
+    port,
+    onListen: () => listening.resolve(),
+    onError: (err) => {
+      log.error("HTTP request failed", { err });
+      return new Response("internal error\n", { status: 500 });
+    },
+  }, async (request) => (await handler(request)) ?? new Response("not found\n", { status: 404 }));
+  await listening.promise;
+  log.info("HTTP server listening", { address: host, port: server.addr.port });
+  return server;
 }
 
 /** The gRPC server's security: TLS, who may call, and where to bind. */
@@ -412,6 +436,20 @@ async function serve(args: string[]): Promise<number> {
     pipelines,
   });
   parts.defer(() => server.close());
+  if (config.httpPort !== 0) {
+    const http = await openHttp(
+      security.host,
+      config.httpPort,
+      logger,
+      dashboard({
+        runtime,
+        pipelines,
+        auth: security.auth,
+        logger,
+      }),
+    );
+    parts.defer(() => http.shutdown());
+  }
 
   const signal = await stopSignal;
   logger.info("shutting down", { signal });

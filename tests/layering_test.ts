@@ -33,6 +33,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ["pipeline"],
   ["grpc/auth"],
   ["grpc"],
+  ["http/dashboard"],
   ["http"],
   ["cli"],
   ["main.ts"],

@@ -28,6 +28,8 @@ export interface Config {
   readonly grpcTlsClientCaFile: string;
   /** Port of a plaintext listener serving only grpc.health.v1; 0: none. */
   readonly grpcHealthPort: number;
+  /** Port of the HTTP server (the web dashboard); 0: off. */
+  readonly httpPort: number;
   /** The tokens file (`token,name,role` lines); empty: no static tokens. */
   readonly authTokensFile: string;
   /** Service accounts allowed (`namespace:name=role`, comma-separated), checked by TokenReview. */
@@ -232,6 +234,15 @@ export const SETTINGS: readonly Setting[] = [
     default: "0",
     doc:
       "Port of a second, plaintext listener with only grpc.health.v1 (for kubelet probes, which cannot use TLS); 0: none.",
+    parse: integer(0, 65535),
+  },
+  {
+    key: "httpPort",
+    env: "HTTP_PORT",
+    flag: "http-port",
+    default: "0",
+    doc:
+      "Port of the HTTP server: the web dashboard (`/`, same tokens and roles as the gRPC API), on the gRPC host; 0: off.",
     parse: integer(0, 65535),
   },
   {
