@@ -44,9 +44,14 @@ export async function authorize(
     ? 403
     : 503;
   return {
-    refusal: Response.json({ error: decision.code, message: decision.message }, {
-      status,
-      headers: status === 401 ? { "www-authenticate": 'Bearer realm="ottoscaler"' } : {},
-    }),
+    refusal: Response.json(
+      { error: decision.code, message: decision.message },
+      {
+        status,
+        headers: status === 401
+          ? { "www-authenticate": 'Bearer realm="ottoscaler"' }
+          : {},
+      },
+    ),
   };
 }

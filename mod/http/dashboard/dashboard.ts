@@ -22,7 +22,10 @@
  */
 
 import type { Authenticator } from "../../grpc/auth/authenticator.ts";
-import { PipelineNotFoundError, StageNotWaitingError } from "../../pipeline/executor.ts";
+import {
+  PipelineNotFoundError,
+  StageNotWaitingError,
+} from "../../pipeline/executor.ts";
 import type { PipelineExecutor } from "../../pipeline/executor.ts";
 import type { Logger } from "../../telemetry/logger.ts";
 import { ValidationError } from "../../worker/errors.ts";
@@ -31,7 +34,13 @@ import { validateTaskId } from "../../worker/validate.ts";
 import { type Action, authorize } from "./access.ts";
 import { ASSETS, PAGE } from "./assets.ts";
 import { sseResponse } from "./sse.ts";
-import { logEvents, pipelineEvents, pipelineView, workerEvents, workerStates } from "./streams.ts";
+import {
+  logEvents,
+  pipelineEvents,
+  pipelineView,
+  workerEvents,
+  workerStates,
+} from "./streams.ts";
 
 /** What the dashboard reads and acts on. */
 export interface DashboardDeps {
@@ -46,9 +55,16 @@ export interface DashboardDeps {
 }
 
 /** Answers a dashboard request, or undefined when the path is not the dashboard's. */
-export type DashboardHandler = (request: Request) => Promise<Response | undefined>;
+export type DashboardHandler = (
+  request: Request,
+) => Promise<Response | undefined>;
 
-const PAGES = [/^\/$/, /^\/events$/, /^\/workers\/[^/]+$/, /^\/pipelines\/[^/]+$/];
+const PAGES = [
+  /^\/$/,
+  /^\/events$/,
+  /^\/workers\/[^/]+$/,
+  /^\/pipelines\/[^/]+$/,
+];
 const SECURITY_HEADERS = {
   "content-security-policy":
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'",
@@ -64,13 +80,23 @@ export function dashboard(deps: DashboardDeps): DashboardHandler {
     if (request.method === "GET" || request.method === "HEAD") {
       if (PAGES.some((p) => p.test(path))) {
         return new Response(PAGE.body, {
-          headers: { "content-type": PAGE.type, "cache-control": "no-cache", ...SECURITY_HEADERS },
+          headers: {
+            "content-type": PAGE.type,
+            "cache-control": "no-cache",
+            ...SECURITY_HEADERS,
+          },
         });
       }
-      const asset = path.startsWith("/assets/") ? ASSETS.get(path.slice(8)) : undefined;
+      const asset = path.startsWith("/assets/")
+        ? ASSETS.get(path.slice(8))
+        : undefined;
       if (asset) {
         return new Response(asset.body, {
-          headers: { "content-type": asset.type, "cache-control": "no-cache", ...SECURITY_HEADERS },
+          headers: {
+            "content-type": asset.type,
+            "cache-control": "no-cache",
+            ...SECURITY_HEADERS,
+          },
         });
       }
     }
@@ -91,14 +117,21 @@ async function api(
 ): Promise<Response> {
   const parts = path.slice(5).split("/").map(decodeURIComponent);
   const post = request.method === "POST";
-  const action: Action = !post ? "view" : parts.at(-1) === "cancel" ? "cancel" : "approve";
+  const action: Action = !post
+    ? "view"
+    : parts.at(-1) === "cancel"
+    ? "cancel"
+    : "approve";
   if (!post && request.method !== "GET") {
     return Response.json({ error: "method not allowed" }, { status: 405 });
   }
   const access = await authorize(deps.auth, request, action);
   // The page asks who it is before anything else: "not signed in" is an answer there (the page
   // shows the sign-in form), not a failed request.
-  if (access.refusal && !post && path === "/api/me" && access.refusal.status === 401) {
+  if (
+    access.refusal && !post && path === "/api/me" &&
+    access.refusal.status === 401
+  ) {
     const { message } = await access.refusal.json();
     return Response.json({ authenticated: false, message });
   }
@@ -117,37 +150,60 @@ async function api(
   if (!post && parts.length === 1 && parts[0] === "pipelines") {
     return Response.json(deps.pipelines.list().map(pipelineView));
   }
-  if (!post && parts[0] === "stream" && parts.length === 2 && parts[1] === "workers") {
+  if (
+    !post && parts[0] === "stream" && parts.length === 2 &&
+    parts[1] === "workers"
+  ) {
     return sseResponse((signal) => workerStates(deps.runtime, signal));
   }
-  if (!post && parts[0] === "stream" && parts.length === 2 && parts[1] === "events") {
+  if (
+    !post && parts[0] === "stream" && parts.length === 2 &&
+    parts[1] === "events"
+  ) {
     const task = url.searchParams.get("task") || undefined;
     if (task !== undefined) validateTaskId(task, "task");
     return sseResponse((signal) => workerEvents(deps.runtime, task, signal));
   }
-  if (!post && parts[0] === "stream" && parts.length === 3 && parts[1] === "logs") {
+  if (
+    !post && parts[0] === "stream" && parts.length === 3 && parts[1] === "logs"
+  ) {
     const id = parts[2];
-    if (!deps.runtime.list().some((w) => w.id === id)) throw new WorkerNotFoundError(id);
+    if (!deps.runtime.list().some((w) => w.id === id)) {
+      throw new WorkerNotFoundError(id);
+    }
     const after = resumePoint(request);
     return sseResponse((signal) => logEvents(deps.runtime, id, after, signal));
   }
-  if (!post && parts[0] === "stream" && parts.length === 3 && parts[1] === "pipelines") {
+  if (
+    !post && parts[0] === "stream" && parts.length === 3 &&
+    parts[1] === "pipelines"
+  ) {
     const run = deps.pipelines.get(parts[2]);
     if (!run) throw new PipelineNotFoundError(parts[2]);
     return sseResponse((signal) => pipelineEvents(run, signal));
   }
-  if (post && parts[0] === "pipelines" && parts.length === 3 && parts[2] === "cancel") {
+  if (
+    post && parts[0] === "pipelines" && parts.length === 3 &&
+    parts[2] === "cancel"
+  ) {
     const id = validateTaskId(parts[1], "pipeline_id");
     if (!deps.pipelines.get(id)) throw new PipelineNotFoundError(id);
     const cancelled = await deps.pipelines.cancel(id);
-    log.info("pipeline cancel", { pipeline: id, cancelled, caller: caller.name });
+    log.info("pipeline cancel", {
+      pipeline: id,
+      cancelled,
+      caller: caller.name,
+    });
     return Response.json({
       cancelled,
-      message: cancelled ? `pipeline ${id} cancelled` : `pipeline ${id} had already finished`,
+      message: cancelled
+        ? `pipeline ${id} cancelled`
+        : `pipeline ${id} had already finished`,
     });
   }
   if (
-    post && parts[0] === "pipelines" && parts.length === 5 && parts[2] === "stages" &&
+    post && parts[0] === "pipelines" && parts.length === 5 &&
+    parts[2] === "stages" &&
     parts[4] === "approval"
   ) {
     const id = validateTaskId(parts[1], "pipeline_id");
@@ -156,16 +212,24 @@ async function api(
       throw new ValidationError("approved", "must be true or false");
     }
     const comment = body.comment === undefined ? "" : body.comment;
-    if (typeof comment !== "string") throw new ValidationError("comment", "must be a string");
+    if (typeof comment !== "string") {
+      throw new ValidationError("comment", "must be a string");
+    }
     const status = await deps.pipelines.approve(id, parts[3], {
       approved: body.approved,
       approver: caller.name.slice(0, 256),
       comment: comment.slice(0, 1024),
     });
     const verb = body.approved ? "approved" : "rejected";
-    return Response.json({ status, message: `stage ${parts[3]} of pipeline ${id} ${verb}` });
+    return Response.json({
+      status,
+      message: `stage ${parts[3]} of pipeline ${id} ${verb}`,
+    });
   }
-  return Response.json({ error: "NOT_FOUND", message: `no such API path: ${path}` }, {
+  return Response.json({
+    error: "NOT_FOUND",
+    message: `no such API path: ${path}`,
+  }, {
     status: 404,
   });
 }
@@ -199,13 +263,19 @@ async function readJson(request: Request): Promise<Record<string, unknown>> {
 function errorResponse(err: unknown, log: Logger): Response {
   const message = err instanceof Error ? err.message : String(err);
   if (err instanceof ValidationError) {
-    return Response.json({ error: "INVALID_ARGUMENT", message }, { status: 400 });
+    return Response.json({ error: "INVALID_ARGUMENT", message }, {
+      status: 400,
+    });
   }
-  if (err instanceof PipelineNotFoundError || err instanceof WorkerNotFoundError) {
+  if (
+    err instanceof PipelineNotFoundError || err instanceof WorkerNotFoundError
+  ) {
     return Response.json({ error: "NOT_FOUND", message }, { status: 404 });
   }
   if (err instanceof StageNotWaitingError) {
-    return Response.json({ error: "FAILED_PRECONDITION", message }, { status: 409 });
+    return Response.json({ error: "FAILED_PRECONDITION", message }, {
+      status: 409,
+    });
   }
   log.error("dashboard request failed", { err });
   return Response.json({ error: "INTERNAL", message }, { status: 500 });

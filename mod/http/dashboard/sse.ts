@@ -26,7 +26,9 @@ export function formatSse(event: SseEvent): string {
  * body stream is cancelled), which must end the iterable. (Not the request's signal: Deno.serve
  * aborts that once the response starts, by its legacy rule.)
  */
-export function sseResponse(events: (signal: AbortSignal) => AsyncIterable<SseEvent>): Response {
+export function sseResponse(
+  events: (signal: AbortSignal) => AsyncIterable<SseEvent>,
+): Response {
   const controller = new AbortController();
   const encoder = new TextEncoder();
   let keepAlive: ReturnType<typeof setInterval> | undefined;
@@ -48,7 +50,11 @@ export function sseResponse(events: (signal: AbortSignal) => AsyncIterable<SseEv
         } catch (err) {
           if (!controller.signal.aborted) {
             const message = err instanceof Error ? err.message : String(err);
-            out.enqueue(encoder.encode(formatSse({ event: "failure", data: { message } })));
+            out.enqueue(
+              encoder.encode(
+                formatSse({ event: "failure", data: { message } }),
+              ),
+            );
           }
         } finally {
           clearInterval(keepAlive);

@@ -53,7 +53,10 @@ export function pipelineView(run: PipelineRun): Record<string, unknown> {
 }
 
 /** One stage's progress as the dashboard shows it (with its attempt, from the run). */
-export function stageView(run: PipelineRun, p: StageProgress): Record<string, unknown> {
+export function stageView(
+  run: PipelineRun,
+  p: StageProgress,
+): Record<string, unknown> {
   return {
     stageId: p.stageId,
     attempt: run.state.stages[p.stageId]?.attempt ?? 0,
@@ -79,11 +82,18 @@ export async function* logEvents(
   after: number,
   signal: AbortSignal,
 ): AsyncGenerator<SseEvent> {
-  for await (const line of runtime.logs(workerId, { after, follow: true, signal })) {
+  for await (
+    const line of runtime.logs(workerId, { after, follow: true, signal })
+  ) {
     yield {
       id: String(line.sequence),
       event: "line",
-      data: { n: line.sequence, t: line.timestamp, s: line.source, m: line.message },
+      data: {
+        n: line.sequence,
+        t: line.timestamp,
+        s: line.source,
+        m: line.message,
+      },
     };
   }
 }
@@ -113,10 +123,14 @@ export async function* workerEvents(
 }
 
 /** The state of every worker, then each change (the overview's table). */
-export function workerStates(runtime: Runtime, signal: AbortSignal): AsyncIterable<SseEvent> {
+export function workerStates(
+  runtime: Runtime,
+  signal: AbortSignal,
+): AsyncIterable<SseEvent> {
   // Unbounded: the runtime's listener cannot wait; a change replaces a row, so it is small.
   const channel = Channel.unbounded<SseEvent>();
-  const send = (w: WorkerStatus) => channel.send({ event: "worker", data: workerView(w) });
+  const send = (w: WorkerStatus) =>
+    channel.send({ event: "worker", data: workerView(w) });
   const unwatch = runtime.watch(send);
   for (const w of runtime.list()) send(w);
   const stop = () => {
@@ -141,7 +155,9 @@ export async function* pipelineEvents(
   run.done.then(stop);
   try {
     yield { event: "pipeline", data: pipelineView(run) };
-    for await (const p of live) yield { event: "stage", data: stageView(run, p) };
+    for await (const p of live) {
+      yield { event: "stage", data: stageView(run, p) };
+    }
     yield { event: "pipeline", data: pipelineView(run) };
   } finally {
     unsubscribe();

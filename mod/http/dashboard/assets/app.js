@@ -6,7 +6,12 @@
 // token), Server-Sent Events read with fetch (EventSource cannot send headers) with resume from
 // the last id, and the router that picks a page by path. Plain JavaScript, no build step.
 
-import { renderEvents, renderOverview, renderPipeline, renderWorker } from "./views.js";
+import {
+  renderEvents,
+  renderOverview,
+  renderPipeline,
+  renderWorker,
+} from "./views.js";
 
 const TOKEN_KEY = "ottoscaler.token";
 
@@ -38,7 +43,11 @@ export class ApiError extends Error {
 export async function api(path, init = {}) {
   const res = await fetch(path, {
     ...init,
-    headers: { ...authHeaders(), "content-type": "application/json", ...(init.headers ?? {}) },
+    headers: {
+      ...authHeaders(),
+      "content-type": "application/json",
+      ...(init.headers ?? {}),
+    },
   });
   const body = await res.json().catch(() => ({}));
   if (res.status === 401) signIn(body.message);
@@ -117,7 +126,9 @@ export function signIn(why) {
   main.replaceChildren();
   const form = el("form", { class: "signin", "aria-label": "Sign in" }, [
     el("h1", {}, ["Sign in"]),
-    el("p", { class: "muted" }, ["The same token as for the gRPC API (AUTH_TOKENS_FILE)."]),
+    el("p", { class: "muted" }, [
+      "The same token as for the gRPC API (AUTH_TOKENS_FILE).",
+    ]),
     why ? el("p", { class: "error", role: "alert" }, [why]) : "",
     el("label", { for: "token" }, ["Token"]),
     el("input", {
@@ -131,7 +142,8 @@ export function signIn(why) {
   ]);
   form.addEventListener("submit", (e) => {
     e.preventDefault();
-    const input = /** @type {HTMLInputElement} */ (form.querySelector("#token"));
+    const input =
+      /** @type {HTMLInputElement} */ (form.querySelector("#token"));
     sessionStorage.setItem(TOKEN_KEY, input.value.trim());
     route();
   });
@@ -172,12 +184,16 @@ export async function route() {
     if (!me?.authenticated) return signIn(token() ? me?.message : "");
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) return;
-    main.replaceChildren(el("p", { class: "error", role: "alert" }, [String(err)]));
+    main.replaceChildren(
+      el("p", { class: "error", role: "alert" }, [String(err)]),
+    );
     return;
   }
   const who = /** @type {HTMLElement} */ (document.getElementById("who"));
   who.replaceChildren(
-    who0.open ? "open access (no sign-in configured)" : `${who0.name} (${who0.role})`,
+    who0.open
+      ? "open access (no sign-in configured)"
+      : `${who0.name} (${who0.role})`,
   );
   if (!who0.open) {
     const out = el("button", { type: "button" }, ["Sign out"]);
@@ -192,8 +208,9 @@ export async function route() {
   const ctx = { main, signal: ctl.signal, operator: who0.role === "operator" };
   main.replaceChildren();
   let m;
-  if ((m = path.match(/^\/workers\/([^/]+)$/))) renderWorker(ctx, decodeURIComponent(m[1]));
-  else if ((m = path.match(/^\/pipelines\/([^/]+)$/))) {
+  if ((m = path.match(/^\/workers\/([^/]+)$/))) {
+    renderWorker(ctx, decodeURIComponent(m[1]));
+  } else if ((m = path.match(/^\/pipelines\/([^/]+)$/))) {
     renderPipeline(ctx, decodeURIComponent(m[1]));
   } else if (path === "/events") renderEvents(ctx);
   else renderOverview(ctx);
@@ -202,7 +219,10 @@ export async function route() {
 // Links inside the app navigate without a reload (and keep the streams of one page only).
 document.addEventListener("click", (e) => {
   const a = /** @type {HTMLElement} */ (e.target).closest?.("a");
-  if (!a || a.origin !== location.origin || e.ctrlKey || e.metaKey || a.hasAttribute("download")) {
+  if (
+    !a || a.origin !== location.origin || e.ctrlKey || e.metaKey ||
+    a.hasAttribute("download")
+  ) {
     return;
   }
   if (a.pathname === location.pathname && a.hash) return;

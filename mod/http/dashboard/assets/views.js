@@ -29,11 +29,12 @@ export function renderOverview(ctx) {
     placeholder: "task",
     "aria-label": "Filter by task",
   }));
-  const phase =
-    /** @type {HTMLSelectElement} */ (el("select", { "aria-label": "Filter by phase" }, [
-      el("option", { value: "" }, ["any phase"]),
-      ...PHASES.map((p) => el("option", { value: p }, [p])),
-    ]));
+  const phase = /** @type {HTMLSelectElement} */ (el("select", {
+    "aria-label": "Filter by phase",
+  }, [
+    el("option", { value: "" }, ["any phase"]),
+    ...PHASES.map((p) => el("option", { value: p }, [p])),
+  ]));
   const body = el("tbody");
   const pipes = el("tbody");
   ctx.main.append(
@@ -52,7 +53,9 @@ export function renderOverview(ctx) {
     ])]),
     el("h2", {}, ["Pipelines"]),
     el("div", { class: "scroll" }, [el("table", { id: "pipelines" }, [
-      el("thead", {}, [el("tr", {}, ["Pipeline", "Stages"].map((h) => el("th", {}, [h])))]),
+      el("thead", {}, [
+        el("tr", {}, ["Pipeline", "Stages"].map((h) => el("th", {}, [h]))),
+      ]),
       pipes,
     ])]),
   );
@@ -65,7 +68,9 @@ export function renderOverview(ctx) {
       .sort((a, b) => a.taskId.localeCompare(b.taskId) || a.index - b.index);
     body.replaceChildren(...rows.map((w) =>
       el("tr", { "data-worker": w.id }, [
-        el("td", {}, [el("a", { href: `/workers/${encodeURIComponent(w.id)}` }, [w.id])]),
+        el("td", {}, [
+          el("a", { href: `/workers/${encodeURIComponent(w.id)}` }, [w.id]),
+        ]),
         el("td", {}, [w.taskId]),
         el("td", { class: `phase phase-${w.phase}` }, [w.phase]),
         el("td", {}, [w.reason]),
@@ -87,12 +92,16 @@ export function renderOverview(ctx) {
     if (!list) return;
     pipes.replaceChildren(...list.map((/** @type {any} */ p) =>
       el("tr", {}, [
-        el("td", {}, [el("a", { href: `/pipelines/${encodeURIComponent(p.id)}` }, [p.id])]),
+        el("td", {}, [
+          el("a", { href: `/pipelines/${encodeURIComponent(p.id)}` }, [p.id]),
+        ]),
         el(
           "td",
           {},
           p.progress.map((/** @type {any} */ s) =>
-            el("span", { class: `status status-${s.status}` }, [`${s.stageId} `])
+            el("span", { class: `status status-${s.status}` }, [
+              `${s.stageId} `,
+            ])
           ),
         ),
       ])
@@ -130,8 +139,9 @@ export function ansi(text, query) {
       }
       parts.push(s.slice(i));
     }
-    if (classes.length) out.push(el("span", { class: classes.join(" ") }, parts));
-    else out.push(...parts);
+    if (classes.length) {
+      out.push(el("span", { class: classes.join(" ") }, parts));
+    } else out.push(...parts);
   };
   // deno-lint-ignore no-control-regex -- ESC starts the escape sequences this parses
   const re = /\x1b\[([0-9;]*)([A-Za-z])/g;
@@ -146,7 +156,11 @@ export function ansi(text, query) {
       else if (code >= 30 && code <= 37) {
         classes = [...classes.filter((c) => c === "a-b"), `a-${code}`];
       } else if (code >= 90 && code <= 97) {
-        classes = [...classes.filter((c) => c === "a-b"), `a-${code - 60}`, "a-b"];
+        classes = [
+          ...classes.filter((c) => c === "a-b"),
+          `a-${code - 60}`,
+          "a-b",
+        ];
       } else if (code === 39) classes = classes.filter((c) => c === "a-b");
     }
   }
@@ -158,7 +172,11 @@ export function ansi(text, query) {
 export function renderWorker(ctx, id) {
   const live = el("span", { class: "muted", "aria-live": "polite" });
   const count = el("span", { class: "muted", id: "count" });
-  const follow = el("button", { type: "button", "aria-pressed": "true", id: "follow" }, ["Pause"]);
+  const follow = el("button", {
+    type: "button",
+    "aria-pressed": "true",
+    id: "follow",
+  }, ["Pause"]);
   const search = /** @type {HTMLInputElement} */ (el("input", {
     type: "search",
     placeholder: "search (Enter: next)",
@@ -200,7 +218,10 @@ export function renderWorker(ctx, id) {
     spacer.style.height = `${nums.length * ROW}px`;
     if (following) box.scrollTop = box.scrollHeight;
     const first = Math.max(0, Math.floor(box.scrollTop / ROW) - 20);
-    const last = Math.min(nums.length, first + Math.ceil(box.clientHeight / ROW) + 40);
+    const last = Math.min(
+      nums.length,
+      first + Math.ceil(box.clientHeight / ROW) + 40,
+    );
     rows.style.top = `${first * ROW}px`;
     const out = [];
     for (let i = first; i < last; i++) {
@@ -251,7 +272,8 @@ export function renderWorker(ctx, id) {
     schedule();
   });
   download.addEventListener("click", () => {
-    const text = msgs.map((m, i) => `${nums[i]}\t${srcs[i]}\t${m}`).join("\n") + "\n";
+    const text = msgs.map((m, i) => `${nums[i]}\t${srcs[i]}\t${m}`).join("\n") +
+      "\n";
     const a = /** @type {HTMLAnchorElement} */ (el("a", {
       href: URL.createObjectURL(new Blob([text], { type: "text/plain" })),
       download: `${id}.log`,
@@ -332,7 +354,15 @@ export function renderPipeline(ctx, id) {
         el(
           "tr",
           {},
-          ["Stage", "Type", "Status", "Attempt", "Duration", "Workers", "Message"]
+          [
+            "Stage",
+            "Type",
+            "Status",
+            "Attempt",
+            "Duration",
+            "Workers",
+            "Message",
+          ]
             .map((h) => el("th", { scope: "col" }, [h])),
         ),
       ]),
@@ -343,9 +373,15 @@ export function renderPipeline(ctx, id) {
   let shape;
   /** @type {Map<string, any>} */
   const stages = new Map();
-  const act = async (/** @type {string} */ path, /** @type {any} */ body = {}) => {
+  const act = async (
+    /** @type {string} */ path,
+    /** @type {any} */ body = {},
+  ) => {
     try {
-      const r = await api(path, { method: "POST", body: JSON.stringify(body ?? {}) });
+      const r = await api(path, {
+        method: "POST",
+        body: JSON.stringify(body ?? {}),
+      });
       note.textContent = r.message;
     } catch (err) {
       note.textContent = String(/** @type {Error} */ (err).message);
@@ -379,10 +415,14 @@ export function renderPipeline(ctx, id) {
       }, [
         svg("title", {}, [document.createTextNode(`${s.id}: ${status}`)]),
         svg("rect", { width: 180, height: 56, rx: 8 }),
-        svg("text", { x: 10, y: 22, "font-weight": 600 }, [document.createTextNode(s.id)]),
+        svg("text", { x: 10, y: 22, "font-weight": 600 }, [
+          document.createTextNode(s.id),
+        ]),
         svg("text", { x: 10, y: 42 }, [
           document.createTextNode(
-            waiting ? "waiting for approval" : status.replace("STAGE_", "").toLowerCase(),
+            waiting
+              ? "waiting for approval"
+              : status.replace("STAGE_", "").toLowerCase(),
           ),
         ]),
       ]);
@@ -417,16 +457,26 @@ export function renderPipeline(ctx, id) {
     const buttons = [];
     if (ctx.operator) {
       for (const s of shape.stages) {
-        if (s.type !== "approval" || stages.get(s.id)?.status !== "STAGE_RUNNING") continue;
-        const ok = el("button", { class: "primary", type: "button" }, [`Approve ${s.id}`]);
-        const no = el("button", { class: "danger", type: "button" }, [`Reject ${s.id}`]);
+        if (
+          s.type !== "approval" || stages.get(s.id)?.status !== "STAGE_RUNNING"
+        ) continue;
+        const ok = el("button", { class: "primary", type: "button" }, [
+          `Approve ${s.id}`,
+        ]);
+        const no = el("button", { class: "danger", type: "button" }, [
+          `Reject ${s.id}`,
+        ]);
         const path = `/api/pipelines/${encodeURIComponent(id)}/stages/${
           encodeURIComponent(s.id)
         }/approval`;
         ok.addEventListener("click", () => act(path, { approved: true }));
         no.addEventListener(
           "click",
-          () => act(path, { approved: false, comment: "rejected in the dashboard" }),
+          () =>
+            act(path, {
+              approved: false,
+              comment: "rejected in the dashboard",
+            }),
         );
         buttons.push(ok, no);
       }
@@ -435,7 +485,11 @@ export function renderPipeline(ctx, id) {
           .includes(stages.get(s.id)?.status)
       );
       if (!done) {
-        const cancel = el("button", { class: "danger", type: "button", id: "cancel" }, [
+        const cancel = el("button", {
+          class: "danger",
+          type: "button",
+          id: "cancel",
+        }, [
           "Cancel pipeline",
         ]);
         cancel.addEventListener(
@@ -480,7 +534,11 @@ export function renderEvents(ctx) {
     seen.add(id);
     body.prepend(el("tr", { "data-event": id }, [
       el("td", {}, [time(e.timestamp)]),
-      el("td", {}, [el("a", { href: `/workers/${encodeURIComponent(e.workerId)}` }, [e.workerId])]),
+      el("td", {}, [
+        el("a", { href: `/workers/${encodeURIComponent(e.workerId)}` }, [
+          e.workerId,
+        ]),
+      ]),
       el("td", {}, [e.taskId]),
       el("td", { class: `ev-${e.type}` }, [e.type]),
       el("td", {}, [e.reason]),
