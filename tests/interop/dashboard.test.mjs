@@ -8,24 +8,12 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import {
-  copyFileSync,
-  existsSync,
-  mkdirSync,
-  rmSync,
-  writeFileSync,
-} from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import puppeteer from "puppeteer-core";
-import {
-  loadContract,
-  repo,
-  startOttoscaler,
-  tempDir,
-  unary,
-} from "./support.mjs";
+import { loadContract, repo, startOttoscaler, tempDir, unary } from "./support.mjs";
 
 const v1 = loadContract();
 const SHOTS = join(repo, "tests", "interop", "screenshots");
@@ -50,9 +38,7 @@ function chromium() {
     });
     if (r.status !== 0) {
       throw new Error(
-        `Chromium is missing and "${
-          args.join(" ")
-        }" failed (exit ${r.status}):\n${r.stderr}`,
+        `Chromium is missing and "${args.join(" ")}" failed (exit ${r.status}):\n${r.stderr}`,
       );
     }
   };
@@ -195,9 +181,7 @@ describe("the web dashboard in Chromium", () => {
         // found by their text.
         const row = (text) =>
           page.$$eval("#log .row", (rows, t) => {
-            const r = rows.find((x) =>
-              x.querySelector(".m")?.textContent === t
-            );
+            const r = rows.find((x) => x.querySelector(".m")?.textContent === t);
             return r && {
               n: Number(r.getAttribute("data-n")),
               cls: r.className,
@@ -206,10 +190,10 @@ describe("the web dashboard in Chromium", () => {
           }, text);
         // Following, the newest lines are drawn (a virtual list draws only what is near the view).
         await page.waitForSelector("#L60");
-        await shot(page, "worker-log");
         await page.click("#follow");
         await page.$eval("#log", (n) => (n.scrollTop = 0));
         await page.waitForSelector("#L1");
+        await shot(page, "worker-log");
         assert.ok(await row("plain line 1"), "the first line is not shown");
         // ANSI colours become classes, not escape characters on screen.
         const coloured = await row("red and bold green");
@@ -344,9 +328,7 @@ describe("the web dashboard in Chromium", () => {
         await ended;
         assert.equal(last.deploy, "STAGE_COMPLETED");
         // A finished pipeline offers no buttons.
-        await page.waitForFunction(() =>
-          document.querySelectorAll("#actions button").length === 0
-        );
+        await page.waitForFunction(() => document.querySelectorAll("#actions button").length === 0);
         await shot(page, "pipeline-done");
         await page.close();
       },

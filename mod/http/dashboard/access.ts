@@ -48,9 +48,7 @@ export async function authorize(
       { error: decision.code, message: decision.message },
       {
         status,
-        headers: status === 401
-          ? { "www-authenticate": 'Bearer realm="ottoscaler"' }
-          : {},
+        headers: status === 401 ? { "www-authenticate": 'Bearer realm="ottoscaler"' } : {},
       },
     ),
   };

@@ -22,10 +22,7 @@
  */
 
 import type { Authenticator } from "../../grpc/auth/authenticator.ts";
-import {
-  PipelineNotFoundError,
-  StageNotWaitingError,
-} from "../../pipeline/executor.ts";
+import { PipelineNotFoundError, StageNotWaitingError } from "../../pipeline/executor.ts";
 import type { PipelineExecutor } from "../../pipeline/executor.ts";
 import type { Logger } from "../../telemetry/logger.ts";
 import { ValidationError } from "../../worker/errors.ts";
@@ -34,13 +31,7 @@ import { validateTaskId } from "../../worker/validate.ts";
 import { type Action, authorize } from "./access.ts";
 import { ASSETS, PAGE } from "./assets.ts";
 import { sseResponse } from "./sse.ts";
-import {
-  logEvents,
-  pipelineEvents,
-  pipelineView,
-  workerEvents,
-  workerStates,
-} from "./streams.ts";
+import { logEvents, pipelineEvents, pipelineView, workerEvents, workerStates } from "./streams.ts";
 
 /** What the dashboard reads and acts on. */
 export interface DashboardDeps {
@@ -87,9 +78,7 @@ export function dashboard(deps: DashboardDeps): DashboardHandler {
           },
         });
       }
-      const asset = path.startsWith("/assets/")
-        ? ASSETS.get(path.slice(8))
-        : undefined;
+      const asset = path.startsWith("/assets/") ? ASSETS.get(path.slice(8)) : undefined;
       if (asset) {
         return new Response(asset.body, {
           headers: {
@@ -117,11 +106,7 @@ async function api(
 ): Promise<Response> {
   const parts = path.slice(5).split("/").map(decodeURIComponent);
   const post = request.method === "POST";
-  const action: Action = !post
-    ? "view"
-    : parts.at(-1) === "cancel"
-    ? "cancel"
-    : "approve";
+  const action: Action = !post ? "view" : parts.at(-1) === "cancel" ? "cancel" : "approve";
   if (!post && request.method !== "GET") {
     return Response.json({ error: "method not allowed" }, { status: 405 });
   }
@@ -196,9 +181,7 @@ async function api(
     });
     return Response.json({
       cancelled,
-      message: cancelled
-        ? `pipeline ${id} cancelled`
-        : `pipeline ${id} had already finished`,
+      message: cancelled ? `pipeline ${id} cancelled` : `pipeline ${id} had already finished`,
     });
   }
   if (

@@ -244,9 +244,7 @@ Deno.test("dashboard: a log stream resumes after Last-Event-ID with no gap and n
     }),
   );
   assert.deepEqual(
-    resumed.filter((e) => e.event === "line").map((e) =>
-      (e.data as { m: string }).m
-    ),
+    resumed.filter((e) => e.event === "line").map((e) => (e.data as { m: string }).m),
     ["l3", "l4", "l5"],
   );
   const bad = await h.call(`/api/stream/logs/${spec.id}`, {

@@ -129,8 +129,7 @@ export function workerStates(
 ): AsyncIterable<SseEvent> {
   // Unbounded: the runtime's listener cannot wait; a change replaces a row, so it is small.
   const channel = Channel.unbounded<SseEvent>();
-  const send = (w: WorkerStatus) =>
-    channel.send({ event: "worker", data: workerView(w) });
+  const send = (w: WorkerStatus) => channel.send({ event: "worker", data: workerView(w) });
   const unwatch = runtime.watch(send);
   for (const w of runtime.list()) send(w);
   const stop = () => {

@@ -6,12 +6,7 @@
 // token), Server-Sent Events read with fetch (EventSource cannot send headers) with resume from
 // the last id, and the router that picks a page by path. Plain JavaScript, no build step.
 
-import {
-  renderEvents,
-  renderOverview,
-  renderPipeline,
-  renderWorker,
-} from "./views.js";
+import { renderEvents, renderOverview, renderPipeline, renderWorker } from "./views.js";
 
 const TOKEN_KEY = "ottoscaler.token";
 
@@ -142,8 +137,7 @@ export function signIn(why) {
   ]);
   form.addEventListener("submit", (e) => {
     e.preventDefault();
-    const input =
-      /** @type {HTMLInputElement} */ (form.querySelector("#token"));
+    const input = /** @type {HTMLInputElement} */ (form.querySelector("#token"));
     sessionStorage.setItem(TOKEN_KEY, input.value.trim());
     route();
   });
@@ -191,9 +185,7 @@ export async function route() {
   }
   const who = /** @type {HTMLElement} */ (document.getElementById("who"));
   who.replaceChildren(
-    who0.open
-      ? "open access (no sign-in configured)"
-      : `${who0.name} (${who0.role})`,
+    who0.open ? "open access (no sign-in configured)" : `${who0.name} (${who0.role})`,
   );
   if (!who0.open) {
     const out = el("button", { type: "button" }, ["Sign out"]);

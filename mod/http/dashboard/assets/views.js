@@ -420,9 +420,7 @@ export function renderPipeline(ctx, id) {
         ]),
         svg("text", { x: 10, y: 42 }, [
           document.createTextNode(
-            waiting
-              ? "waiting for approval"
-              : status.replace("STAGE_", "").toLowerCase(),
+            waiting ? "waiting for approval" : status.replace("STAGE_", "").toLowerCase(),
           ),
         ]),
       ]);
