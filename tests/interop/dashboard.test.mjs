@@ -243,6 +243,44 @@ describe("the web dashboard in Chromium", () => {
       },
     );
 
+    it("keeps a worker with 100,000 lines in a virtual list", {
+      timeout: 300_000,
+    }, async () => {
+      const res = await unary(client, "ScaleUp", {
+        taskId: "web-big",
+        workerCount: 1,
+        buildConfig: { command: "seq 1 100000" },
+      });
+      assert.equal(res.status, "SUCCESS");
+      const page = await openPage(browser, errors);
+      await page.goto(`${base}/workers/otto-agent-web-big-1`);
+      await page.waitForFunction(
+        () => document.querySelector("#count")?.textContent === "100000 lines",
+        { timeout: 240_000 },
+      );
+      // Only the rows near the view are in the document, not 100,000.
+      const drawn = await page.$$eval("#log .row", (r) => r.length);
+      assert.ok(drawn > 0 && drawn < 200, `${drawn} rows in the document`);
+      await page.waitForSelector("#L100000");
+      assert.equal(
+        await page.$eval("#L100000 .m", (n) => n.textContent),
+        "100000",
+      );
+      // A link deep into it lands on the line.
+      await page.evaluate(() => (location.hash = "#L54321"));
+      await page.waitForSelector("#L54321.target");
+      assert.equal(
+        await page.$eval("#L54321 .m", (n) => n.textContent),
+        "54321",
+      );
+      // Search finds the next match and scrolls to it.
+      await page.type('input[type="search"]', "77777");
+      await page.keyboard.press("Enter");
+      await page.waitForSelector("#L77777 mark");
+      assert.ok((await page.$$eval("#log .row", (r) => r.length)) < 200);
+      await page.close();
+    });
+
     it(
       "draws a pipeline's graph and an approval is clicked through",
       { timeout: 120_000 },

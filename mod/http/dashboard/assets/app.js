@@ -6,7 +6,9 @@
 // token), Server-Sent Events read with fetch (EventSource cannot send headers) with resume from
 // the last id, and the router that picks a page by path. Plain JavaScript, no build step.
 
-import { renderEvents, renderOverview, renderPipeline, renderWorker } from "./views.js";
+import { renderWorker } from "./log_view.js";
+import { renderPipeline } from "./pipeline_view.js";
+import { renderEvents, renderOverview } from "./views.js";
 
 const TOKEN_KEY = "ottoscaler.token";
 
@@ -197,6 +199,7 @@ export async function route() {
     who.append(" ", out);
   }
   const path = location.pathname;
+  shown = path;
   const ctx = { main, signal: ctl.signal, operator: who0.role === "operator" };
   main.replaceChildren();
   let m;
@@ -222,5 +225,9 @@ document.addEventListener("click", (e) => {
   history.pushState(null, "", a.href);
   route();
 });
-addEventListener("popstate", () => route());
+// Back and forward re-render, but a change of the hash alone (`#L120`) stays on the page.
+let shown = location.pathname;
+addEventListener("popstate", () => {
+  if (location.pathname !== shown) route();
+});
 route();
