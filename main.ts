@@ -437,6 +437,7 @@ async function serve(args: string[]): Promise<number> {
   });
   parts.defer(() => server.close());
   if (config.httpPort !== 0) {
+    const closing = new AbortController();
     const http = await openHttp(
       security.host,
       config.httpPort,
@@ -446,9 +447,13 @@ async function serve(args: string[]): Promise<number> {
         pipelines,
         auth: security.auth,
         logger,
+        closing: closing.signal,
       }),
     );
-    parts.defer(() => http.shutdown());
+    parts.defer(() => {
+      closing.abort();
+      return http.shutdown();
+    });
   }
 
   const signal = await stopSignal;

@@ -373,6 +373,90 @@ describe("the web dashboard in Chromium", () => {
     );
   });
 
+  describe("a restart of serve with the page open", () => {
+    const stateDir = tempDir("ottoscaler-dashboard-restart-");
+    const gate = join(stateDir, "..", `${stateDir.split("/").at(-1)}-gate`);
+    let ottoscaler;
+
+    after(async () => {
+      writeFileSync(gate, ""); // the worker may end, whatever happened
+      if (ottoscaler) await ottoscaler.stop();
+      rmSync(stateDir, { recursive: true, force: true });
+      rmSync(gate, { force: true });
+    });
+
+    it("the log reconnects and resumes after its last line: no gap, no line twice", {
+      timeout: 180_000,
+    }, async () => {
+      const port = await freePort();
+      const env = { HTTP_PORT: String(port) };
+      ottoscaler = await startOttoscaler({ env, stateDir });
+      const client = new v1.OttoscalerService(
+        ottoscaler.address,
+        grpc.credentials.createInsecure(),
+      );
+      const script = "seq 1 40; while [ ! -e " + gate + " ]; do sleep 0.1; done; seq 41 80";
+      const res = await unary(client, "ScaleUp", {
+        taskId: "web-restart",
+        workerCount: 1,
+        buildConfig: { command: script },
+      });
+      client.close();
+      assert.equal(res.status, "SUCCESS");
+      // While Ottoscaler is down, Chromium logs the refused reconnects: this page's errors are
+      // checked to be only those.
+      const restartErrors = [];
+      const page = await openPage(browser, restartErrors);
+      await page.goto(`http://127.0.0.1:${port}/workers/otto-agent-web-restart-1`);
+      await page.waitForFunction(() =>
+        document.querySelector("#count")?.textContent === "40 lines"
+      );
+      // Ottoscaler stops (with the page open: its stream must not hold the shutdown), the worker
+      // goes on printing, Ottoscaler starts again on the same state and port.
+      assert.equal(await ottoscaler.stop(), 0);
+      await page.waitForFunction(() =>
+        /reconnecting/.test(document.querySelector("h1")?.textContent ?? "")
+      );
+      writeFileSync(gate, "");
+      ottoscaler = await startOttoscaler({ env, stateDir });
+      await page.waitForFunction(() =>
+        document.querySelector("#count")?.textContent === "80 lines"
+      );
+      // 80 lines held (the list's height is 80 rows: nothing twice) ...
+      assert.equal(await page.$eval("#log > div", (n) => n.style.height), `${80 * 18}px`);
+      // ... and every one of 1..80 is there, each row's number its own line (seq prints n).
+      await page.click("#follow");
+      const rows = new Map();
+      for (const top of [0, 400, 800, 1200]) {
+        await page.$eval("#log", (n, t) => (n.scrollTop = t), top);
+        // Drawn for this position: the first row is 20 above the first one in view.
+        await page.waitForFunction(() => {
+          const box = document.querySelector("#log");
+          const first = Math.max(0, Math.floor(box.scrollTop / 18) - 20) + 1;
+          return Number(box.querySelector(".row")?.dataset.n) === first;
+        });
+        for (
+          const [n, text] of await page.$$eval(
+            "#log .row",
+            (r) => r.map((x) => [Number(x.dataset.n), x.querySelector(".m").textContent]),
+          )
+        ) rows.set(n, text);
+      }
+      assert.deepEqual(
+        [...rows.keys()].sort((a, b) => a - b),
+        Array.from({ length: 80 }, (_, i) => i + 1),
+      );
+      for (const [n, text] of rows) assert.equal(text, String(n));
+      assert.deepEqual(
+        restartErrors.filter((e) =>
+          !/Failed to load resource: net::ERR_CONNECTION_REFUSED/.test(e)
+        ),
+        [],
+      );
+      await page.close();
+    });
+  });
+
   describe("with tokens: sign-in, viewer and operator", () => {
     let ottoscaler;
     let client;

@@ -43,6 +43,8 @@ export interface DashboardDeps {
   readonly auth: Authenticator;
   /** The logger. */
   readonly logger: Logger;
+  /** Aborted when the server shuts down: every event stream ends then. */
+  readonly closing?: AbortSignal;
 }
 
 /** Answers a dashboard request, or undefined when the path is not the dashboard's. */
@@ -139,7 +141,7 @@ async function api(
     !post && parts[0] === "stream" && parts.length === 2 &&
     parts[1] === "workers"
   ) {
-    return sseResponse((signal) => workerStates(deps.runtime, signal));
+    return sseResponse((signal) => workerStates(deps.runtime, signal), deps.closing);
   }
   if (
     !post && parts[0] === "stream" && parts.length === 2 &&
@@ -147,7 +149,7 @@ async function api(
   ) {
     const task = url.searchParams.get("task") || undefined;
     if (task !== undefined) validateTaskId(task, "task");
-    return sseResponse((signal) => workerEvents(deps.runtime, task, signal));
+    return sseResponse((signal) => workerEvents(deps.runtime, task, signal), deps.closing);
   }
   if (
     !post && parts[0] === "stream" && parts.length === 3 && parts[1] === "logs"
@@ -157,7 +159,7 @@ async function api(
       throw new WorkerNotFoundError(id);
     }
     const after = resumePoint(request);
-    return sseResponse((signal) => logEvents(deps.runtime, id, after, signal));
+    return sseResponse((signal) => logEvents(deps.runtime, id, after, signal), deps.closing);
   }
   if (
     !post && parts[0] === "stream" && parts.length === 3 &&
@@ -165,7 +167,7 @@ async function api(
   ) {
     const run = deps.pipelines.get(parts[2]);
     if (!run) throw new PipelineNotFoundError(parts[2]);
-    return sseResponse((signal) => pipelineEvents(run, signal));
+    return sseResponse((signal) => pipelineEvents(run, signal), deps.closing);
   }
   if (
     post && parts[0] === "pipelines" && parts.length === 3 &&

@@ -23,13 +23,18 @@ export function formatSse(event: SseEvent): string {
 
 /**
  * A streaming response of `events(signal)`; `signal` aborts when the client disconnects (the
- * body stream is cancelled), which must end the iterable. (Not the request's signal: Deno.serve
+ * body stream is cancelled) or `closing` aborts, which must end the iterable. (Not the request's signal: Deno.serve
  * aborts that once the response starts, by its legacy rule.)
  */
 export function sseResponse(
   events: (signal: AbortSignal) => AsyncIterable<SseEvent>,
+  closing?: AbortSignal,
 ): Response {
   const controller = new AbortController();
+  // A server shutting down ends its streams (else they would hold its graceful shutdown open);
+  // the browser reconnects to the next instance and resumes.
+  const abort = () => controller.abort();
+  closing?.addEventListener("abort", abort, { once: true });
   const encoder = new TextEncoder();
   let keepAlive: ReturnType<typeof setInterval> | undefined;
   const body = new ReadableStream<Uint8Array>({
@@ -46,7 +51,11 @@ export function sseResponse(
             if (controller.signal.aborted) break;
             out.enqueue(encoder.encode(formatSse(event)));
           }
-          out.enqueue(encoder.encode(formatSse({ event: "end", data: {} })));
+          // "end" only when the stream is complete (a worker's last line sent), not when it was cut
+          // short: the browser reconnects after a cut and resumes.
+          if (!controller.signal.aborted) {
+            out.enqueue(encoder.encode(formatSse({ event: "end", data: {} })));
+          }
         } catch (err) {
           if (!controller.signal.aborted) {
             const message = err instanceof Error ? err.message : String(err);
@@ -58,6 +67,7 @@ export function sseResponse(
           }
         } finally {
           clearInterval(keepAlive);
+          closing?.removeEventListener("abort", abort);
           try {
             out.close();
           } catch { /* already closed */ }
