@@ -371,6 +371,25 @@ describe("the web dashboard in Chromium", () => {
         await page.close();
       },
     );
+
+    it("follows the dark theme and fits a phone's width", { timeout: 60_000 }, async () => {
+      const page = await openPage(browser, errors);
+      await page.setViewport({ width: 390, height: 844, isMobile: true, hasTouch: true });
+      await page.emulateMediaFeatures([{ name: "prefers-color-scheme", value: "dark" }]);
+      await page.goto(`${base}/pipelines/web-release`);
+      await page.waitForSelector('svg.dag g.st-STAGE_COMPLETED[data-stage="deploy"]');
+      assert.equal(
+        await page.$eval("body", (b) => getComputedStyle(b).backgroundColor),
+        "rgb(13, 17, 23)",
+      );
+      // No sideways scrolling of the page itself: wide tables scroll in their own box.
+      assert.ok(
+        await page.evaluate(() => document.documentElement.scrollWidth <= innerWidth),
+        "the page is wider than the phone",
+      );
+      await shot(page, "pipeline-dark-phone");
+      await page.close();
+    });
   });
 
   describe("a restart of serve with the page open", () => {
