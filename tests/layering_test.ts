@@ -34,6 +34,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ["pipeline"],
   ["grpc/auth"],
   ["grpc"],
+  ["http/dashboard"],
   ["http"],
   ["cli"],
   ["serve"],

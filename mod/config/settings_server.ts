@@ -112,7 +112,7 @@ export const SERVER_SETTINGS: readonly Setting[] = [
     flag: "http-port",
     default: "9091",
     doc:
-      "Port of the HTTP server: `/metrics`, `/healthz` (liveness), `/readyz` (readiness); 0: off.",
+      "Port of the HTTP server: the web dashboard (`/`, the same tokens and roles as the gRPC API), `/metrics`, `/healthz` (liveness), `/readyz` (readiness); on the gRPC host; 0: off.",
     parse: integer(0, 65535),
   },
   {

@@ -7,6 +7,7 @@
  * | `/healthz` | liveness: 200 `ok` whenever the event loop answers                           |
  * | `/readyz`  | readiness: 200 `ok`, else 503 with one `check: reason` line per failing check |
  *
+ * An `app` (the web dashboard) may answer first; what it leaves (`undefined`) is answered here.
  * Anything else is 404; methods other than GET and HEAD are 405.
  *
  * @module
@@ -28,6 +29,8 @@ export interface HttpServerOptions {
   readonly readiness: Readiness;
   /** Lines `/readyz` adds as `warning: ...` whether ready or not (e.g. running unauthenticated). */
   readonly warnings?: readonly string[];
+  /** Routes answered before the ones above (the web dashboard); `undefined`: not theirs. */
+  readonly app?: (request: Request) => Promise<Response | undefined>;
   /** The logger. */
   readonly logger: Logger;
 }
@@ -94,7 +97,7 @@ export class HttpServer {
           log.error("HTTP request failed", { err });
           return new Response("internal error\n", { status: 500, headers: TEXT });
         },
-      }, (request) => handle(request, options));
+      }, async (request) => (await options.app?.(request)) ?? handle(request, options));
     } catch (err) {
       throw new Error(`cannot listen on ${options.host}:${options.port} (HTTP_PORT): ${err}`, {
         cause: err,

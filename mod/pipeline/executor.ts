@@ -109,6 +109,11 @@ export class PipelineExecutor {
     return this.#runs.get(id);
   }
 
+  /** Every known run, in the order they were started or loaded. */
+  list(): PipelineRun[] {
+    return [...this.#runs.values()];
+  }
+
   /**
    * Starts a pipeline, or returns the existing run of the same id (`created` false): re-attach,
    * never a second run.

@@ -30,6 +30,7 @@ import { createLogger } from "../telemetry/logger.ts";
 import { LeaderElector } from "../kube/leader.ts";
 import { observeWorkerMetrics } from "../events/metrics.ts";
 import { HttpServer } from "../http/server.ts";
+import { dashboard } from "../http/dashboard/dashboard.ts";
 import { Metrics } from "../telemetry/metrics.ts";
 import { Readiness } from "../telemetry/readiness.ts";
 import { ApiContact } from "../kube/contact.ts";
@@ -258,6 +259,8 @@ export async function serve(args: string[], version: string): Promise<number> {
   });
   parts.defer(() => server.close());
   if (config.httpPort !== 0) {
+    // Open dashboard streams end first, so they cannot hold the server's graceful close open.
+    const closing = new AbortController();
     // Bound like the gRPC server: loopback unless authentication is configured (or waived).
     const http = await HttpServer.open({
       host: security.host,
@@ -265,9 +268,19 @@ export async function serve(args: string[], version: string): Promise<number> {
       metrics,
       readiness,
       warnings: security.warning ? [security.warning] : [],
+      app: dashboard({
+        runtime,
+        pipelines,
+        auth: security.auth,
+        logger,
+        closing: closing.signal,
+      }),
       logger,
     });
-    parts.defer(() => http.close());
+    parts.defer(() => {
+      closing.abort();
+      return http.close();
+    });
   }
   // Not ready from the first moment of shutdown (the Service stops sending calls).
   parts.defer(() => readiness.close());
