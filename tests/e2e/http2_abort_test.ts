@@ -1,8 +1,9 @@
 /**
  * denoland/deno#36788, reproduced and contained. First the platform bug itself: a Deno grpc-js
- * server that received tens of thousands of messages on one stream dies inside nghttp2 (SIGABRT
- * on an assertion, or SIGSEGV) when the client ends and closes its channel; no JavaScript can
- * catch it. Then what Ottoscaler does about it: `serve` with SUPERVISE=true runs as a child that
+ * server that received tens of thousands of messages on one stream can die inside nghttp2
+ * (SIGABRT on an assertion, or SIGSEGV) when the client ends and closes its channel; no
+ * JavaScript can catch it. It does not strike every time, so that step checks that the server
+ * ends in no other way. Then what Ottoscaler does about it: `serve` with SUPERVISE=true runs as a child that
  * its supervisor starts again at once after such an abort (the same SIGABRT, sent to the child
  * while a worker prints), and no line of the worker's output is lost or numbered twice.
  */
@@ -60,7 +61,7 @@ function collect(child: Deno.ChildProcess) {
 
 Deno.test("HTTP/2 abort (denoland/deno#36788): reproduced, and survived by a supervised serve", async (t) => {
   await t.step(
-    "a Deno grpc-js server that received 30,000 messages on one stream aborts when the client closes",
+    "a Deno grpc-js server that received 30,000 messages on one stream, as the client closes: aborts or lives on",
     async () => {
       const server = new Deno.Command(Deno.execPath(), {
         args: ["run", "--allow-all", PEER, "server"],
@@ -84,11 +85,25 @@ Deno.test("HTTP/2 abort (denoland/deno#36788): reproduced, and survived by a sup
           assert.ok(client.code === 0 || end !== undefined, "the client itself is fine");
           await until("the server to abort", () => end !== undefined, 5_000).catch(() => {});
         }
-        assert.ok(end !== undefined, "the server was expected to abort (is #36788 fixed?)");
-        assert.ok(
-          end.signal === "SIGABRT" || end.signal === "SIGSEGV" || [134, 139].includes(end.code),
-          `died of an abort or a crash: ${JSON.stringify(end)}`,
-        );
+        // The abort is the runtime's and not every run hits it (on a loaded machine it came at the
+        // first round; on a quiet one it may not come in eight). What must never happen is any
+        // other end: the server either dies of the abort, or lives on and still serves.
+        if (end === undefined) {
+          console.log("denoland/deno#36788 not reproduced in 8 rounds this time");
+          assert.ok(alive(server.pid), "the server lives on");
+          const again = await new Deno.Command(Deno.execPath(), {
+            args: ["run", "--allow-all", PEER, "client", `127.0.0.1:${port}`, "10"],
+            stdout: "null",
+            stderr: "null",
+          }).output();
+          assert.ok(again.code === 0 || end !== undefined, "and still serves a new client");
+        }
+        if (end !== undefined) {
+          assert.ok(
+            end.signal === "SIGABRT" || end.signal === "SIGSEGV" || [134, 139].includes(end.code),
+            `died of nothing but the abort: ${JSON.stringify(end)}`,
+          );
+        }
       } finally {
         if (end === undefined) server.kill("SIGKILL");
         await server.status;
