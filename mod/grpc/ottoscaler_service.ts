@@ -14,14 +14,13 @@ import { admissionTicket, validatePhaseFilter, validateTaskId } from "../worker/
 import type { Logger } from "../telemetry/logger.ts";
 import type { AdmissionTicket, Runtime } from "../worker/types.ts";
 import type { OttoscalerServiceHandlers } from "../../proto/generated/ottoscaler/v1/OttoscalerService.ts";
-import { Channel } from "../async/channel.ts";
 import { compilePipeline } from "../pipeline/compile.ts";
 import {
   type PipelineExecutor,
   PipelineNotFoundError,
   type PipelineRun,
-  type StageProgress,
 } from "../pipeline/executor.ts";
+import { followTransitions } from "../pipeline/run.ts";
 import type { PipelineProgress } from "../../proto/generated/ottoscaler/v1/PipelineProgress.ts";
 import {
   eventToWire,
@@ -68,23 +67,13 @@ async function streamProgress(
   run: PipelineRun,
   signal: AbortSignal,
 ): Promise<void> {
-  // Subscribe before the snapshot, so no transition falls between the two.
-  // Unbounded: the run's listener cannot wait. Transitions are bounded by stages x attempts x 3.
-  const live = Channel.unbounded<StageProgress>();
-  const unsubscribe = run.subscribe((p) => live.send(p));
-  const stop = () => live.close();
-  signal.addEventListener("abort", stop, { once: true });
-  run.done.then(stop);
-  try {
-    for (const progress of run.snapshot()) {
-      await writeFlowControlled(call, progressToWire(progress), signal);
-    }
-    for await (const progress of live) {
-      await writeFlowControlled(call, progressToWire(progress), signal);
-    }
-  } finally {
-    unsubscribe();
-    signal.removeEventListener("abort", stop);
+  // Follow before the snapshot, so no transition falls between the two.
+  using live = followTransitions(run, signal);
+  for (const progress of run.snapshot()) {
+    await writeFlowControlled(call, progressToWire(progress), signal);
+  }
+  for await (const progress of live) {
+    await writeFlowControlled(call, progressToWire(progress), signal);
   }
 }
 

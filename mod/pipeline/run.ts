@@ -5,6 +5,7 @@
  * @module
  */
 
+import { Channel } from "../async/channel.ts";
 import type { StageType } from "./compile.ts";
 import { isFinalStage, type PipelineState, type StageState } from "./state.ts";
 
@@ -139,4 +140,28 @@ export class PipelineRun {
   stopTimer(): void {
     clearTimeout(this.#timer);
   }
+}
+
+/**
+ * Follows a run: subscribes to its transitions at once (so a snapshot taken after this call
+ * misses none) and yields them until the run is finished or `signal` aborts. Disposing it (a
+ * `using` binding) unsubscribes, however the consumer stops.
+ */
+export function followTransitions(
+  run: PipelineRun,
+  signal: AbortSignal,
+): AsyncIterable<StageProgress> & Disposable {
+  // Unbounded: the run's listener cannot wait. Transitions are bounded by stages x attempts x 3.
+  const live = Channel.unbounded<StageProgress>();
+  const unsubscribe = run.subscribe((p) => live.send(p));
+  const stop = () => live.close();
+  signal.addEventListener("abort", stop, { once: true });
+  run.done.then(stop);
+  return {
+    [Symbol.asyncIterator]: () => live[Symbol.asyncIterator](),
+    [Symbol.dispose]: () => {
+      unsubscribe();
+      signal.removeEventListener("abort", stop);
+    },
+  };
 }

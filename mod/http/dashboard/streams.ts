@@ -10,7 +10,7 @@
 
 import { Channel } from "../../async/channel.ts";
 import { watchEvents } from "../../events/watch.ts";
-import type { PipelineRun, StageProgress } from "../../pipeline/run.ts";
+import { followTransitions, type PipelineRun, type StageProgress } from "../../pipeline/run.ts";
 import type { Runtime, WorkerStatus } from "../../worker/types.ts";
 import type { SseEvent } from "./sse.ts";
 
@@ -146,20 +146,11 @@ export async function* pipelineEvents(
   run: PipelineRun,
   signal: AbortSignal,
 ): AsyncGenerator<SseEvent> {
-  // Subscribe before the snapshot, so no transition falls between the two.
-  const live = Channel.unbounded<StageProgress>();
-  const unsubscribe = run.subscribe((p) => live.send(p));
-  const stop = () => live.close();
-  signal.addEventListener("abort", stop, { once: true });
-  run.done.then(stop);
-  try {
-    yield { event: "pipeline", data: pipelineView(run) };
-    for await (const p of live) {
-      yield { event: "stage", data: stageView(run, p) };
-    }
-    yield { event: "pipeline", data: pipelineView(run) };
-  } finally {
-    unsubscribe();
-    signal.removeEventListener("abort", stop);
+  // Follow before the snapshot, so no transition falls between the two.
+  using live = followTransitions(run, signal);
+  yield { event: "pipeline", data: pipelineView(run) };
+  for await (const p of live) {
+    yield { event: "stage", data: stageView(run, p) };
   }
+  yield { event: "pipeline", data: pipelineView(run) };
 }
