@@ -12,6 +12,7 @@ import { signalGroup } from "../worker/local/process.ts";
 import type { WorkerSpec } from "../worker/types.ts";
 import { type AdmissionOptions, AdmittingRuntime } from "./runtime.ts";
 import { FileAdmissionStore } from "./store.ts";
+import { NotLeaderError } from "../kube/leader.ts";
 
 function spec(taskId: string, index: number, command: string, tenant = "t"): WorkerSpec {
   return {
@@ -160,4 +161,43 @@ Deno.test("admission: gangs, waiting logs, stops, timeouts, never-fits", async (
       await Deno.remove(stateDir, { recursive: true });
     }
   });
+});
+
+Deno.test("with leader election: a standby neither loads nor acts on the line until it leads", async () => {
+  const stateDir = await Deno.makeTempDir({ prefix: "ottoscaler-admission-" });
+  const caps = { maxRunning: 1, maxPerTenant: 0 };
+  const first = await open(stateDir, { caps });
+  await first.start(spec("short", 1, "sleep 1"));
+  assert.equal((await first.start(spec("late", 1, "echo late"))).phase, "pending");
+  await first.close();
+  const saved = await Deno.readTextFile(`${stateDir}/admission.json`);
+  let leading = false;
+  const standby = await open(stateDir, {
+    caps,
+    leadership: { isLeader: () => leading, leader: () => leading ? "me" : "the other one" },
+  });
+  try {
+    assert.deepEqual(standby.list({ taskId: "late" }), [], "a standby has not loaded the line");
+    await assert.rejects(standby.start(spec("new", 1, "true")), NotLeaderError);
+    await assert.rejects(standby.stop("otto-agent-late-1"), NotLeaderError);
+    // The running worker ends: room for the waiting one, which a standby must not take.
+    await waitForEnd(standby, "otto-agent-short-1");
+    await new Promise((r) => setTimeout(r, 300)); // time for a (wrong) admission to show
+    assert.equal(await Deno.readTextFile(`${stateDir}/admission.json`), saved, "line unchanged");
+    await Deno.stat(`${stateDir}/workers/otto-agent-late-1`).then(
+      () => assert.fail("a standby started a waiting worker"),
+      (err) => assert.ok(err instanceof Deno.errors.NotFound),
+    );
+    // It leads: the line is loaded and the waiting worker admitted.
+    leading = true;
+    await standby.lead();
+    const end = await waitForEnd(standby, "otto-agent-late-1");
+    assert.equal(end.phase, "succeeded");
+    assert.deepEqual((await collectLogs(standby, "otto-agent-late-1")).map((l) => l.message), [
+      "late",
+    ]);
+  } finally {
+    await standby.close();
+    await Deno.remove(stateDir, { recursive: true });
+  }
 });

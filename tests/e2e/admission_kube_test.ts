@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { connect, unaryCall } from "../../mod/cli/client.ts";
 import { connectKube, type KubeApi, type PodObject } from "../../mod/kube/api.ts";
+
 import type { OttoscalerServiceClient } from "../../proto/generated/ottoscaler/v1/OttoscalerService.ts";
 import type { PipelineProgress__Output } from "../../proto/generated/ottoscaler/v1/PipelineProgress.ts";
 import type { ScaleRequest } from "../../proto/generated/ottoscaler/v1/ScaleRequest.ts";
@@ -16,46 +17,11 @@ import type { WorkerStatusResponse__Output } from "../../proto/generated/ottosca
 import { ensureCluster } from "../support/cluster.ts";
 import { readAll } from "../support/grpc.ts";
 import { finalStatuses, workersOf } from "../support/calls.ts";
+import { podMeter } from "../support/pod_meter.ts";
 import { startServerProcess } from "../support/server_process.ts";
 
 function scaleUp(client: OttoscalerServiceClient, req: ScaleRequest) {
   return unaryCall<ScaleRequest, ScaleResponse__Output>(client.ScaleUp.bind(client), req);
-}
-
-/** Watches the namespace's worker pods; `peak()` is the most unfinished at once so far. */
-function podMeter(api: KubeApi, namespace: string) {
-  const live = new Set<string>();
-  let peak = 0;
-  const abort = new AbortController();
-  const ready = Promise.withResolvers<void>();
-  const path = `/api/v1/namespaces/${namespace}/pods`;
-  const run = async () => {
-    const { items, resourceVersion } = await api.list<PodObject>(path);
-    for (const pod of items) observe(pod, "ADDED");
-    ready.resolve();
-    await api.watch<PodObject>(
-      path,
-      { resourceVersion },
-      (e) => observe(e.object, e.type),
-      abort.signal,
-    );
-  };
-  const observe = (pod: PodObject, type: string) => {
-    const ended = pod.status?.phase === "Succeeded" || pod.status?.phase === "Failed";
-    if (type === "DELETED" || ended) live.delete(pod.metadata.name);
-    else live.add(pod.metadata.name);
-    peak = Math.max(peak, live.size);
-  };
-  const done = run().catch((err) => ready.reject(err));
-  return {
-    ready: ready.promise,
-    peak: () => peak,
-    reset: () => (peak = live.size),
-    close: async () => {
-      abort.abort();
-      await done;
-    },
-  };
 }
 
 /** Waits (asking every 250 ms) until every worker of `task` has ended; their statuses. */
