@@ -9,7 +9,7 @@ import { watchEvents } from "../events/watch.ts";
 import { silentLogger } from "../telemetry/logger.ts";
 import { LocalRuntime } from "../worker/local/runtime.ts";
 import { signalGroup } from "../worker/local/process.ts";
-import type { WorkerSpec } from "../worker/types.ts";
+import { QuotaRefusedError, type Runtime, type WorkerSpec } from "../worker/types.ts";
 import { type AdmissionOptions, AdmittingRuntime } from "./runtime.ts";
 import { FileAdmissionStore } from "./store.ts";
 import { NotLeaderError } from "../kube/leader.ts";
@@ -198,6 +198,72 @@ Deno.test("with leader election: a standby neither loads nor acts on the line un
     ]);
   } finally {
     await standby.close();
+    await Deno.remove(stateDir, { recursive: true });
+  }
+});
+
+Deno.test("a start refused for quota goes back in line and starts later; a tenant cap holds only its tenant", async (t) => {
+  const stateDir = await Deno.makeTempDir({ prefix: "ottoscaler-admission-" });
+  const inner = await LocalRuntime.open({ stateDir, logger: silentLogger, stopGraceMs: 1000 });
+  // The first start of each worker is refused for quota, as the API server refuses a create.
+  const refusedOnce = new Set<string>();
+  const starts: string[] = [];
+  const refusing: Runtime = {
+    name: inner.name,
+    requiresCommand: inner.requiresCommand,
+    start: (spec) => {
+      starts.push(spec.id);
+      if (refusedOnce.has(spec.id)) return inner.start(spec);
+      refusedOnce.add(spec.id);
+      return Promise.reject(new QuotaRefusedError(spec.id, "exceeded quota: room"));
+    },
+    list: (filter) => inner.list(filter),
+    watch: (listener) => inner.watch(listener),
+    logs: (id, options) => inner.logs(id, options),
+    stop: (id) => inner.stop(id),
+    close: () => inner.close(),
+  };
+  const runtime = await open(stateDir, {
+    inner: refusing,
+    caps: { maxRunning: 0, maxPerTenant: 1 },
+    retryMs: 50,
+  });
+  try {
+    await t.step("refused for quota: pending in line, then started", async () => {
+      const phases: string[] = [];
+      const unwatch = runtime.watch((s) => s.id === "otto-agent-refused-1" && phases.push(s.phase));
+      const first = await runtime.start(spec("refused", 1, "echo started"));
+      assert.equal(first.phase, "pending", "accepted, waiting (or being started again)");
+      const end = await waitForEnd(runtime, first.id);
+      unwatch();
+      assert.deepEqual(starts, [first.id, first.id], "refused once, then started");
+      assert.ok(!phases.includes("failed"), `never failed on the way: ${phases}`);
+      assert.equal(end.phase, "succeeded", JSON.stringify(end));
+      assert.deepEqual((await collectLogs(runtime, first.id)).map((l) => l.message), ["started"]);
+    });
+
+    await t.step("MAX_RUNNING_WORKERS_PER_TENANT: a second of tenant a waits, b runs", async () => {
+      const a1 = spec("pta", 1, "sleep 30", "a");
+      refusedOnce.add(a1.id);
+      await runtime.start(a1);
+      await waitForStatus(runtime, a1.id, (s) => s.phase === "running");
+      const a2 = spec("pta", 2, "true", "a");
+      const b1 = spec("ptb", 1, "true", "b");
+      refusedOnce.add(a2.id).add(b1.id);
+      const waiting = await runtime.start(a2);
+      assert.equal(waiting.phase, "pending");
+      assert.equal(
+        waiting.message,
+        "Queued: position 1, held by MAX_RUNNING_WORKERS_PER_TENANT (1, tenant a runs 1)",
+      );
+      assert.doesNotMatch((await runtime.start(b1)).message ?? "", /Queued/, "b is not held");
+      assert.equal((await waitForEnd(runtime, b1.id)).phase, "succeeded");
+      assert.equal(runtime.list({ taskId: "pta" })[1].phase, "pending", "a2 still waits");
+      await runtime.stop(a1.id);
+      assert.equal((await waitForEnd(runtime, a2.id)).phase, "succeeded");
+    });
+  } finally {
+    await runtime.close();
     await Deno.remove(stateDir, { recursive: true });
   }
 });
