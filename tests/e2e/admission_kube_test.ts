@@ -17,6 +17,7 @@ import type { WorkerStatusResponse__Output } from "../../proto/generated/ottosca
 import { ensureCluster } from "../support/cluster.ts";
 import { readAll } from "../support/grpc.ts";
 import { finalStatuses, workersOf } from "../support/calls.ts";
+import { pipelineConfigMapName } from "../../mod/pipeline/configmap_store.ts";
 import { podMeter } from "../support/pod_meter.ts";
 import { startServerProcess } from "../support/server_process.ts";
 
@@ -159,6 +160,24 @@ Deno.test("admission on the Kubernetes runtime: quotas, never-fits, gangs", asyn
         assert.ok(meter.peak() <= 3, `at most 3 pods at once, saw ${meter.peak()}`);
       },
     );
+
+    await t.step("the garbage collector deletes a pipeline's pods with its ConfigMap", async () => {
+      const pods = async () =>
+        (await api.list<PodObject>(`/api/v1/namespaces/${namespace}/pods`, {
+          labelSelector: "ottoscaler.io/pipeline=kgang-a",
+        })).items.filter((p) => !p.metadata.deletionTimestamp);
+      assert.equal((await pods()).length, 3, "the stage's 3 pods are kept after it finished");
+      await api.remove(
+        `/api/v1/namespaces/${namespace}/configmaps/${pipelineConfigMapName("kgang-a")}`,
+        { propagationPolicy: "Background" },
+      );
+      // kube-controller-manager's garbage collector follows the pods' owner references.
+      const giveUp = Date.now() + 60_000; // a guard against hanging, not a timing assertion
+      while ((await pods()).length > 0) {
+        if (Date.now() > giveUp) throw new Error("the pipeline's pods were never collected");
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    });
   } finally {
     client.close();
     await server.stop();
