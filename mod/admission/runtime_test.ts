@@ -140,22 +140,30 @@ Deno.test("admission: gangs, waiting logs, stops, timeouts, never-fits", async (
   }
 
   await t.step("the line survives a restart; a worker waiting too long fails", async () => {
-    const first = await open(stateDir, { caps: { maxRunning: 1, maxPerTenant: 0 } });
+    const caps = { maxRunning: 2, maxPerTenant: 0 };
+    const first = await open(stateDir, { caps });
     await first.start(spec("long", 1, "sleep 30"));
+    await first.start(spec("long", 2, "sleep 30"));
     const queued = await first.start(spec("late", 1, "echo late"));
     assert.equal(queued.phase, "pending");
+    // A gang (a pipeline stage) waits under the same limit.
+    const gang = await first.startTogether([
+      spec("lategang", 1, "true"),
+      spec("lategang", 2, "true"),
+    ]);
+    assert.deepEqual(gang.map((s) => s.phase), ["pending", "pending"]);
     await first.close();
-    const again = await open(stateDir, {
-      caps: { maxRunning: 1, maxPerTenant: 0 },
-      queueTimeoutMs: 200,
-    });
+    const again = await open(stateDir, { caps, queueTimeoutMs: 200 });
     try {
       const late = again.list({ taskId: "late" })[0];
       assert.equal(late?.phase, "pending", "still in line after the restart");
-      const end = await waitForStatus(again, late.id, (s) => s.phase === "failed");
-      assert.equal(end.reason, "QuotaExceeded");
-      assert.match(end.message ?? "", /QUEUE_TIMEOUT_SECONDS/);
+      for (const id of [late.id, "otto-agent-lategang-1", "otto-agent-lategang-2"]) {
+        const end = await waitForStatus(again, id, (s) => s.phase === "failed");
+        assert.equal(end.reason, "QuotaExceeded");
+        assert.match(end.message ?? "", /QUEUE_TIMEOUT_SECONDS/);
+      }
       await again.stop("otto-agent-long-1");
+      await again.stop("otto-agent-long-2");
     } finally {
       await again.close();
       await Deno.remove(stateDir, { recursive: true });
