@@ -206,6 +206,14 @@ export async function serve(args: string[], version: string): Promise<number> {
   const runtime = await openAdmission(config, logger, inner, kubeApi, elector);
   parts.defer(() => runtime.close());
   if (kubeRuntime) readiness.add("pods", () => kubeRuntime.problem);
+  // A new leader is ready once it has taken over the line (until then its reports lack it).
+  let lineLoaded = !elector;
+  if (elector) {
+    readiness.add(
+      "admission",
+      () => lineLoaded || !elector!.isLeader() ? undefined : "taking over the admission line",
+    );
+  }
   parts.defer(
     observeWorkerMetrics(runtime, metrics, { counting: () => elector?.isLeader() ?? true }),
   );
@@ -294,6 +302,7 @@ export async function serve(args: string[], version: string): Promise<number> {
     // re-adopting pods, resuming delivery from their annotations, continuing pipelines from their
     // ConfigMaps).
     await runtime.lead();
+    lineLoaded = true;
     push = await startPush(config, runtime, logger, kubeApi, elector);
     if (push) {
       parts.defer(() => push!.close());

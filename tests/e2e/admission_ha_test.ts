@@ -27,6 +27,12 @@ import { type ServerProcess, startServerProcess } from "../support/server_proces
 
 /** Lease seconds: short for a quick failover, long enough for a busy 2-core machine's renews. */
 const LEASE_SECONDS = 10;
+/**
+ * Each worker's run: long enough that the standby's start (slow on a busy machine) comes before
+ * the first two end, and that the two running when the new leader takes over still run then, so
+ * it has waiting workers to report.
+ */
+const WORKER_SECONDS = 15;
 const TASK = "hacap";
 const QUEUE_SELECTOR = "ottoscaler.io/admission=queue";
 
@@ -144,7 +150,7 @@ Deno.test("admission with leader election: the standby takes the line over after
     const res = await scaleUp(client(a), {
       task_id: TASK,
       worker_count: 6,
-      build_config: { OTTO_SIM_DURATION: "8s" },
+      build_config: { OTTO_SIM_DURATION: `${WORKER_SECONDS}s` },
     });
     assert.equal(res.status, "SUCCESS", res.message);
     const waiting = (await workersOf(client(a), TASK)).workers.filter((w) =>
@@ -185,12 +191,12 @@ Deno.test("admission with leader election: the standby takes the line over after
     assert.ok(acquired, `the Lease update naming ${bIdentity}: ${JSON.stringify(writes.holders)}`);
     const byStandby = writes.lineWrites.filter((w) => w.rv > killRv && w.rv < acquired.rv);
     assert.deepEqual(byStandby, [], "the standby wrote nothing to the line");
-    const logs = b.logs();
-    assert.ok(
-      logs.indexOf('"msg":"admission line loaded"') > logs.indexOf('"msg":"became the leader"') &&
-        logs.indexOf('"msg":"became the leader"') >= 0,
-      "the line is loaded only once it leads",
-    );
+    // The line is loaded only once it leads.
+    const logs = b.logs().split("\n");
+    const at = (msg: string) => logs.findIndex((l) => l.includes(`"msg":"${msg}"`));
+    const story = logs.filter((l) => /became the leader|admission line loaded/.test(l)).join("\n");
+    assert.ok(at("became the leader") >= 0, story);
+    assert.ok(at("admission line loaded") > at("became the leader"), story);
 
     // The new leader reports the waiting workers from the line it took over.
     const leader = client(b);
