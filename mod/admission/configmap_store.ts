@@ -11,12 +11,16 @@
  *
  * Writes of one entry come in order (the line queues them); a put is a create, or on
  * AlreadyExists an unconditional replace. Throttling, server and network errors are retried.
+ * With leader election every write (and every retry of one) first checks that this replica leads,
+ * and is refused with {@linkcode NotLeaderError} otherwise, as the pipeline store's are: a standby,
+ * or a former leader's late write, never changes the line.
  *
  * @module
  */
 
 import { type ConfigMapObject, type KubeApi, withRetries } from "../kube/api.ts";
 import { isAlreadyExists } from "../kube/errors.ts";
+import { type Leadership, NotLeaderError } from "../kube/leader.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import { taskPart } from "../worker/naming.ts";
 import type { AdmissionStore, QueueRecord } from "./store.ts";
@@ -33,12 +37,14 @@ export class ConfigMapAdmissionStore implements AdmissionStore {
   readonly #api: KubeApi;
   readonly #namespace: string;
   readonly #log: Logger;
+  readonly #leadership: Leadership | undefined;
 
-  /** A store in `namespace` over `api`. */
-  constructor(api: KubeApi, namespace: string, logger: Logger) {
+  /** A store in `namespace` over `api`; with `leadership`, it writes only while this one leads. */
+  constructor(api: KubeApi, namespace: string, logger: Logger, leadership?: Leadership) {
     this.#api = api;
     this.#namespace = namespace;
     this.#log = logger;
+    this.#leadership = leadership;
   }
 
   #path(name?: string): string {
@@ -82,7 +88,7 @@ export class ConfigMapAdmissionStore implements AdmissionStore {
       },
       data: { [RECORD_KEY]: JSON.stringify(record) },
     };
-    await this.#retrying(async () => {
+    await this.#writing(async () => {
       try {
         await this.#api.create(this.#path(), body);
       } catch (err) {
@@ -94,7 +100,16 @@ export class ConfigMapAdmissionStore implements AdmissionStore {
 
   /** Deletes the record's ConfigMap. */
   async delete(key: string): Promise<void> {
-    await this.#retrying(() => this.#api.remove(this.#path(queueConfigMapName(key))));
+    await this.#writing(() => this.#api.remove(this.#path(queueConfigMapName(key))));
+  }
+
+  /** A write, retried, each try only while this replica leads. */
+  #writing(fn: () => Promise<unknown>): Promise<unknown> {
+    return this.#retrying(() => {
+      const leadership = this.#leadership;
+      if (leadership && !leadership.isLeader()) throw new NotLeaderError(leadership.leader());
+      return fn();
+    });
   }
 
   #retrying<T>(fn: () => Promise<T>): Promise<T> {

@@ -54,6 +54,11 @@ export class Line {
     this.#store = store;
   }
 
+  /** A line with nothing in it (a standby's, until it leads and loads the real one). */
+  static empty(store: AdmissionStore): Line {
+    return new Line(store);
+  }
+
   /**
    * Loads the line; workers that `exists` (the runtime has them: they were admitted before a
    * restart) leave it.

@@ -15,7 +15,7 @@
 import type { KubeApi } from "../kube/api.ts";
 import type { WorkerPod } from "../worker/kube/pod.ts";
 import { isTerminal, type Runtime, type WorkerSpec } from "../worker/types.ts";
-import type { Capacity, FitCheck } from "./runtime.ts";
+import type { Capacity, FitCheck } from "./parts.ts";
 
 /** Resource names a worker's demand covers, as ResourceQuota `hard` keys. */
 const COUNTED = [

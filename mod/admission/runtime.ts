@@ -15,9 +15,14 @@
  * that waits longer than the queue timeout, or could never fit, ends `failed` as `QuotaExceeded`.
  * A start the cluster refuses for quota ({@linkcode QuotaRefusedError}) goes back in line.
  *
+ * With leader election (`leadership`) a standby reports the runtime's workers only, refuses
+ * changes and never loads the line; it loads it when it gains leadership
+ * ({@linkcode AdmittingRuntime.lead}) and acts on it (admits, times out, writes) only while it leads.
+ *
  * @module
  */
 
+import { type Leadership, NotLeaderError } from "../kube/leader.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import {
   acceptsAgentLines,
@@ -42,28 +47,7 @@ import {
   withTenantLabel,
 } from "./line.ts";
 import type { AdmissionStore } from "./store.ts";
-
-/** Room in the namespace beyond the caps (ResourceQuotas); see `mod/admission/quota.ts`. */
-export interface Capacity {
-  /**
-   * Re-reads what the room depends on, unless it was read less than `maxAgeMs` ago; called
-   * before each admission round (and, with a small age, before a start that finds no line).
-   */
-  refresh(maxAgeMs?: number): Promise<void>;
-  /** Why `specs` (admitted together) could never fit, naming the limit; undefined if they can. */
-  neverFits(specs: readonly WorkerSpec[]): string | undefined;
-  /**
-   * A check of what fits now next to the runtime's unfinished workers and `starting` (admitted,
-   * not yet seen by the runtime); made once per decision, as it reads the runtime's state once.
-   */
-  check(starting: readonly WorkerSpec[]): FitCheck;
-}
-
-/** Why `specs` (with `extra` admitted before them) do not fit, or undefined when they do. */
-export type FitCheck = (
-  specs: readonly WorkerSpec[],
-  extra?: readonly WorkerSpec[],
-) => string | undefined;
+import { type Capacity, untilStarted, usageOf } from "./parts.ts";
 
 /** Options for {@linkcode AdmittingRuntime.open}. */
 export interface AdmissionOptions {
@@ -83,6 +67,11 @@ export interface AdmissionOptions {
   readonly maxParallelStarts: number;
   /** How soon a line held by capacity (or refused for quota) is looked at again, in ms. */
   readonly retryMs?: number;
+  /**
+   * With leader election: this replica's leadership. The line is then loaded and acted on only
+   * once this replica leads ({@linkcode AdmittingRuntime.lead}); the store gates its own writes.
+   */
+  readonly leadership?: Leadership;
 }
 
 /** A runtime whose workers wait for room; see the module doc. */
@@ -92,7 +81,10 @@ export class AdmittingRuntime implements Runtime {
   /** Present when the runtime under it accepts agent lines. */
   appendAgentLines?: (workerId: string, lines: readonly AgentLine[]) => Promise<number>;
   readonly #o: AdmissionOptions;
-  readonly #line: Line;
+  #line: Line;
+  /** The loading of the line (set once this replica leads); `#active` once it is loaded. */
+  #leading: Promise<void> | undefined;
+  #active = false;
   readonly #listeners = new Set<StatusListener>();
   /** Admitted workers whose start has not returned yet, with that start. */
   readonly #starting = new Map<string, { spec: WorkerSpec; done: Promise<unknown> }>();
@@ -116,20 +108,45 @@ export class AdmittingRuntime implements Runtime {
     }
   }
 
-  /** Opens the line from its store and starts admitting; the runtime's workers are the truth. */
+  /** Opens the line and starts admitting (with `leadership`: a standby, until `lead()`). */
   static async open(options: AdmissionOptions): Promise<AdmittingRuntime> {
-    const exists = (id: string) => options.inner.list().some((w) => w.id === id);
-    const line = await Line.load(options.store, exists);
-    const runtime = new AdmittingRuntime(options, line);
-    // The turn goes on after the tenant of the worker started last (before a restart too).
-    const latest = options.inner.list().toSorted((a, b) => a.createdAt < b.createdAt ? 1 : -1)[0];
-    runtime.#lastServed = latest?.labels[TENANT_LABEL];
+    const runtime = new AdmittingRuntime(options, Line.empty(options.store));
     runtime.#unwatch = options.inner.watch((status) => {
       runtime.#emit(status);
       if (isTerminal(status.phase)) runtime.#admitRound();
     });
-    runtime.#admitRound();
+    if (!options.leadership) await runtime.lead();
     return runtime;
+  }
+
+  /**
+   * Loads the line from its store (as it stands now: the previous leader's) and starts admitting;
+   * called once this replica leads (also by the first change it is asked for). Once only.
+   */
+  lead(): Promise<void> {
+    this.#leading ??= (async () => {
+      const inner = this.#o.inner;
+      this.#line = await Line.load(this.#o.store, (id) => inner.list().some((w) => w.id === id));
+      // The turn goes on after the tenant of the worker started last (before a restart too).
+      const latest = inner.list().toSorted((a, b) => a.createdAt < b.createdAt ? 1 : -1)[0];
+      this.#lastServed = latest?.labels[TENANT_LABEL];
+      this.#active = true;
+      this.#o.logger.info("admission line loaded", { waiting: this.#line.waiting().length });
+      this.#admitRound();
+    })();
+    return this.#leading;
+  }
+
+  /** Whether this replica may act on the line now (it is loaded, and leadership holds). */
+  #mayAct(): boolean {
+    return this.#active && !this.#closed && (this.#o.leadership?.isLeader() ?? true);
+  }
+
+  /** Throws {@linkcode NotLeaderError} on a standby; waits for the line once this one leads. */
+  async #leadingOnly(): Promise<void> {
+    const leadership = this.#o.leadership;
+    if (leadership && !leadership.isLeader()) throw new NotLeaderError(leadership.leader());
+    await this.lead();
   }
 
   /** Starts `spec` now if there is room, else puts it in line; see the module doc. */
@@ -144,6 +161,7 @@ export class AdmittingRuntime implements Runtime {
 
   async #accept(given: readonly WorkerSpec[], gang: boolean): Promise<WorkerStatus[]> {
     if (this.#closed) throw new Error("the runtime is closed");
+    await this.#leadingOnly();
     const known = new Map<string, WorkerStatus>();
     for (const spec of given) {
       const status = this.#statusOf(spec.id);
@@ -174,9 +192,7 @@ export class AdmittingRuntime implements Runtime {
     // Quotas read within the last second will do to decide (the API server has the last word: a
     // create it refuses goes back in line); refusing at once is decided on a fresh read.
     const read = (maxAgeMs: number) =>
-      this.#o.capacity?.refresh(maxAgeMs).catch((err) =>
-        this.#o.logger.warn("cannot read quotas", { error: String(err) })
-      );
+      this.#o.capacity?.refresh(maxAgeMs).catch(this.#warn("cannot read quotas"));
     await read(1000);
     let never = neverFitsCaps(specs.length, this.#o.caps) ?? this.#o.capacity?.neverFits(specs);
     if (never && this.#o.capacity) {
@@ -233,7 +249,7 @@ export class AdmittingRuntime implements Runtime {
 
   /** One admission round at a time; a call during a round makes one more round after it. */
   #admitRound(): void {
-    if (this.#closed) return;
+    if (!this.#mayAct()) return;
     if (this.#round) {
       this.#again = true;
       return;
@@ -242,9 +258,7 @@ export class AdmittingRuntime implements Runtime {
       do {
         this.#again = false;
         if (this.#line.waiting().length === 0) break;
-        await this.#o.capacity?.refresh().catch((err) =>
-          this.#o.logger.warn("cannot read quotas", { error: String(err) })
-        );
+        await this.#o.capacity?.refresh().catch(this.#warn("cannot read quotas"));
         this.#expire();
         const fit = this.#o.capacity?.check(this.#startingSpecs());
         const result = admit(
@@ -258,7 +272,7 @@ export class AdmittingRuntime implements Runtime {
         );
         this.#lastServed = result.lastServed;
         for (const entry of result.admit) void this.#admitEntry(entry);
-      } while (this.#again && !this.#closed);
+      } while (this.#again && this.#mayAct());
     })().catch((err) => this.#o.logger.error("admission round failed", { error: String(err) }))
       .finally(() => {
         this.#round = undefined;
@@ -274,9 +288,15 @@ export class AdmittingRuntime implements Runtime {
       this.#line.putBack(entry, refused);
       this.#schedule(this.#o.retryMs ?? 1000);
     } else {
-      await this.#line.settle(entry.key);
+      // Not written (leadership lost, or the API down): the next leader drops started ones.
+      await this.#line.settle(entry.key).catch(this.#warn("line not written", entry.key));
     }
     this.#admitRound();
+  }
+
+  /** Logs a failure as a warning (on the way, `entry` when given). */
+  #warn(msg: string, entry?: string): (err: unknown) => void {
+    return (err) => this.#o.logger.warn(msg, { entry, error: String(err) });
   }
 
   /** Ends workers that waited longer than the queue timeout, saying what held them. */
@@ -300,7 +320,7 @@ export class AdmittingRuntime implements Runtime {
   #schedule(retryMs?: number): void {
     clearTimeout(this.#timer);
     const waiting = this.#line.waiting();
-    if (this.#closed || waiting.length === 0) return;
+    if (!this.#mayAct() || waiting.length === 0) return;
     const firstExpiry = Math.min(...waiting.map((e) => Date.parse(e.queuedAt))) +
       this.#o.queueTimeoutMs + 1;
     let wait = Math.max(0, firstExpiry - Date.now());
@@ -329,18 +349,7 @@ export class AdmittingRuntime implements Runtime {
 
   /** What runs now: the runtime's unfinished workers plus the starts in flight. */
   #usage(): Usage {
-    const perTenant = new Map<string, number>();
-    let running = 0;
-    const count = (labels: Readonly<Record<string, string>>) => {
-      const tenant = labels[TENANT_LABEL] ?? "default";
-      perTenant.set(tenant, (perTenant.get(tenant) ?? 0) + 1);
-      running++;
-    };
-    for (const w of this.#o.inner.list()) {
-      if (!isTerminal(w.phase) && !this.#starting.has(w.id)) count(w.labels);
-    }
-    for (const { spec } of this.#starting.values()) count(spec.labels);
-    return { running, perTenant };
+    return usageOf(this.#o.inner.list(), this.#starting);
   }
 
   /**
@@ -348,6 +357,7 @@ export class AdmittingRuntime implements Runtime {
    * the rest of its gang.
    */
   async stop(id: string): Promise<void> {
+    await this.#leadingOnly();
     const ended = this.#line.endWorker(id, "Stopped", "stopped while waiting in line");
     if (ended.length > 0) {
       for (const status of ended) this.#emit(status);
@@ -415,26 +425,16 @@ export class AdmittingRuntime implements Runtime {
 
   async *#logsOnceStarted(id: string, options: LogReadOptions): AsyncIterable<LogLine> {
     if (!options.follow) return;
-    if (await this.#untilStarted(id, options.signal)) yield* this.#o.inner.logs(id, options);
-  }
-
-  /** Resolves true once the runtime has worker `id`, false if it ended while waiting. */
-  #untilStarted(id: string, signal?: AbortSignal): Promise<boolean> {
-    return new Promise((resolve) => {
-      const check = () => {
-        if (this.#o.inner.list().some((w) => w.id === id)) return done(true);
+    const started = await untilStarted({
+      started: () => this.#o.inner.list().some((w) => w.id === id),
+      gone: () => {
         const mine = this.#line.statusOf(id);
-        if ((mine && isTerminal(mine.phase)) || signal?.aborted || this.#closed) done(false);
-      };
-      const done = (value: boolean) => {
-        unwatch();
-        signal?.removeEventListener("abort", check);
-        resolve(value);
-      };
-      const unwatch = this.watch(check); // the runtime's own changes come through it too
-      signal?.addEventListener("abort", check);
-      check();
+        return (mine !== undefined && isTerminal(mine.phase)) || this.#closed;
+      },
+      watch: (check) => this.watch(check), // the runtime's own changes come through it too
+      signal: options.signal,
     });
+    if (started) yield* this.#o.inner.logs(id, options);
   }
 
   /** Stops admitting and closes the runtime under it; waiting workers stay in the store. */

@@ -9,9 +9,10 @@ import { watchEvents } from "../events/watch.ts";
 import { silentLogger } from "../telemetry/logger.ts";
 import { LocalRuntime } from "../worker/local/runtime.ts";
 import { signalGroup } from "../worker/local/process.ts";
-import type { WorkerSpec } from "../worker/types.ts";
+import { QuotaRefusedError, type Runtime, type WorkerSpec } from "../worker/types.ts";
 import { type AdmissionOptions, AdmittingRuntime } from "./runtime.ts";
 import { FileAdmissionStore } from "./store.ts";
+import { NotLeaderError } from "../kube/leader.ts";
 
 function spec(taskId: string, index: number, command: string, tenant = "t"): WorkerSpec {
   return {
@@ -139,25 +140,138 @@ Deno.test("admission: gangs, waiting logs, stops, timeouts, never-fits", async (
   }
 
   await t.step("the line survives a restart; a worker waiting too long fails", async () => {
-    const first = await open(stateDir, { caps: { maxRunning: 1, maxPerTenant: 0 } });
+    const caps = { maxRunning: 2, maxPerTenant: 0 };
+    const first = await open(stateDir, { caps });
     await first.start(spec("long", 1, "sleep 30"));
+    await first.start(spec("long", 2, "sleep 30"));
     const queued = await first.start(spec("late", 1, "echo late"));
     assert.equal(queued.phase, "pending");
+    // A gang (a pipeline stage) waits under the same limit.
+    const gang = await first.startTogether([
+      spec("lategang", 1, "true"),
+      spec("lategang", 2, "true"),
+    ]);
+    assert.deepEqual(gang.map((s) => s.phase), ["pending", "pending"]);
     await first.close();
-    const again = await open(stateDir, {
-      caps: { maxRunning: 1, maxPerTenant: 0 },
-      queueTimeoutMs: 200,
-    });
+    const again = await open(stateDir, { caps, queueTimeoutMs: 200 });
     try {
       const late = again.list({ taskId: "late" })[0];
       assert.equal(late?.phase, "pending", "still in line after the restart");
-      const end = await waitForStatus(again, late.id, (s) => s.phase === "failed");
-      assert.equal(end.reason, "QuotaExceeded");
-      assert.match(end.message ?? "", /QUEUE_TIMEOUT_SECONDS/);
+      for (const id of [late.id, "otto-agent-lategang-1", "otto-agent-lategang-2"]) {
+        const end = await waitForStatus(again, id, (s) => s.phase === "failed");
+        assert.equal(end.reason, "QuotaExceeded");
+        assert.match(end.message ?? "", /QUEUE_TIMEOUT_SECONDS/);
+      }
       await again.stop("otto-agent-long-1");
+      await again.stop("otto-agent-long-2");
     } finally {
       await again.close();
       await Deno.remove(stateDir, { recursive: true });
     }
   });
+});
+
+Deno.test("with leader election: a standby neither loads nor acts on the line until it leads", async () => {
+  const stateDir = await Deno.makeTempDir({ prefix: "ottoscaler-admission-" });
+  const caps = { maxRunning: 1, maxPerTenant: 0 };
+  const first = await open(stateDir, { caps });
+  await first.start(spec("short", 1, "sleep 1"));
+  assert.equal((await first.start(spec("late", 1, "echo late"))).phase, "pending");
+  await first.close();
+  const saved = await Deno.readTextFile(`${stateDir}/admission.json`);
+  let leading = false;
+  const standby = await open(stateDir, {
+    caps,
+    leadership: { isLeader: () => leading, leader: () => leading ? "me" : "the other one" },
+  });
+  try {
+    assert.deepEqual(standby.list({ taskId: "late" }), [], "a standby has not loaded the line");
+    await assert.rejects(standby.start(spec("new", 1, "true")), NotLeaderError);
+    await assert.rejects(standby.stop("otto-agent-late-1"), NotLeaderError);
+    // The running worker ends: room for the waiting one, which a standby must not take.
+    await waitForEnd(standby, "otto-agent-short-1");
+    await new Promise((r) => setTimeout(r, 300)); // time for a (wrong) admission to show
+    assert.equal(await Deno.readTextFile(`${stateDir}/admission.json`), saved, "line unchanged");
+    await Deno.stat(`${stateDir}/workers/otto-agent-late-1`).then(
+      () => assert.fail("a standby started a waiting worker"),
+      (err) => assert.ok(err instanceof Deno.errors.NotFound),
+    );
+    // It leads: the line is loaded and the waiting worker admitted.
+    leading = true;
+    await standby.lead();
+    const end = await waitForEnd(standby, "otto-agent-late-1");
+    assert.equal(end.phase, "succeeded");
+    assert.deepEqual((await collectLogs(standby, "otto-agent-late-1")).map((l) => l.message), [
+      "late",
+    ]);
+  } finally {
+    await standby.close();
+    await Deno.remove(stateDir, { recursive: true });
+  }
+});
+
+Deno.test("a start refused for quota goes back in line and starts later; a tenant cap holds only its tenant", async (t) => {
+  const stateDir = await Deno.makeTempDir({ prefix: "ottoscaler-admission-" });
+  const inner = await LocalRuntime.open({ stateDir, logger: silentLogger, stopGraceMs: 1000 });
+  // The first start of each worker is refused for quota, as the API server refuses a create.
+  const refusedOnce = new Set<string>();
+  const starts: string[] = [];
+  const refusing: Runtime = {
+    name: inner.name,
+    requiresCommand: inner.requiresCommand,
+    start: (spec) => {
+      starts.push(spec.id);
+      if (refusedOnce.has(spec.id)) return inner.start(spec);
+      refusedOnce.add(spec.id);
+      return Promise.reject(new QuotaRefusedError(spec.id, "exceeded quota: room"));
+    },
+    list: (filter) => inner.list(filter),
+    watch: (listener) => inner.watch(listener),
+    logs: (id, options) => inner.logs(id, options),
+    stop: (id) => inner.stop(id),
+    close: () => inner.close(),
+  };
+  const runtime = await open(stateDir, {
+    inner: refusing,
+    caps: { maxRunning: 0, maxPerTenant: 1 },
+    retryMs: 50,
+  });
+  try {
+    await t.step("refused for quota: pending in line, then started", async () => {
+      const phases: string[] = [];
+      const unwatch = runtime.watch((s) => s.id === "otto-agent-refused-1" && phases.push(s.phase));
+      const first = await runtime.start(spec("refused", 1, "echo started"));
+      assert.equal(first.phase, "pending", "accepted, waiting (or being started again)");
+      const end = await waitForEnd(runtime, first.id);
+      unwatch();
+      assert.deepEqual(starts, [first.id, first.id], "refused once, then started");
+      assert.ok(!phases.includes("failed"), `never failed on the way: ${phases}`);
+      assert.equal(end.phase, "succeeded", JSON.stringify(end));
+      assert.deepEqual((await collectLogs(runtime, first.id)).map((l) => l.message), ["started"]);
+    });
+
+    await t.step("MAX_RUNNING_WORKERS_PER_TENANT: a second of tenant a waits, b runs", async () => {
+      const a1 = spec("pta", 1, "sleep 30", "a");
+      refusedOnce.add(a1.id);
+      await runtime.start(a1);
+      await waitForStatus(runtime, a1.id, (s) => s.phase === "running");
+      const a2 = spec("pta", 2, "true", "a");
+      const b1 = spec("ptb", 1, "true", "b");
+      refusedOnce.add(a2.id).add(b1.id);
+      const waiting = await runtime.start(a2);
+      assert.equal(waiting.phase, "pending");
+      assert.equal(
+        waiting.message,
+        "Queued: position 1, held by MAX_RUNNING_WORKERS_PER_TENANT (1, tenant a runs 1)",
+      );
+      assert.doesNotMatch((await runtime.start(b1)).message ?? "", /Queued/, "b is not held");
+      assert.equal((await waitForEnd(runtime, b1.id)).phase, "succeeded");
+      assert.equal(runtime.list({ taskId: "pta" })[1].phase, "pending", "a2 still waits");
+      await runtime.stop(a1.id);
+      assert.equal((await waitForEnd(runtime, a2.id)).phase, "succeeded");
+    });
+  } finally {
+    await runtime.close();
+    await Deno.remove(stateDir, { recursive: true });
+  }
 });

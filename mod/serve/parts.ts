@@ -100,8 +100,6 @@ export async function openKubeRuntime(
     leadership?: Leadership;
     metrics: Metrics;
     events?: EventRecorder;
-    /** Whether the admission line stands in front (a quota refusal then goes back in line). */
-    admission: boolean;
   },
 ): Promise<KubeRuntime> {
   const { KubeRuntime } = await import("../worker/kube/runtime.ts");
@@ -119,45 +117,30 @@ export async function openKubeRuntime(
     events: extra.events,
     onWatchRestart: () => extra.metrics.kubeWatchRestarts.inc(),
     // A create refused for quota goes back in line (mod/admission) instead of failing.
-    quotaRefusal: extra.admission ? "requeue" : "fail",
+    quotaRefusal: "requeue",
   });
 }
 
 /**
- * Whether workers wait in the admission line (mod/admission): always on the local runtime; on the
- * Kubernetes runtime only without leader election for now, because the line is not yet handed
- * over between replicas (a standby would load a stale line and act on it). With leader election,
- * caps are refused at start and a quota refusal fails the worker, as before.
- */
-export function admissionEnabled(config: Config): boolean {
-  if (config.runtime !== "kubernetes" || !config.leaderElection) return true;
-  if (config.maxRunningWorkers > 0 || config.maxRunningWorkersPerTenant > 0) {
-    throw new ConfigError(
-      config.maxRunningWorkers > 0 ? "MAX_RUNNING_WORKERS" : "MAX_RUNNING_WORKERS_PER_TENANT",
-      "needs LEADER_ELECTION=false on the Kubernetes runtime for now (the admission line is not " +
-        "yet handed over between replicas)",
-    );
-  }
-  return false;
-}
-
-/**
  * Puts the line for room in front of `inner` (see mod/admission): the caps everywhere; in
- * Kubernetes mode also the namespace's ResourceQuotas, and the line kept as ConfigMaps.
+ * Kubernetes mode also the namespace's ResourceQuotas, and the line kept as ConfigMaps. With
+ * `leadership` it opens as a standby: the line is loaded by `lead()` once this replica leads, and
+ * written only while it does.
  */
 export async function openAdmission(
   config: Config,
   logger: Logger,
   inner: Runtime,
   kubeApi: KubeApi | undefined,
-): Promise<Runtime> {
+  leadership?: Leadership,
+): Promise<AdmittingRuntime> {
   try {
     const log = logger.with({ component: "admission" });
     if (!kubeApi) await Deno.mkdir(config.stateDir, { recursive: true });
     return await AdmittingRuntime.open({
       inner,
       store: kubeApi
-        ? new ConfigMapAdmissionStore(kubeApi, config.namespace, log)
+        ? new ConfigMapAdmissionStore(kubeApi, config.namespace, log, leadership)
         : new FileAdmissionStore(`${config.stateDir}/admission.json`),
       capacity: kubeApi
         ? new QuotaCapacity({
@@ -175,6 +158,7 @@ export async function openAdmission(
       },
       queueTimeoutMs: config.queueTimeoutSeconds * 1000,
       maxParallelStarts: config.maxParallelStarts,
+      leadership,
     });
   } catch (err) {
     await inner.close();

@@ -39,7 +39,6 @@ import type { Runtime } from "../worker/types.ts";
 
 import { openSecurity } from "./security.ts";
 import {
-  admissionEnabled,
   connectCluster,
   openAdmission,
   openKubeRuntime,
@@ -130,7 +129,6 @@ export async function serve(args: string[], version: string): Promise<number> {
     parts,
   );
   const imagePolicy = new ImagePolicy(config.imageAllowlist);
-  const withAdmission = admissionEnabled(config);
   if (kubeApi) {
     contact.start(kubeApi);
     parts.defer(() => contact.close());
@@ -198,16 +196,24 @@ export async function serve(args: string[], version: string): Promise<number> {
       leadership: elector,
       metrics,
       events,
-      admission: withAdmission,
     })
     : undefined;
   const inner: Runtime = kubeRuntime ??
     await openLocalRuntime(config, logger, isDelivered, (id) => push?.forget(id));
   // Workers wait for room in front of the runtime (caps, quotas); the line is kept where the
-  // runtime keeps its state. Closing it closes the runtime.
-  const runtime = withAdmission ? await openAdmission(config, logger, inner, kubeApi) : inner;
+  // runtime keeps its state, and with leader election loaded only once this instance leads.
+  // Closing it closes the runtime.
+  const runtime = await openAdmission(config, logger, inner, kubeApi, elector);
   parts.defer(() => runtime.close());
   if (kubeRuntime) readiness.add("pods", () => kubeRuntime.problem);
+  // A new leader is ready once it has taken over the line (until then its reports lack it).
+  let lineLoaded = !elector;
+  if (elector) {
+    readiness.add(
+      "admission",
+      () => lineLoaded || !elector!.isLeader() ? undefined : "taking over the admission line",
+    );
+  }
   parts.defer(
     observeWorkerMetrics(runtime, metrics, { counting: () => elector?.isLeader() ?? true }),
   );
@@ -292,8 +298,11 @@ export async function serve(args: string[], version: string): Promise<number> {
     lost.promise.then((reason) => ({ lost: reason })),
   ]);
   if ("leading" in first) {
-    // The writers: only the leader runs them (re-adopting pods, resuming delivery from their
-    // annotations, continuing pipelines from their ConfigMaps).
+    // The writers: only the leader runs them (taking over the admission line from its ConfigMaps,
+    // re-adopting pods, resuming delivery from their annotations, continuing pipelines from their
+    // ConfigMaps).
+    await runtime.lead();
+    lineLoaded = true;
     push = await startPush(config, runtime, logger, kubeApi, elector);
     if (push) {
       parts.defer(() => push!.close());

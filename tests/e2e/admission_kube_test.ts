@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { connect, unaryCall } from "../../mod/cli/client.ts";
 import { connectKube, type KubeApi, type PodObject } from "../../mod/kube/api.ts";
+
 import type { OttoscalerServiceClient } from "../../proto/generated/ottoscaler/v1/OttoscalerService.ts";
 import type { PipelineProgress__Output } from "../../proto/generated/ottoscaler/v1/PipelineProgress.ts";
 import type { ScaleRequest } from "../../proto/generated/ottoscaler/v1/ScaleRequest.ts";
@@ -16,46 +17,12 @@ import type { WorkerStatusResponse__Output } from "../../proto/generated/ottosca
 import { ensureCluster } from "../support/cluster.ts";
 import { readAll } from "../support/grpc.ts";
 import { finalStatuses, workersOf } from "../support/calls.ts";
+import { pipelineConfigMapName } from "../../mod/pipeline/configmap_store.ts";
+import { podMeter } from "../support/pod_meter.ts";
 import { startServerProcess } from "../support/server_process.ts";
 
 function scaleUp(client: OttoscalerServiceClient, req: ScaleRequest) {
   return unaryCall<ScaleRequest, ScaleResponse__Output>(client.ScaleUp.bind(client), req);
-}
-
-/** Watches the namespace's worker pods; `peak()` is the most unfinished at once so far. */
-function podMeter(api: KubeApi, namespace: string) {
-  const live = new Set<string>();
-  let peak = 0;
-  const abort = new AbortController();
-  const ready = Promise.withResolvers<void>();
-  const path = `/api/v1/namespaces/${namespace}/pods`;
-  const run = async () => {
-    const { items, resourceVersion } = await api.list<PodObject>(path);
-    for (const pod of items) observe(pod, "ADDED");
-    ready.resolve();
-    await api.watch<PodObject>(
-      path,
-      { resourceVersion },
-      (e) => observe(e.object, e.type),
-      abort.signal,
-    );
-  };
-  const observe = (pod: PodObject, type: string) => {
-    const ended = pod.status?.phase === "Succeeded" || pod.status?.phase === "Failed";
-    if (type === "DELETED" || ended) live.delete(pod.metadata.name);
-    else live.add(pod.metadata.name);
-    peak = Math.max(peak, live.size);
-  };
-  const done = run().catch((err) => ready.reject(err));
-  return {
-    ready: ready.promise,
-    peak: () => peak,
-    reset: () => (peak = live.size),
-    close: async () => {
-      abort.abort();
-      await done;
-    },
-  };
 }
 
 /** Waits (asking every 250 ms) until every worker of `task` has ended; their statuses. */
@@ -193,6 +160,24 @@ Deno.test("admission on the Kubernetes runtime: quotas, never-fits, gangs", asyn
         assert.ok(meter.peak() <= 3, `at most 3 pods at once, saw ${meter.peak()}`);
       },
     );
+
+    await t.step("the garbage collector deletes a pipeline's pods with its ConfigMap", async () => {
+      const pods = async () =>
+        (await api.list<PodObject>(`/api/v1/namespaces/${namespace}/pods`, {
+          labelSelector: "ottoscaler.io/pipeline=kgang-a",
+        })).items.filter((p) => !p.metadata.deletionTimestamp);
+      assert.equal((await pods()).length, 3, "the stage's 3 pods are kept after it finished");
+      await api.remove(
+        `/api/v1/namespaces/${namespace}/configmaps/${pipelineConfigMapName("kgang-a")}`,
+        { propagationPolicy: "Background" },
+      );
+      // kube-controller-manager's garbage collector follows the pods' owner references.
+      const giveUp = Date.now() + 60_000; // a guard against hanging, not a timing assertion
+      while ((await pods()).length > 0) {
+        if (Date.now() > giveUp) throw new Error("the pipeline's pods were never collected");
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    });
   } finally {
     client.close();
     await server.stop();

@@ -13,9 +13,11 @@ import type { ScaleResponse__Output } from "../../proto/generated/ottoscaler/v1/
 import type { WorkerStatusResponse__Output } from "../../proto/generated/ottoscaler/v1/WorkerStatusResponse.ts";
 import type { WorkerStatusNotification__Output } from "../../proto/generated/ottoscaler/v1/WorkerStatusNotification.ts";
 import type { PipelineProgress__Output } from "../../proto/generated/ottoscaler/v1/PipelineProgress.ts";
-import { finalStatuses, workersOf } from "../support/calls.ts";
+import { cancelPipeline, finalStatuses, workersOf } from "../support/calls.ts";
 import { readAll, readUntil } from "../support/grpc.ts";
 import { startServerProcess } from "../support/server_process.ts";
+
+const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 
 function scale(
   client: OttoscalerServiceClient,
@@ -215,6 +217,80 @@ Deno.test("admission on the local runtime: cap 3, two tenants, a SIGKILL, ScaleD
           Number,
         );
         assert.ok(Math.max(...counts) <= 3, `never more than 3 at once: ${counts}`);
+      },
+    );
+
+    await t.step(
+      "waiting stages: the CLI shows the line, CancelPipeline removes one unstarted, a stage's timeout runs from admission",
+      async () => {
+        const hold = `while [ ! -f ${dir}/release-hold ]; do sleep 0.1; done`;
+        const held = await scale(client, "ScaleUp", {
+          task_id: "adm-hold",
+          worker_count: 4,
+          build_config: { command: hold },
+        });
+        assert.equal(held.status, "SUCCESS", held.message);
+        const cli = await new Deno.Command(Deno.execPath(), {
+          args: [
+            "run",
+            "--allow-all",
+            MAIN,
+            "status",
+            "--task",
+            "adm-hold",
+            "--server",
+            server.address,
+          ],
+          stdin: "null",
+        }).output();
+        const text = new TextDecoder().decode(cli.stdout);
+        assert.equal(cli.code, 0, new TextDecoder().decode(cli.stderr));
+        assert.match(
+          text,
+          /otto-agent-adm-hold-4 +adm-hold +pending .*Queued: position 1, held by MAX_RUNNING_WORKERS \(3, 3 running\)/,
+        );
+        const pipeline = (id: string, workers: number, command: string, timeout: number) =>
+          readAll<PipelineProgress__Output>(client.ExecutePipeline({
+            pipeline_id: id,
+            stages: [{
+              stage_id: "s",
+              worker_count: workers,
+              command: ["sh", "-c", command],
+              timeout_seconds: timeout,
+            }],
+          }));
+        const late = pipeline("adm-late", 1, "echo ran", 2);
+        const doomed = pipeline("adm-doomed", 2, `echo "$OTTO_WORKER_ID" >> ${dir}/doomed`, 0);
+        const ofPipelines = async () =>
+          (await unaryCall<object, WorkerStatusResponse__Output>(
+            client.GetWorkerStatus.bind(client),
+            {},
+          )).workers.filter((w) => /^otto-agent-adm-(late|doomed)-/.test(w.pod_name));
+        for (;;) {
+          const waiting = await ofPipelines();
+          if (waiting.length === 3) {
+            assert.ok(
+              waiting.every((w) => w.status === "pending" && /^Queued/.test(w.error_message)),
+            );
+            break;
+          }
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        assert.equal((await cancelPipeline(client, "adm-doomed")).cancelled, true);
+        assert.deepEqual(finalStatuses(await doomed), { s: "STAGE_CANCELLED" });
+        const stopped = (await ofPipelines()).filter((w) => w.pod_name.includes("-doomed-"));
+        assert.deepEqual(stopped.map((w) => w.status), ["failed", "failed"]);
+        for (const w of stopped) assert.match(w.error_message, /^Stopped/);
+        // The late stage waits longer than its own timeout (2 s), then runs: no timeout, as its
+        // timeout starts when it is admitted.
+        await new Promise((r) => setTimeout(r, 3000));
+        await Deno.writeTextFile(`${dir}/release-hold`, "");
+        assert.deepEqual(finalStatuses(await late), { s: "STAGE_COMPLETED" });
+        await Deno.stat(`${dir}/doomed`).then(
+          () => assert.fail("a cancelled waiting stage must never have started"),
+          (err) => assert.ok(err instanceof Deno.errors.NotFound),
+        );
+        await untilAllEnded(client, ["adm-hold"]);
       },
     );
   } finally {

@@ -11,6 +11,7 @@ import {
 import { connectKube, type KubeApi, type PodObject } from "../../kube/api.ts";
 import { KubeApiError } from "../../kube/errors.ts";
 import { KubeRuntime, type KubeRuntimeOptions } from "./runtime.ts";
+import { QuotaRefusedError } from "../types.ts";
 import { cancelPrints, prepareLog, simSpec, simulated } from "../../../tests/support/kube_sim.ts";
 
 /** A fresh namespace on the local control plane, and the admin API. */
@@ -176,6 +177,16 @@ Deno.test("kubernetes runtime: start failures, quota, retention, retries", async
       assert.equal(runtime.list({ taskId: spec.taskId })[0].reason, "QuotaExceeded");
     } finally {
       await runtime.close();
+    }
+    // In front of the admission line: the refusal is handed back, and no trace is kept, so the
+    // worker can wait in line and be started later.
+    const requeueing = await open({ api, namespace: quotaNs.namespace, quotaRefusal: "requeue" });
+    try {
+      const spec = simSpec(`quota-requeue-${suffix}`, 1, { stdout: [] });
+      await assert.rejects(requeueing.start(spec), QuotaRefusedError);
+      assert.deepEqual(requeueing.list({ taskId: spec.taskId }), []);
+    } finally {
+      await requeueing.close();
     }
   });
 
