@@ -5,7 +5,7 @@
 // The dashboard's overview and events timeline (a worker's log: log_view.js; a pipeline:
 // pipeline_view.js). Each page streams while it is shown and stops when `ctx.signal` aborts.
 
-import { api, el, stream } from "./app.js";
+import { el, stream } from "./app.js";
 
 /** What a page gets: where to render, when to stop, whether to offer actions. @typedef {{ main: HTMLElement, signal: AbortSignal, operator: boolean }} Ctx */
 
