@@ -89,7 +89,7 @@ export function renderOverview(ctx) {
     if (wanted) all.add(wanted);
     const names = [...all].sort();
     const shown = [...tenant.options].slice(1).map((o) => o.value);
-    if (names.join("\n") !== shown.join("\n")) {
+    if (tenant.options.length === 0 || names.join("\n") !== shown.join("\n")) {
       tenant.replaceChildren(
         el("option", { value: "" }, ["any tenant"]),
         ...names.map((t) => el("option", { value: t }, [t])),
