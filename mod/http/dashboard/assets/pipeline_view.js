@@ -142,9 +142,10 @@ export function renderPipeline(ctx, id) {
       role: "img",
       "aria-label": `Graph of pipeline ${id}`,
     }, [...edges, ...nodes]));
-    // Never drawn larger than its own size (a one-stage pipeline is not a poster); narrower on a
-    // phone. (Set through the CSSOM: the page's CSP allows no inline style attribute.)
+    // Never drawn larger than its own size (a one-stage pipeline is not a poster). Set through
+    // the CSSOM: the page's CSP allows no inline style attribute.
     drawing.style.maxWidth = `${w}px`;
+    drawing.style.minWidth = `${Math.min(w, 640)}px`; // on a phone a wide graph scrolls in its box
     graph.replaceChildren(drawing);
     table.replaceChildren(...shape.stages.map((/** @type {any} */ s) => {
       const st = stages.get(s.id) ?? {};
