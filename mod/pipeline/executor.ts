@@ -26,6 +26,7 @@ import { attemptTaskId, decide, type Decision, type PipelineEvent } from "./deci
 import { PipelineNotFoundError, PipelineRun } from "./run.ts";
 import { isFinalStage, type PipelineStore, type StageState, type StageStatus } from "./state.ts";
 import { NotLeaderError } from "../kube/leader.ts";
+import { withTenantLabel } from "../admission/line.ts";
 
 export { attemptTaskId } from "./decide.ts";
 export { PipelineNotFoundError, PipelineRun, type StageProgress } from "./run.ts";
@@ -83,6 +84,8 @@ export class PipelineExecutor {
   readonly #queue = new Map<string, Promise<unknown>>();
   /** Per pipeline: a queued evaluation not yet begun (later ones fold into it). */
   readonly #queuedEvaluation = new Map<string, Promise<Decision | undefined>>();
+  /** Told of each run as it becomes known (submitted, or loaded at start). */
+  readonly #runListeners = new Set<(run: PipelineRun) => void>();
   #unwatch?: () => void;
   #closed = false;
 
@@ -96,7 +99,7 @@ export class PipelineExecutor {
   async start(): Promise<void> {
     for (const state of await this.#opts.store.loadAll()) {
       const run = new PipelineRun(state);
-      this.#runs.set(run.id, run);
+      this.#add(run);
       if (run.finished) run.finish();
       else this.#log.info("continuing pipeline", { pipeline: run.id });
     }
@@ -112,6 +115,27 @@ export class PipelineExecutor {
   /** Every known run, in the order they were started or loaded. */
   list(): PipelineRun[] {
     return [...this.#runs.values()];
+  }
+
+  /**
+   * Calls `listener` with each run that becomes known from now on (submitted, or loaded by
+   * {@linkcode start}), synchronously, before its first transition; returns the unsubscribe.
+   * Listing after subscribing misses none.
+   */
+  watchRuns(listener: (run: PipelineRun) => void): () => void {
+    this.#runListeners.add(listener);
+    return () => this.#runListeners.delete(listener);
+  }
+
+  #add(run: PipelineRun): void {
+    this.#runs.set(run.id, run);
+    for (const listener of this.#runListeners) {
+      try {
+        listener(run);
+      } catch (err) {
+        this.#log.error("a pipeline listener failed", { err });
+      }
+    }
   }
 
   /**
@@ -153,7 +177,7 @@ export class PipelineExecutor {
       cancelled: false,
       stages,
     });
-    this.#runs.set(run.id, run);
+    this.#add(run);
     await this.#opts.store.save(run.state);
     this.#log.info("pipeline started", { pipeline: run.id, stages: definition.stages.length });
     for (const stage of definition.stages) run.emit(stage.id);
@@ -334,7 +358,7 @@ export class PipelineExecutor {
         },
       }),
       ...(run.state.admission ? { admission: run.state.admission } : {}),
-    }));
+    })).map(withTenantLabel); // the tenant as a label on every worker (the dashboard filters by it)
     // A stage's workers are admitted together or not at all, where the runtime can (workers that
     // wait for room): two pipelines never each hold half of what their stages need. Their
     // timeout runs from their start, so a stage's timeout starts when it is admitted.

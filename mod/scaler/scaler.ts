@@ -14,6 +14,7 @@ import { isTerminal, type Runtime, type WorkerStatus } from "../worker/types.ts"
 import type { ImagePolicy } from "../worker/image_policy.ts";
 import { KeyedLock, mapBounded } from "./keyed_lock.ts";
 import { workerSpec } from "../worker/spec.ts";
+import { withTenantLabel } from "../admission/line.ts";
 import {
   admissionTicket,
   parseBuildConfig,
@@ -130,7 +131,7 @@ export class Scaler {
         commitSha: request.commitSha,
       }),
       admission,
-    }));
+    })).map(withTenantLabel); // the tenant as a label on every worker (the dashboard filters by it)
     return this.#lock.run(taskId, async () => {
       const existing = new Set(this.#opts.runtime.list({ taskId }).map((w) => w.id));
       const missing = specs.filter((spec) => !existing.has(spec.id));

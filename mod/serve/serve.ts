@@ -279,6 +279,7 @@ export async function serve(args: string[], version: string): Promise<number> {
         pipelines,
         auth: security.auth,
         logger,
+        leadership: elector,
         closing: closing.signal,
       }),
       logger,

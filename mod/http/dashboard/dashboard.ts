@@ -5,9 +5,10 @@
  * | --------------------------------------------- | ---------------------------------------------- |
  * | `/`, `/workers/<id>`, `/pipelines/<id>`, `/events` | the page (the client renders the path)     |
  * | `/assets/<file>`                              | the embedded JavaScript and CSS                |
- * | `GET /api/me`                                 | who the token is (name, role, open), or not signed in |
+ * | `GET /api/me`                                 | who the token is (name, role, open, standby), or not signed in |
  * | `GET /api/pipelines`                          | every pipeline's shape and state               |
  * | `GET /api/stream/workers`                     | SSE: every worker's state, then each change    |
+ * | `GET /api/stream/pipelines`                   | SSE: every pipeline, then new ones and transitions |
  * | `GET /api/stream/events[?task=]`              | SSE: worker events (the timeline)              |
  * | `GET /api/stream/logs/<worker>`               | SSE: the worker's log, `id:` = line sequence   |
  * | `GET /api/stream/pipelines/<id>`              | SSE: the pipeline's shape, then transitions    |
@@ -15,13 +16,16 @@
  * | `POST /api/pipelines/<id>/stages/<id>/approval` | ApproveStage, `{approved, comment}` (operator) |
  *
  * Every `/api/` path takes the same bearer tokens and roles as the gRPC API (see access.ts);
- * the buttons call the same executor methods as the gRPC handlers. Anything else: undefined (the
- * HTTP server answers it, or 404).
+ * the buttons call the same executor methods as the gRPC handlers. On a standby (leader election,
+ * not the leader) the pipelines are not loaded: their paths answer 503 naming the leader, as the
+ * gRPC API answers UNAVAILABLE, before anything is looked up or changed. Anything else: undefined
+ * (the HTTP server answers it, or 404).
  *
  * @module
  */
 
 import type { Authenticator } from "../../grpc/auth/authenticator.ts";
+import { assertLeader, type Leadership, NotLeaderError } from "../../kube/leader.ts";
 import { PipelineNotFoundError, StageNotWaitingError } from "../../pipeline/executor.ts";
 import type { PipelineExecutor } from "../../pipeline/executor.ts";
 import type { Logger } from "../../telemetry/logger.ts";
@@ -31,7 +35,14 @@ import { validateTaskId } from "../../worker/validate.ts";
 import { type Action, authorize } from "./access.ts";
 import { ASSETS, PAGE } from "./assets.ts";
 import { sseResponse } from "./sse.ts";
-import { logEvents, pipelineEvents, pipelineView, workerEvents, workerStates } from "./streams.ts";
+import {
+  logEvents,
+  pipelineEvents,
+  pipelinesEvents,
+  pipelineView,
+  workerEvents,
+  workerStates,
+} from "./streams.ts";
 
 /** What the dashboard reads and acts on. */
 export interface DashboardDeps {
@@ -43,6 +54,8 @@ export interface DashboardDeps {
   readonly auth: Authenticator;
   /** The logger. */
   readonly logger: Logger;
+  /** Whether this instance leads (leader election); absent: always. A standby shows no pipelines. */
+  readonly leadership?: Leadership;
   /** Aborted when the server shuts down: every event stream ends then. */
   readonly closing?: AbortSignal;
 }
@@ -127,12 +140,22 @@ async function api(
   const url = new URL(request.url);
 
   if (!post && parts.length === 1 && parts[0] === "me") {
+    const leadership = deps.leadership;
     return Response.json({
       authenticated: true,
       name: caller.name,
       role: caller.role,
       open: caller.via === "none",
+      // What a standby tells: the page shows it on every page.
+      standby: leadership && !leadership.isLeader()
+        ? new NotLeaderError(leadership.leader()).message
+        : "",
     });
+  }
+  // A standby has not loaded the pipelines and may not change them: it says so, naming the
+  // leader (503), before anything is looked up.
+  if (parts[0] === "pipelines" || (parts[0] === "stream" && parts[1] === "pipelines")) {
+    assertLeader(deps.leadership);
   }
   if (!post && parts.length === 1 && parts[0] === "pipelines") {
     return Response.json(deps.pipelines.list().map(pipelineView));
@@ -142,6 +165,12 @@ async function api(
     parts[1] === "workers"
   ) {
     return sseResponse((signal) => workerStates(deps.runtime, signal), deps.closing);
+  }
+  if (
+    !post && parts[0] === "stream" && parts.length === 2 &&
+    parts[1] === "pipelines"
+  ) {
+    return sseResponse((signal) => pipelinesEvents(deps.pipelines, signal), deps.closing);
   }
   if (
     !post && parts[0] === "stream" && parts.length === 2 &&
@@ -256,6 +285,12 @@ function errorResponse(err: unknown, log: Logger): Response {
     err instanceof PipelineNotFoundError || err instanceof WorkerNotFoundError
   ) {
     return Response.json({ error: "NOT_FOUND", message }, { status: 404 });
+  }
+  if (err instanceof NotLeaderError) {
+    return Response.json({ error: "UNAVAILABLE", message }, {
+      status: 503,
+      headers: { "retry-after": "2" },
+    });
   }
   if (err instanceof StageNotWaitingError) {
     return Response.json({ error: "FAILED_PRECONDITION", message }, {

@@ -1,99 +1,6 @@
 import assert from "node:assert/strict";
-import { Authenticator } from "../../grpc/auth/authenticator.ts";
-import { compilePipeline } from "../../pipeline/compile.ts";
-import { PipelineExecutor } from "../../pipeline/executor.ts";
-import { FilePipelineStore } from "../../pipeline/state.ts";
-import { silentLogger } from "../../telemetry/logger.ts";
-import { LocalRuntime } from "../../worker/local/runtime.ts";
 import { workerSpec } from "../../worker/spec.ts";
-import { dashboard, type DashboardHandler } from "./dashboard.ts";
-
-const OPERATOR = "o".repeat(24), VIEWER = "v".repeat(24);
-
-/** A real local runtime, executor and authenticator (with or without tokens) behind the handler. */
-async function harness(tokens: boolean) {
-  const dir = await Deno.makeTempDir({ prefix: "ottoscaler-dashboard-" });
-  const runtime = await LocalRuntime.open({
-    stateDir: `${dir}/state`,
-    logger: silentLogger,
-    stopGraceMs: 1000,
-  });
-  const pipelines = new PipelineExecutor({
-    runtime,
-    store: new FilePipelineStore(`${dir}/state/pipelines`),
-    logger: silentLogger,
-  });
-  await pipelines.start();
-  let tokensFile = "";
-  if (tokens) {
-    tokensFile = `${dir}/tokens.csv`;
-    await Deno.writeTextFile(
-      tokensFile,
-      `${OPERATOR},ci,operator\n${VIEWER},dash,viewer\n`,
-    );
-  }
-  const auth = await Authenticator.open({
-    tokensFile,
-    serviceAccounts: new Map(),
-    certificateRoles: new Map(),
-    logger: silentLogger,
-  });
-  const handle: DashboardHandler = dashboard({
-    runtime,
-    pipelines,
-    auth,
-    logger: silentLogger,
-  });
-  const call = async (
-    path: string,
-    init: RequestInit & { token?: string } = {},
-  ) => {
-    const headers = new Headers(init.headers);
-    if (init.token) headers.set("authorization", `Bearer ${init.token}`);
-    const res = await handle(
-      new Request(`http://dash${path}`, { ...init, headers }),
-    );
-    assert.ok(res, `${path} is not the dashboard's`);
-    return res;
-  };
-  return {
-    runtime,
-    pipelines,
-    handle,
-    call,
-    [Symbol.asyncDispose]: async () => {
-      await pipelines.close();
-      await runtime.close();
-      await Deno.remove(dir, { recursive: true });
-    },
-  };
-}
-
-/** The events of an SSE body until its `end` event. */
-async function readEvents(
-  res: Response,
-): Promise<{ id?: string; event: string; data: unknown }[]> {
-  const text = await res.text();
-  return text.split("\n\n").filter((b) => b.includes("data: ")).map((block) => {
-    const get = (k: string) =>
-      block.split("\n").find((l) => l.startsWith(`${k}: `))?.slice(
-        k.length + 2,
-      );
-    return {
-      id: get("id"),
-      event: get("event")!,
-      data: JSON.parse(get("data")!),
-    };
-  });
-}
-
-async function approvalPipeline(pipelines: PipelineExecutor, id: string) {
-  const compiled = compilePipeline({
-    pipelineId: id,
-    stages: [{ stageId: "gate", type: "approval", workerCount: 0 }],
-  }, { maxWorkersPerStage: 10, requireCommand: true });
-  await pipelines.submit(compiled);
-}
+import { approvalPipeline, harness, OPERATOR, readEvents, VIEWER } from "./test_support.ts";
 
 Deno.test("dashboard: pages and assets are served; other paths are left to the HTTP server", async () => {
   await using h = await harness(false);
@@ -141,6 +48,7 @@ Deno.test("dashboard: the gRPC API's tokens and roles decide who sees and who ac
     name: "dash",
     role: "viewer",
     open: false,
+    standby: "",
   });
   const listed = await (await h.call("/api/pipelines", { token: VIEWER }))
     .json();

@@ -3,14 +3,21 @@
  * API serves: a worker's numbered log (`id:` = the line's sequence, so a reconnect sending
  * Last-Event-ID gets exactly the lines after it), worker events (`id:` = `<worker>:<ordinal>`,
  * each event's fixed place in its worker's history), a pipeline's stage progress (a snapshot,
- * then each transition) and the workers' states.
+ * then each transition), every pipeline's (the same, for the overview) and the workers' states.
+ *
+ * The overview's streams carry state, not history: each (re)connection starts with the whole
+ * list (`workers`, `pipelines`), which replaces what the page had, then sends each change. A
+ * reconnect so misses nothing and shows nothing twice, whatever was lost in between.
  *
  * @module
  */
 
+import { TENANT_LABEL } from "../../admission/line.ts";
 import { Channel } from "../../async/channel.ts";
 import { watchEvents } from "../../events/watch.ts";
+import type { PipelineExecutor } from "../../pipeline/executor.ts";
 import { followTransitions, type PipelineRun, type StageProgress } from "../../pipeline/run.ts";
+import { taskPart } from "../../worker/naming.ts";
 import type { Runtime, WorkerStatus } from "../../worker/types.ts";
 import type { SseEvent } from "./sse.ts";
 
@@ -19,6 +26,7 @@ export function workerView(w: WorkerStatus): Record<string, unknown> {
   return {
     id: w.id,
     taskId: w.taskId,
+    tenant: w.labels[TENANT_LABEL] ?? "default",
     index: w.index,
     phase: w.phase,
     reason: w.reason ?? "",
@@ -37,6 +45,8 @@ export function pipelineView(run: PipelineRun): Record<string, unknown> {
   return {
     id: d.id,
     name: d.name,
+    // As on its workers' label (DNS-safe), so one filter matches both.
+    tenant: taskPart(run.state.admission?.tenant || "default"),
     createdAt: run.state.createdAt,
     cancelled: run.state.cancelled,
     finished: run.finished,
@@ -131,7 +141,8 @@ export function workerStates(
   const channel = Channel.unbounded<SseEvent>();
   const send = (w: WorkerStatus) => channel.send({ event: "worker", data: workerView(w) });
   const unwatch = runtime.watch(send);
-  for (const w of runtime.list()) send(w);
+  // The whole list first: it replaces the page's (a worker removed while it was away goes).
+  channel.send({ event: "workers", data: runtime.list().map(workerView) });
   const stop = () => {
     unwatch();
     channel.close();
@@ -153,4 +164,47 @@ export async function* pipelineEvents(
     yield { event: "stage", data: stageView(run, p) };
   }
   yield { event: "pipeline", data: pipelineView(run) };
+}
+
+/**
+ * Every pipeline (its shape and stages), then each new pipeline and each stage transition
+ * (`stage`, with its `pipelineId`), until `signal` aborts: the overview's list.
+ */
+export function pipelinesEvents(
+  pipelines: PipelineExecutor,
+  signal: AbortSignal,
+): AsyncIterable<SseEvent> {
+  // Unbounded: the runs' listeners cannot wait. Transitions are bounded by stages x attempts x 3.
+  const channel = Channel.unbounded<SseEvent>();
+  const unsubscribes = new Set<() => void>();
+  const follow = (run: PipelineRun) => {
+    if (run.finished) return;
+    const unsubscribe = run.subscribe((p) =>
+      channel.send({ event: "stage", data: { pipelineId: run.id, ...stageView(run, p) } })
+    );
+    unsubscribes.add(unsubscribe);
+    run.done.then(() => {
+      unsubscribe();
+      unsubscribes.delete(unsubscribe);
+      // Its final shape (finished), after its last transition.
+      if (!signal.aborted) channel.send({ event: "pipeline", data: pipelineView(run) });
+    });
+  };
+  // Subscribed before the list is taken (all in this turn): no run or transition falls between.
+  const unwatch = pipelines.watchRuns((run) => {
+    follow(run);
+    channel.send({ event: "pipeline", data: pipelineView(run) });
+  });
+  const runs = pipelines.list();
+  for (const run of runs) follow(run);
+  channel.send({ event: "pipelines", data: runs.map(pipelineView) });
+  const stop = () => {
+    unwatch();
+    for (const unsubscribe of unsubscribes) unsubscribe();
+    unsubscribes.clear();
+    channel.close();
+  };
+  if (signal.aborted) stop();
+  else signal.addEventListener("abort", stop, { once: true });
+  return channel;
 }

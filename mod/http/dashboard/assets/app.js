@@ -103,14 +103,16 @@ export async function stream(path, onEvent, { signal, onState }) {
         onState?.("ended");
         return;
       }
+      onState?.("reconnecting");
     } catch (err) {
       if (signal.aborted) return;
       if (err instanceof ApiError && err.status < 500) {
         onState?.(`error: ${err.message}`);
         return;
       }
+      // Said why when the server said (a standby names the leader); else the connection is gone.
+      onState?.(err instanceof ApiError ? `reconnecting (${err.message})` : "reconnecting");
     }
-    onState?.("reconnecting");
     await new Promise((r) => setTimeout(r, delay));
     delay = Math.min(delay * 2, 8000);
   }
@@ -164,7 +166,8 @@ export function el(tag, attrs = {}, children = []) {
 /** @type {AbortController | undefined} */
 let current;
 
-/** Who is signed in. @type {{authenticated: boolean, message?: string, name: string, role: string, open: boolean} | undefined} */
+/** Who is signed in. @typedef {{authenticated: boolean, message?: string, name: string, role: string, open: boolean, standby?: string}} Me */
+/** @type {Me | undefined} */
 export let me;
 
 /** Renders the page of the current path. */
@@ -173,7 +176,7 @@ export async function route() {
   const ctl = new AbortController();
   current = ctl;
   const main = /** @type {HTMLElement} */ (document.getElementById("main"));
-  /** @type {{authenticated: boolean, message?: string, name: string, role: string, open: boolean}} */
+  /** @type {Me} */
   let who0;
   try {
     who0 = me = await api("/api/me");
@@ -198,6 +201,10 @@ export async function route() {
     });
     who.append(" ", out);
   }
+  // A standby (leader election) shows workers but not pipelines, and changes nothing: it says so.
+  const banner = /** @type {HTMLElement} */ (document.getElementById("standby"));
+  banner.hidden = !who0.standby;
+  banner.textContent = who0.standby ?? "";
   const path = location.pathname;
   shown = path;
   const ctx = { main, signal: ctl.signal, operator: who0.role === "operator" };

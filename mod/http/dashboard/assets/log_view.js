@@ -80,7 +80,7 @@ export function renderWorker(ctx, id) {
     placeholder: "search (Enter: next)",
     "aria-label": "Search the log",
   }));
-  const download = el("button", { type: "button" }, ["Download"]);
+  const download = el("button", { type: "button", id: "download" }, ["Download"]);
   const box = el("div", {
     class: "log",
     id: "log",
@@ -177,7 +177,8 @@ export function renderWorker(ctx, id) {
       download: `${id}.log`,
     }));
     a.click();
-    setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+    // Released once the browser surely has it (a busy machine may take its time to start).
+    setTimeout(() => URL.revokeObjectURL(a.href), 60_000);
   });
   stream(`/api/stream/logs/${encodeURIComponent(id)}`, (event, line) => {
     if (event !== "line") return;

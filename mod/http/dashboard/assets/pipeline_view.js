@@ -136,12 +136,17 @@ export function renderPipeline(ctx, id) {
         ]),
       ]);
     });
-    graph.replaceChildren(svg("svg", {
+    const drawing = /** @type {SVGSVGElement} */ (svg("svg", {
       class: "dag",
       viewBox: `0 0 ${w} ${h}`,
       role: "img",
       "aria-label": `Graph of pipeline ${id}`,
     }, [...edges, ...nodes]));
+    // Never drawn larger than its own size (a one-stage pipeline is not a poster). Set through
+    // the CSSOM: the page's CSP allows no inline style attribute.
+    drawing.style.maxWidth = `${w}px`;
+    drawing.style.minWidth = `${Math.min(w, 640)}px`; // on a phone a wide graph scrolls in its box
+    graph.replaceChildren(drawing);
     table.replaceChildren(...shape.stages.map((/** @type {any} */ s) => {
       const st = stages.get(s.id) ?? {};
       return el("tr", { "data-stage": s.id }, [
