@@ -9,7 +9,11 @@
  * ```
  *
  * A watch that goes silent past a deadline (a half-open connection) is cut and restarted; the API
- * server sends bookmarks, so a healthy watch is never silent that long.
+ * server sends bookmarks, so a healthy watch is never silent that long. Sooner than that, a watch
+ * is cut and resumed when another request found the API server unreachable
+ * ({@linkcode PodCache.resumeWatch}): a watch whose API server was killed can stay open with no
+ * error at all (seen on Deno with a restarted kube-apiserver), and would miss every change until
+ * the deadline.
  *
  * @module
  */
@@ -53,6 +57,8 @@ export class PodCache {
   #loop: Promise<void> | undefined;
   #synced = false;
   #problem: string | undefined;
+  /** The open watch request, to cut it ({@linkcode PodCache.resumeWatch}). */
+  #request: AbortController | undefined;
   /** Counts lists done; a test reads it to see a relist happened. */
   lists = 0;
 
@@ -102,6 +108,15 @@ export class PodCache {
    */
   observe(pod: PodObject): void {
     this.#apply(pod, "upsert");
+  }
+
+  /**
+   * Cuts the open watch, which is then opened again from the last resourceVersion (after a
+   * backoff while the server cannot be reached): for when another request found the API server
+   * unreachable, so the watch's connection may be dead without knowing it.
+   */
+  resumeWatch(): void {
+    this.#request?.abort();
   }
 
   /** Stops watching; safe to call more than once, or before {@linkcode PodCache.start}. */
@@ -189,6 +204,7 @@ export class PodCache {
   async #watchOnce(): Promise<void> {
     const timeoutSeconds = this.#options.watchTimeoutSeconds ?? 240;
     const request = new AbortController();
+    this.#request = request;
     const onStop = () => request.abort();
     this.#abort.signal.addEventListener("abort", onStop);
     // Cut a watch that stays silent well past the server's own timeout: a dead connection.
@@ -211,6 +227,7 @@ export class PodCache {
         request.signal,
       );
     } finally {
+      if (this.#request === request) this.#request = undefined;
       clearTimeout(silence);
       this.#abort.signal.removeEventListener("abort", onStop);
     }

@@ -115,9 +115,12 @@ export async function serve(args: string[], version: string): Promise<number> {
   const readiness = new Readiness();
   const contact = new ApiContact();
   // In Kubernetes mode the cluster is the only state: workers are pods, pipelines ConfigMaps.
+  // A request that got no answer (code 0) means the pod watch may be on a dead connection too.
+  let onUnreachable = () => {};
   const observeKube = (verb: string, code: number) => {
     metrics.kubeRequests.inc({ verb, code: String(code) });
     contact.answered(code);
+    if (code === 0 && verb !== "WATCH") onUnreachable();
   };
   const kubeApi = config.runtime === "kubernetes"
     ? await connectCluster(config, observeKube)
@@ -207,7 +210,10 @@ export async function serve(args: string[], version: string): Promise<number> {
   // runtime keeps its state. Closing it closes the runtime.
   const runtime = withAdmission ? await openAdmission(config, logger, inner, kubeApi) : inner;
   parts.defer(() => runtime.close());
-  if (kubeRuntime) readiness.add("pods", () => kubeRuntime.problem);
+  if (kubeRuntime) {
+    readiness.add("pods", () => kubeRuntime.problem);
+    onUnreachable = () => kubeRuntime.resumeWatch();
+  }
   parts.defer(
     observeWorkerMetrics(runtime, metrics, { counting: () => elector?.isLeader() ?? true }),
   );
