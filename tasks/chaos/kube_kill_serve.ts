@@ -26,6 +26,7 @@ import {
   ensureChaosPlane,
   freePort,
   freshNamespace,
+  keepLog,
   planeApi,
   PodCensus,
   printLines,
@@ -124,6 +125,7 @@ export async function kubeKillServe(options: KubeKillServeOptions): Promise<Scen
       const killedAt = performance.now();
       await serve.child.status;
       await serve.drained;
+      await keepLog(ns.namespace, serve.errors());
       serve = start();
       await untilAnswered(ready);
       recoveries.push(performance.now() - killedAt);
@@ -154,7 +156,14 @@ export async function kubeKillServe(options: KubeKillServeOptions): Promise<Scen
       if (m) stageRuns.set(m[1], (stageRuns.get(m[1]) ?? new Set()).add(m[2]));
     }
     const stagesRerun = [...stageRuns.values()].filter((attempts) => attempts.size > 1).length;
-    const found = await reckon({ client, workers, api, namespace: ns.namespace, pods, tasks: [task] });
+    const found = await reckon({
+      client,
+      workers,
+      api,
+      namespace: ns.namespace,
+      pods,
+      tasks: [task],
+    });
     if (found.failures.length) console.error(found.failures.slice(0, 10).join("\n"));
     const ms = [...recoveries].sort((a, b) => a - b);
     return {
@@ -182,6 +191,7 @@ export async function kubeKillServe(options: KubeKillServeOptions): Promise<Scen
     } catch { /* gone */ }
     await serve.child.status;
     await serve.drained;
+    await keepLog(ns.namespace, serve.errors());
     await ns.remove();
     await Deno.remove(stateDir, { recursive: true });
   }

@@ -34,9 +34,9 @@ async function script(name: string, args: string[], env: Record<string, string> 
   }).output();
   const text = new TextDecoder();
   if (!out.success) {
-    throw new Error(`tasks/control_plane/${name} ${args.join(" ")} failed:\n${
-      text.decode(out.stderr)
-    }`);
+    throw new Error(
+      `tasks/control_plane/${name} ${args.join(" ")} failed:\n${text.decode(out.stderr)}`,
+    );
   }
   return text.decode(out.stdout);
 }
@@ -136,7 +136,10 @@ export async function printLines(
   });
 }
 
-/** `main.ts serve` on the Kubernetes runtime in `namespace` of the plane. */
+/**
+ * `main.ts serve` on the Kubernetes runtime in `namespace` of the plane. With
+ * `OTTOSCALER_CHAOS_LOGS=DIR` set it logs at debug level, and {@linkcode keepLog} saves its log.
+ */
 export function startKubeServe(
   cp: ControlPlane,
   namespace: string,
@@ -154,8 +157,17 @@ export function startKubeServe(
     // Finished pods stay until the census at the end (the namespace is deleted then).
     POD_RETENTION_SECONDS: "3600",
     MAX_WORKERS_PER_TASK: "300",
+    ...(Deno.env.get("OTTOSCALER_CHAOS_LOGS") ? { LOG_LEVEL: "debug" } : {}),
     ...extra,
   });
+}
+
+/** With `OTTOSCALER_CHAOS_LOGS=DIR` set, writes `log` to DIR/`name`.log. */
+export async function keepLog(name: string, log: string): Promise<void> {
+  const dir = Deno.env.get("OTTOSCALER_CHAOS_LOGS");
+  if (!dir) return;
+  await Deno.mkdir(dir, { recursive: true });
+  await Deno.writeTextFile(`${dir}/${name}.log`, log, { append: true });
 }
 
 /** Ottoscaler's `/readyz`: its status and body, or status 0 when it does not answer. */

@@ -25,6 +25,7 @@ import {
   type FaultTimes,
   freePort,
   freshNamespace,
+  keepLog,
   planeApi,
   PodCensus,
   printLines,
@@ -118,9 +119,13 @@ export async function scaleThroughFault(options: ScaleFaultOptions): Promise<Sce
     ).length;
     await untilAnswered(async () => {
       const r = await readyz(httpPort);
-      if (r.status !== 200) throw new Error(`not ready: ${r.body}`);
+      if (r.status !== 200) {
+        throw new Error(`not ready: ${r.body}`);
+      }
       const { workers } = await status({ task_id: task.taskId });
-      const ended = workers.filter((w) => w.status === "succeeded" || w.status === "failed");
+      const ended = workers.filter((w) =>
+        w.status === "succeeded" || w.status === "failed"
+      );
       if (ended.length < endedPods) throw new Error("behind the API server");
     }, 300_000);
     const recoverMs = performance.now() - faultAt;
@@ -142,7 +147,14 @@ export async function scaleThroughFault(options: ScaleFaultOptions): Promise<Sce
     }, 600_000);
     const { workers } = await status({});
     const pods = await census.stop();
-    const found = await reckon({ client, workers, api, namespace: ns.namespace, pods, tasks: [task] });
+    const found = await reckon({
+      client,
+      workers,
+      api,
+      namespace: ns.namespace,
+      pods,
+      tasks: [task],
+    });
     if (found.failures.length) console.error(found.failures.slice(0, 10).join("\n"));
     const exited = await Promise.race([serve.child.status, sleep(0).then(() => undefined)]);
     return {
@@ -170,6 +182,7 @@ export async function scaleThroughFault(options: ScaleFaultOptions): Promise<Sce
     } catch { /* gone */ }
     await serve.child.status;
     await serve.drained;
+    await keepLog(ns.namespace, serve.errors());
     await ns.remove();
     await Deno.remove(stateDir, { recursive: true });
   }
