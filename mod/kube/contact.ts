@@ -66,8 +66,11 @@ export class ApiContact {
       // No answer at all is the staleness above; an answer that is not 200 is this.
       if (!(err instanceof KubeApiError) || err.code === 0) return;
       const failing = err.statusMessage.split("\n").filter((l) => l.startsWith("[-]"));
+      const named = failing.length > 3
+        ? [...failing.slice(0, 3), `${failing.length - 3} more`]
+        : failing;
       this.#notReady = `the API server is not ready (HTTP ${err.code})${
-        failing.length ? `: ${failing.join(", ")}` : ""
+        named.length ? `: ${named.join(", ")}` : ""
       }`;
     }
   }
