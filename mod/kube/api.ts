@@ -184,9 +184,24 @@ export function connectKube(options: KubeConnectOptions = {}): KubeApi {
   if (options.kubeconfig) config.loadFromFile(options.kubeconfig);
   else config.loadFromDefault();
   if (options.context) config.setCurrentContext(options.context);
+  http1Only(config);
   const cluster = config.getCurrentCluster();
   if (!cluster) throw new Error("the kubeconfig names no current cluster");
   return new HttpKubeApi(config, cluster.server.replace(/\/$/, ""), options.observer);
+}
+
+/**
+ * Makes the kubeconfig's connections HTTP/1.1 only. undici (since v7) offers h2 by ALPN and the
+ * API server takes it, which puts every request on Deno's `node:http2`: a restarting API server
+ * closes that session with GOAWAY, and nghttp2 can then abort the whole process
+ * (denoland/deno#36788; seen in the chaos suite's API server restart).
+ */
+function http1Only(config: KubeConfig): void {
+  const options = config.createDispatcherOptions.bind(config);
+  config.createDispatcherOptions = (cluster, agentOptions) => {
+    const o = options(cluster, agentOptions);
+    return o.type === "agent" ? { ...o, connect: { ...o.connect, allowH2: false } } : o;
+  };
 }
 
 /** The namespace of this pod's service account, when running in a cluster. */

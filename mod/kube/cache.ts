@@ -8,8 +8,13 @@
  *   └── 410 Gone ◀────┘ network error: back off, then watch again
  * ```
  *
- * A watch that goes silent past a deadline (a half-open connection) is cut and restarted; the API
- * server sends bookmarks, so a healthy watch is never silent that long.
+ * A watch that goes silent past a deadline (a half-open connection) is cut and restarted: 75 s,
+ * as the API server sends a bookmark about every minute, so a healthy watch is never silent that
+ * long (and cutting one that is costs only a new watch from the same version). Sooner, a watch
+ * is cut and resumed when another request found the API server unreachable
+ * ({@linkcode PodCache.resumeWatch}): a watch whose API server was killed can stay open with no
+ * error at all (seen on Deno with a restarted kube-apiserver), and would miss every change until
+ * the deadline.
  *
  * @module
  */
@@ -42,6 +47,8 @@ export interface PodCacheOptions {
 }
 
 const RETRY = { initialMs: 200, maxMs: 10_000 };
+/** The longest a watch may stay silent (the API server bookmarks about every 60 s). */
+const SILENCE_LIMIT_SECONDS = 75;
 
 /** The watch-fed cache of pods; see the module doc. */
 export class PodCache {
@@ -53,6 +60,8 @@ export class PodCache {
   #loop: Promise<void> | undefined;
   #synced = false;
   #problem: string | undefined;
+  /** The open watch request, to cut it ({@linkcode PodCache.resumeWatch}). */
+  #request: AbortController | undefined;
   /** Counts lists done; a test reads it to see a relist happened. */
   lists = 0;
 
@@ -102,6 +111,17 @@ export class PodCache {
    */
   observe(pod: PodObject): void {
     this.#apply(pod, "upsert");
+  }
+
+  /**
+   * Cuts the open watch, which is then opened again from the last resourceVersion (after a
+   * backoff while the server cannot be reached): for when another request found the API server
+   * unreachable, so the watch's connection may be dead without knowing it.
+   */
+  resumeWatch(): void {
+    if (!this.#request || this.#request.signal.aborted) return;
+    this.#options.logger.debug("pod watch cut: the API server was found unreachable");
+    this.#request.abort();
   }
 
   /** Stops watching; safe to call more than once, or before {@linkcode PodCache.start}. */
@@ -189,10 +209,13 @@ export class PodCache {
   async #watchOnce(): Promise<void> {
     const timeoutSeconds = this.#options.watchTimeoutSeconds ?? 240;
     const request = new AbortController();
+    this.#request = request;
     const onStop = () => request.abort();
     this.#abort.signal.addEventListener("abort", onStop);
-    // Cut a watch that stays silent well past the server's own timeout: a dead connection.
-    let silence = setTimeout(() => request.abort(), (timeoutSeconds + 30) * 1000);
+    // Cut a watch that stays silent past the bookmarks' period (or the server's own timeout): a
+    // dead connection.
+    const silenceMs = Math.min(timeoutSeconds + 30, SILENCE_LIMIT_SECONDS) * 1000;
+    let silence = setTimeout(() => request.abort(), silenceMs);
     try {
       await this.#options.api.watch<PodObject>(
         this.#path(),
@@ -205,12 +228,13 @@ export class PodCache {
         (event) => {
           this.#problem = undefined;
           clearTimeout(silence);
-          silence = setTimeout(() => request.abort(), (timeoutSeconds + 30) * 1000);
+          silence = setTimeout(() => request.abort(), silenceMs);
           this.#onEvent(event);
         },
         request.signal,
       );
     } finally {
+      if (this.#request === request) this.#request = undefined;
       clearTimeout(silence);
       this.#abort.signal.removeEventListener("abort", onStop);
     }

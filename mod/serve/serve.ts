@@ -114,9 +114,12 @@ export async function serve(args: string[], version: string): Promise<number> {
   const readiness = new Readiness();
   const contact = new ApiContact();
   // In Kubernetes mode the cluster is the only state: workers are pods, pipelines ConfigMaps.
+  // A request that got no answer (code 0) means the pod watch may be on a dead connection too.
+  let onUnreachable = () => {};
   const observeKube = (verb: string, code: number) => {
     metrics.kubeRequests.inc({ verb, code: String(code) });
     contact.answered(code);
+    if (code === 0 && verb !== "WATCH") onUnreachable();
   };
   const kubeApi = config.runtime === "kubernetes"
     ? await connectCluster(config, observeKube)
@@ -205,7 +208,10 @@ export async function serve(args: string[], version: string): Promise<number> {
   // Closing it closes the runtime.
   const runtime = await openAdmission(config, logger, inner, kubeApi, elector);
   parts.defer(() => runtime.close());
-  if (kubeRuntime) readiness.add("pods", () => kubeRuntime.problem);
+  if (kubeRuntime) {
+    readiness.add("pods", () => kubeRuntime.problem);
+    onUnreachable = () => kubeRuntime.resumeWatch();
+  }
   // A new leader is ready once it has taken over the line (until then its reports lack it).
   let lineLoaded = !elector;
   if (elector) {

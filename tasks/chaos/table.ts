@@ -20,6 +20,12 @@ export interface ScenarioResult {
   readonly duplicates: number;
   /** Workers beyond what was asked. */
   readonly duplicateWorkers: number;
+  /** Kubernetes: pods beyond one per worker (a worker's pod created again); absent elsewhere. */
+  readonly duplicatePods?: number;
+  /** Kubernetes: worker pods left that no task or pipeline owns; absent elsewhere. */
+  readonly orphanPods?: number;
+  /** Workers asked for that never ran or ended otherwise than succeeded, where all should. */
+  readonly failedWorkers?: number;
   /** Pipeline stages run more than once (with no failure to retry) or not completed. */
   readonly stagesRerun: number;
   /** Exits that were not injected (e.g. denoland/deno#36788), or starts that failed. */
@@ -42,6 +48,9 @@ export function formatTable(results: readonly ScenarioResult[]): string {
     "lost",
     "dup lines",
     "dup workers",
+    "dup pods",
+    "orphan pods",
+    "failed workers",
     "stage re-runs",
     "aborts",
     "recover p50",
@@ -56,6 +65,9 @@ export function formatTable(results: readonly ScenarioResult[]): string {
     String(r.lost),
     String(r.duplicates),
     String(r.duplicateWorkers),
+    r.duplicatePods === undefined ? "-" : String(r.duplicatePods),
+    r.orphanPods === undefined ? "-" : String(r.orphanPods),
+    r.failedWorkers === undefined ? "-" : String(r.failedWorkers),
     String(r.stagesRerun),
     String(r.aborts),
     `${(r.recoverP50Ms / 1000).toFixed(2)} s`,

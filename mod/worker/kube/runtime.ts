@@ -179,6 +179,9 @@ export class KubeRuntime implements Runtime {
     return this.#cache.problem;
   }
 
+  /** Resumes the pod watch on a fresh request: the API server was found unreachable. */
+  resumeWatch = (): void => this.#cache.resumeWatch();
+
   #mayWrite(): boolean {
     return this.#o.leadership?.isLeader() ?? true;
   }
