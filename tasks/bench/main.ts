@@ -14,11 +14,15 @@
  * - admission: 200 tasks × 5 workers from 4 tenants waiting for room under a quota of 50 pods,
  *   against the same work kept to 50 pods by the client (admission_bench.ts; `--tasks N`,
  *   `--duration SECONDS`, `--timeout SECONDS`)
+ * - scale: how cost grows: time, CPU seconds (Ottoscaler's and kube-apiserver's) and memory of
+ *   100, 1,000 and 5,000 workers on the Kubernetes runtime and of 1, 10 and 100 pull subscribers
+ *   (scale_bench.ts; `--scale-sizes 100,1000`, `--scale-subscribers N,...`, `--scale-lines N`,
+ *   `--scale-timeout SECONDS`)
  *
  * At the end it prints one table of every benchmark's headline figures (summary.ts), each with
  * its same-run baseline and ratio.
  *
- * Usage: deno task bench [--only logs|kube|failover|memory|admission] [flags of the benchmarks]
+ * Usage: deno task bench [--only logs|kube|failover|memory|admission|scale] [flags of the benchmarks]
  *
  * @module
  */
@@ -38,6 +42,10 @@ const BENCHES: Readonly<Record<string, Bench>> = {
   failover: { script: "failover_bench.ts", flags: ["rounds"] },
   memory: { script: "memory_bench.ts", flags: ["workers"] },
   admission: { script: "admission_bench.ts", flags: ["tasks", "duration", "timeout"] },
+  scale: {
+    script: "scale_bench.ts",
+    flags: ["scale-sizes", "scale-subscribers", "scale-lines", "scale-timeout"],
+  },
 };
 
 const flagNames = Object.values(BENCHES).flatMap((b) => b.flags);
