@@ -180,11 +180,11 @@ async function workersPoint(
     if (!await watch.waitRunning(size, TIMEOUT_MS)) {
       problems.push(`${size}: only ${watch.runningAt.size} pods ran within ${TIMEOUT_S} s`);
     }
-    const running = now();
+
     if (!await watch.waitEnded(size, TIMEOUT_MS)) {
       problems.push(`${size}: only ${watch.endedAt.size} pods ended within ${TIMEOUT_S} s`);
     }
-    const ended = now();
+
     const deadline = Date.now() + TIMEOUT_MS;
     let done = await succeeded(client, task);
     while (done < size && Date.now() < deadline) {
