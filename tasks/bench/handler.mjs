@@ -4,7 +4,8 @@
 //
 // Driven over stdin/stdout by logs_bench.ts: prints "PORT <n>"; on "expect <n>" it waits for n
 // lines and prints "RESULT <json>"; on "statuses" it prints "STATUS <json>" for the status
-// notifications since "reset-statuses".
+// notifications since "reset-statuses", on "receipts" "RECEIPTS <json>": each of them with its
+// worker, kind and time of receipt (epoch ms, sub-millisecond).
 
 import { createRequire } from "node:module";
 import { createInterface } from "node:readline";
@@ -82,6 +83,8 @@ server.addService(v1.OttoHandlerLogService.service, {
     statusLatencies.push({
       status: call.request.status,
       ms: Date.now() - Date.parse(call.request.timestamp),
+      id: call.request.workerId,
+      at: performance.timeOrigin + performance.now(),
     });
     callback(null, { status: "RECEIVED" });
   },
@@ -112,6 +115,9 @@ createInterface({ input: process.stdin }).on("line", (line) => {
       kinds.map((k) => [k, figures(statusLatencies.filter((l) => l.status === k))]),
     );
     console.log(`STATUS ${JSON.stringify({ ...figures(statusLatencies), byKind })}`);
+  } else if (command === "receipts") {
+    const receipts = statusLatencies.map(({ id, status, at }) => ({ id, status, at }));
+    console.log(`RECEIPTS ${JSON.stringify(receipts)}`);
   } else if (command === "reset-statuses") {
     statusLatencies.length = 0;
   } else if (command === "quit") {

@@ -2,8 +2,10 @@
  * `deno task bench`: runs the benchmarks one after another, each as its own process, and passes
  * each the flags it knows.
  *
- * - logs: log delivery, push and pull, against a bare grpc-js baseline (logs_bench.ts;
- *   `--lines N`, `--status-workers N`, `--paths push,pull,status`, `--profile DIR`)
+ * - logs: log delivery, push and pull, against a bare grpc-js baseline; push latency at a steady
+ *   rate; status notification latency on both runtimes (logs_bench.ts; `--lines N`,
+ *   `--status-workers N`, `--paths push,pull,paced,status,status-kube`, `--paced-rate N`,
+ *   `--paced-seconds N`, `--profile DIR`)
  * - kube: N worker pods on the local control plane, against a lean all-at-once client and a
  *   client-go-like rate-limited one (kube_bench.ts; `--pods N`, `--timeout SECONDS`, `--naive no`)
  * - failover: SIGKILL of the leader to the standby ready and to the first pod it creates
@@ -20,7 +22,7 @@
  *   `--scale-timeout SECONDS`)
  *
  * At the end it prints one table of every benchmark's headline figures (summary.ts), each with
- * its same-run baseline and ratio.
+ * its same-run baseline and ratio, the issue's goal and whether this run met it.
  *
  * Usage: deno task bench [--only logs|kube|failover|memory|admission|scale] [flags of the benchmarks]
  *
@@ -37,7 +39,10 @@ interface Bench {
 }
 
 const BENCHES: Readonly<Record<string, Bench>> = {
-  logs: { script: "logs_bench.ts", flags: ["lines", "status-workers", "paths", "profile"] },
+  logs: {
+    script: "logs_bench.ts",
+    flags: ["lines", "status-workers", "paths", "profile", "paced-rate", "paced-seconds"],
+  },
   kube: { script: "kube_bench.ts", flags: ["pods", "timeout", "naive"] },
   failover: { script: "failover_bench.ts", flags: ["rounds"] },
   memory: { script: "memory_bench.ts", flags: ["workers"] },
