@@ -153,6 +153,9 @@ async function workersPoint(
     NAMESPACE: ns,
     STOP_GRACE_SECONDS: String(defaults.stopGraceSeconds),
     MAX_WORKERS_PER_TASK: String(Math.max(size, defaults.maxWorkersPerTask)),
+    // Finished pods are kept for the run: a pod deleted after the default retention (600 s) would
+    // take its worker out of the count of succeeded workers before a large run ends.
+    POD_RETENTION_SECONDS: String(Math.max(TIMEOUT_S * 3, 3600)),
   }, probeFile);
   const client = connect(server.address);
   let watch: RunWatch | undefined;
@@ -170,6 +173,8 @@ async function workersPoint(
       { task_id: task, worker_count: size, build_config: {}, triggered_by: "scale-bench" },
     );
     const created = now();
+    const since = (t: number) => `${((t - start) / 1000).toFixed(1)} s`;
+    progress(`  all ${size} created at ${since(created)}`);
     if (res.status !== "SUCCESS" || res.processed_count !== size) {
       problems.push(
         `${size}: ScaleUp answered ${res.status} (${res.processed_count}): ${
@@ -181,10 +186,12 @@ async function workersPoint(
       problems.push(`${size}: only ${watch.runningAt.size} pods ran within ${TIMEOUT_S} s`);
     }
 
+    progress(`  all running at ${since(now())}`);
     if (!await watch.waitEnded(size, TIMEOUT_MS)) {
       problems.push(`${size}: only ${watch.endedAt.size} pods ended within ${TIMEOUT_S} s`);
     }
 
+    progress(`  all ended at ${since(now())}`);
     const deadline = Date.now() + TIMEOUT_MS;
     let done = await succeeded(client, task);
     while (done < size && Date.now() < deadline) {
@@ -193,6 +200,7 @@ async function workersPoint(
     }
     if (done < size) problems.push(`${size}: Ottoscaler reported ${done} succeeded`);
     const end = now();
+    progress(`  all reported succeeded at ${since(end)}`);
     const cpu = cpuOf(server.pid) - cpu0;
     const apiCpu = cpuOf(api) - api0;
     const memory = memoryOfStatus(await Deno.readTextFile(`/proc/${server.pid}/status`));
