@@ -24,7 +24,8 @@
  * At the end it prints one table of every benchmark's headline figures (summary.ts), each with
  * its same-run baseline and ratio, the issue's goal and whether this run met it.
  *
- * Usage: deno task bench [--only logs|kube|failover|memory|admission|scale] [flags of the benchmarks]
+ * Usage: deno task bench [--only logs|kube|failover|memory|admission|scale[,...]] [flags of the
+ * benchmarks]
  *
  * @module
  */
@@ -101,14 +102,19 @@ async function run(name: string, bench: Bench): Promise<boolean> {
   return (await child.status).success;
 }
 
-const only = values.only;
-if (only !== undefined && !(only in BENCHES)) {
-  console.error(`--only must be one of ${Object.keys(BENCHES).join(", ")}, got "${only}"`);
+const only = values.only?.split(",").map((n) => n.trim());
+const unknown = only?.filter((n) => !(n in BENCHES)) ?? [];
+if (unknown.length > 0 || only?.length === 0) {
+  console.error(
+    `--only must name some of ${
+      Object.keys(BENCHES).join(", ")
+    } (commas between), got "${values.only}"`,
+  );
   Deno.exit(2);
 }
 let ok = true;
 for (const [name, bench] of Object.entries(BENCHES)) {
-  if (only === undefined || only === name) ok = (await run(name, bench)) && ok;
+  if (only === undefined || only.includes(name)) ok = (await run(name, bench)) && ok;
 }
 if (summary.length > 0) {
   console.log(`\n=== every figure, with its same-run baseline ===\n\n${summaryTable(summary)}`);
