@@ -8,7 +8,7 @@
 
 import type { DeliveryStore } from "./delivery_store.ts";
 import type { Pulse } from "../async/pulse.ts";
-import { isTerminal, type Runtime } from "../worker/types.ts";
+import { isTerminal, type WorkerStatus } from "../worker/types.ts";
 import { transitionsOf, type WorkerEvent } from "../events/transitions.ts";
 
 /** The handler's answer: RECEIVED, IGNORED or ERROR. */
@@ -16,8 +16,11 @@ export type AckStatus = "RECEIVED" | "IGNORED" | "ERROR";
 
 /** Options for {@linkcode notifyWorkerEvents}. */
 export interface NotifyOptions {
-  /** Reads worker state. */
-  readonly runtime: Runtime;
+  /**
+   * The worker's latest state (undefined once the runtime forgot it): the status its runtime's
+   * watch last published, so a wake-up costs no list of every worker.
+   */
+  readonly status: () => WorkerStatus | undefined;
   /** Delivery progress. */
   readonly store: DeliveryStore;
   /** Sends one event; resolves with the handler's answer, rejects on a failed call. */
@@ -43,7 +46,7 @@ export async function notifyWorkerEvents(
 ): Promise<void> {
   while (!signal.aborted) {
     const generation = options.changed.generation;
-    const status = options.runtime.list().find((w) => w.id === workerId);
+    const status = options.status();
     if (!status) return;
     const events = transitionsOf(status);
     // Ordinals are fixed by kind (transitions.ts): an event at or below the acknowledged one was

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import type { DeliveryState, DeliveryStore } from "./delivery_store.ts";
 import { Pulse } from "../async/pulse.ts";
-import type { Runtime, WorkerStatus } from "../worker/types.ts";
+import type { WorkerStatus } from "../worker/types.ts";
 import { notifyWorkerEvents } from "./notifier.ts";
 import type { EventType } from "../events/transitions.ts";
 
@@ -35,13 +35,12 @@ const worker: WorkerStatus = {
 };
 
 Deno.test("status notifier: an acknowledged status is never sent again", async () => {
-  // Only list() is read by the notifier; the worker's state is swapped between the two runs.
+  // The worker's state is swapped between the two runs.
   let current = worker;
-  const runtime = { list: () => [current] } as unknown as Runtime;
   const store = new MemoryStore();
   const sent: EventType[] = [];
   const options = {
-    runtime,
+    status: () => current,
     store,
     changed: new Pulse(),
     notify: (event: { type: EventType }) => {

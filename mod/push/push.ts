@@ -56,7 +56,10 @@ export class PushDelivery {
   readonly #opts: PushDeliveryOptions;
   readonly #log: Logger;
   readonly #stopping = new AbortController();
-  readonly #workers = new Map<string, { changed: Pulse; done: Promise<void> }>();
+  readonly #workers = new Map<
+    string,
+    { changed: Pulse; done: Promise<void>; latest: WorkerStatus }
+  >();
   readonly #inFlight = new Map<string, number>();
   #unwatch?: () => void;
 
@@ -120,13 +123,15 @@ export class PushDelivery {
   #ensure(status: WorkerStatus): void {
     const existing = this.#workers.get(status.id);
     if (existing) {
+      existing.latest = status;
       existing.changed.notify();
       return;
     }
     if (this.#opts.store.get(status.id).complete || this.#stopping.signal.aborted) return;
     const changed = new Pulse();
-    const done = this.#deliver(status.id, changed);
-    this.#workers.set(status.id, { changed, done });
+    const entry = { changed, done: Promise.resolve(), latest: status };
+    this.#workers.set(status.id, entry);
+    entry.done = this.#deliver(status.id, changed);
   }
 
   async #deliver(workerId: string, changed: Pulse): Promise<void> {
@@ -146,7 +151,7 @@ export class PushDelivery {
         }, signal)),
       this.#retrying(workerId, "events", () =>
         notifyWorkerEvents(workerId, {
-          runtime,
+          status: () => this.#workers.get(workerId)?.latest,
           store,
           changed,
           notify: (event) => transport.notify(event),

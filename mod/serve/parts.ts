@@ -15,7 +15,6 @@ import type { FilePipelineStore } from "../pipeline/state.ts";
 import { LocalRuntime } from "../worker/local/runtime.ts";
 import { AdmittingRuntime } from "../admission/runtime.ts";
 import { FileAdmissionStore } from "../admission/store.ts";
-import { ConfigMapAdmissionStore } from "../admission/configmap_store.ts";
 import { QuotaCapacity } from "../admission/quota.ts";
 import { buildPod, type Resources } from "../worker/kube/pod.ts";
 // The Kubernetes client and everything built on it are imported only in Kubernetes mode (dynamic
@@ -139,8 +138,14 @@ export async function openAdmission(
     if (!kubeApi) await Deno.mkdir(config.stateDir, { recursive: true });
     return await AdmittingRuntime.open({
       inner,
+      // Imported only in Kubernetes mode: it loads the Kubernetes client (memory, issue 14).
       store: kubeApi
-        ? new ConfigMapAdmissionStore(kubeApi, config.namespace, log, leadership)
+        ? new (await import("../admission/configmap_store.ts")).ConfigMapAdmissionStore(
+          kubeApi,
+          config.namespace,
+          log,
+          leadership,
+        )
         : new FileAdmissionStore(`${config.stateDir}/admission.json`),
       capacity: kubeApi
         ? new QuotaCapacity({

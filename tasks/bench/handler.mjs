@@ -4,7 +4,8 @@
 //
 // Driven over stdin/stdout by logs_bench.ts: prints "PORT <n>"; on "expect <n>" it waits for n
 // lines and prints "RESULT <json>"; on "statuses" it prints "STATUS <json>" for the status
-// notifications since "reset-statuses".
+// notifications since "reset-statuses", on "receipts" "RECEIPTS <json>": each of them with its
+// worker, kind and time of receipt (epoch ms, sub-millisecond).
 
 import { createRequire } from "node:module";
 import { createInterface } from "node:readline";
@@ -26,6 +27,8 @@ const now = () => performance.timeOrigin + performance.now();
 let expected = 0;
 let seen = new Uint8Array(1);
 let latencies = new Float64Array(1);
+// Receipt minus the entry's own timestamp (when Ottoscaler captured the line), where it has one.
+let sinceCapture = new Float64Array(1);
 let count = 0, bytes = 0, first = 0, last = 0;
 const statusLatencies = [];
 
@@ -35,22 +38,26 @@ function percentile(sorted, p) {
     : NaN;
 }
 
-function take(message, sequence) {
+function take(message, sequence, timestamp) {
   if (sequence < 1 || sequence > expected || seen[sequence]) return;
   seen[sequence] = 1;
   const t = now();
   if (count === 0) first = t;
   last = t;
+  sinceCapture[count] = timestamp ? t - Date.parse(timestamp) : NaN;
   latencies[count++] = t - Number(message.slice(0, message.indexOf(" ")));
   bytes += message.length;
   if (count === expected) {
     const sorted = latencies.slice(0, count).sort();
+    const captured = sinceCapture.slice(0, count).filter(Number.isFinite).sort();
     const result = {
       lines: count,
       bytes,
       seconds: (last - first) / 1000,
       p50: percentile(sorted, 50),
       p99: percentile(sorted, 99),
+      capturedP50: percentile(captured, 50),
+      capturedP99: percentile(captured, 99),
     };
     console.log(`RESULT ${JSON.stringify(result)}`);
   }
@@ -70,7 +77,7 @@ server.addService(v1.OttoHandlerLogService.service, {
     call.on("data", (entry) => {
       const sequence = Number(entry.sequence);
       if (sequence > highest) highest = sequence;
-      take(entry.message, sequence);
+      take(entry.message, sequence, entry.timestamp);
     });
     call.on("end", () => {
       clearInterval(timer);
@@ -82,6 +89,8 @@ server.addService(v1.OttoHandlerLogService.service, {
     statusLatencies.push({
       status: call.request.status,
       ms: Date.now() - Date.parse(call.request.timestamp),
+      id: call.request.workerId,
+      at: performance.timeOrigin + performance.now(),
     });
     callback(null, { status: "RECEIVED" });
   },
@@ -97,6 +106,7 @@ createInterface({ input: process.stdin }).on("line", (line) => {
     expected = Number(arg);
     seen = new Uint8Array(expected + 1);
     latencies = new Float64Array(expected);
+    sinceCapture = new Float64Array(expected);
     count =
       bytes =
       first =
@@ -112,6 +122,9 @@ createInterface({ input: process.stdin }).on("line", (line) => {
       kinds.map((k) => [k, figures(statusLatencies.filter((l) => l.status === k))]),
     );
     console.log(`STATUS ${JSON.stringify({ ...figures(statusLatencies), byKind })}`);
+  } else if (command === "receipts") {
+    const receipts = statusLatencies.map(({ id, status, at }) => ({ id, status, at }));
+    console.log(`RECEIPTS ${JSON.stringify(receipts)}`);
   } else if (command === "reset-statuses") {
     statusLatencies.length = 0;
   } else if (command === "quit") {

@@ -2,8 +2,10 @@
  * `deno task bench`: runs the benchmarks one after another, each as its own process, and passes
  * each the flags it knows.
  *
- * - logs: log delivery, push and pull, against a bare grpc-js baseline (logs_bench.ts;
- *   `--lines N`, `--status-workers N`, `--paths push,pull,status`, `--profile DIR`)
+ * - logs: log delivery, push and pull, against a bare grpc-js baseline; push latency at a steady
+ *   rate; status notification latency on both runtimes (logs_bench.ts; `--lines N`,
+ *   `--status-workers N`, `--paths push,pull,paced,status,status-kube`, `--paced-rate N`,
+ *   `--paced-seconds N`, `--profile DIR`)
  * - kube: N worker pods on the local control plane, against a lean all-at-once client and a
  *   client-go-like rate-limited one (kube_bench.ts; `--pods N`, `--timeout SECONDS`, `--naive no`)
  * - failover: SIGKILL of the leader to the standby ready and to the first pod it creates
@@ -14,11 +16,16 @@
  * - admission: 200 tasks × 5 workers from 4 tenants waiting for room under a quota of 50 pods,
  *   against the same work kept to 50 pods by the client (admission_bench.ts; `--tasks N`,
  *   `--duration SECONDS`, `--timeout SECONDS`)
+ * - scale: how cost grows: time, CPU seconds (Ottoscaler's and kube-apiserver's) and memory of
+ *   100, 1,000 and 5,000 workers on the Kubernetes runtime and of 1, 10 and 100 pull subscribers
+ *   (scale_bench.ts; `--scale-sizes 100,1000`, `--scale-subscribers N,...`, `--scale-lines N`,
+ *   `--scale-timeout SECONDS`)
  *
  * At the end it prints one table of every benchmark's headline figures (summary.ts), each with
- * its same-run baseline and ratio.
+ * its same-run baseline and ratio, the issue's goal and whether this run met it.
  *
- * Usage: deno task bench [--only logs|kube|failover|memory|admission] [flags of the benchmarks]
+ * Usage: deno task bench [--only logs|kube|failover|memory|admission|scale[,...]] [flags of the
+ * benchmarks]
  *
  * @module
  */
@@ -33,11 +40,18 @@ interface Bench {
 }
 
 const BENCHES: Readonly<Record<string, Bench>> = {
-  logs: { script: "logs_bench.ts", flags: ["lines", "status-workers", "paths", "profile"] },
+  logs: {
+    script: "logs_bench.ts",
+    flags: ["lines", "status-workers", "paths", "profile", "paced-rate", "paced-seconds"],
+  },
   kube: { script: "kube_bench.ts", flags: ["pods", "timeout", "naive"] },
   failover: { script: "failover_bench.ts", flags: ["rounds"] },
   memory: { script: "memory_bench.ts", flags: ["workers"] },
   admission: { script: "admission_bench.ts", flags: ["tasks", "duration", "timeout"] },
+  scale: {
+    script: "scale_bench.ts",
+    flags: ["scale-sizes", "scale-subscribers", "scale-lines", "scale-timeout"],
+  },
 };
 
 const flagNames = Object.values(BENCHES).flatMap((b) => b.flags);
@@ -88,14 +102,19 @@ async function run(name: string, bench: Bench): Promise<boolean> {
   return (await child.status).success;
 }
 
-const only = values.only;
-if (only !== undefined && !(only in BENCHES)) {
-  console.error(`--only must be one of ${Object.keys(BENCHES).join(", ")}, got "${only}"`);
+const only = values.only?.split(",").map((n) => n.trim());
+const unknown = only?.filter((n) => !(n in BENCHES)) ?? [];
+if (unknown.length > 0 || only?.length === 0) {
+  console.error(
+    `--only must name some of ${
+      Object.keys(BENCHES).join(", ")
+    } (commas between), got "${values.only}"`,
+  );
   Deno.exit(2);
 }
 let ok = true;
 for (const [name, bench] of Object.entries(BENCHES)) {
-  if (only === undefined || only === name) ok = (await run(name, bench)) && ok;
+  if (only === undefined || only.includes(name)) ok = (await run(name, bench)) && ok;
 }
 if (summary.length > 0) {
   console.log(`\n=== every figure, with its same-run baseline ===\n\n${summaryTable(summary)}`);

@@ -14,7 +14,7 @@
 import { parseArgs } from "node:util";
 import { connect } from "../../mod/cli/client.ts";
 import { startServerProcess } from "../../tests/support/server_process.ts";
-import { printSummary } from "./summary.ts";
+import { printSummary, verdict } from "./summary.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -157,15 +157,19 @@ try {
     figure: "memory, idle (local runtime)",
     ottoscaler: `${(idle.rss / MiB).toFixed(1)} MiB RSS, ${(idle.heapUsed / MiB).toFixed(1)} heap`,
     baseline: `bare grpc-js server: ${(base.rss / MiB).toFixed(1)} MiB RSS`,
-    ratio: `+${((idle.rss - base.rss) / MiB).toFixed(1)} MiB (goal: +16)`,
+    ratio: `+${((idle.rss - base.rss) / MiB).toFixed(1)} MiB`,
+    goal: "≤ +16 MiB RSS",
+    met: verdict(idle.rss - base.rss <= 16 * MiB, "see Memory"),
   });
   printSummary({
     figure: `memory per 1,000 finished local workers (of ${WORKERS})`,
     ottoscaler: `+${((loaded.rss - idle.rss) / MiB * 1000 / WORKERS).toFixed(1)} MiB RSS, +${
       ((loaded.heapUsed - idle.heapUsed) / MiB * 1000 / WORKERS).toFixed(1)
     } heap`,
-    baseline: "–",
-    ratio: "goal: 100 MiB",
+    baseline: "idle, same process",
+    ratio: "–",
+    goal: "≤ 100 MiB",
+    met: verdict((loaded.rss - idle.rss) * 1000 / WORKERS <= 100 * MiB, "see Memory"),
   });
 } finally {
   await Deno.remove(dir, { recursive: true });

@@ -18,6 +18,7 @@ import { sleep } from "../../mod/async/backoff.ts";
 import { type BenchKube, type PodEvent, WatchGoneError } from "./kube_client.ts";
 
 const RAN = new Set(["Running", "Succeeded", "Failed"]);
+const ENDED = new Set(["Succeeded", "Failed"]);
 
 /** The current time in ms (performance.now: the clock every figure of the benchmark uses). */
 export const now = (): number => performance.now();
@@ -28,6 +29,8 @@ export class RunWatch {
   readonly seenAt = new Map<string, number>();
   /** When each pod was first seen running, by name. */
   readonly runningAt = new Map<string, number>();
+  /** When each pod was first seen ended (Succeeded or Failed), by name. */
+  readonly endedAt = new Map<string, number>();
   /** Events received. */
   events = 0;
   /** Times the server ended the watch and it was reopened from the last resourceVersion. */
@@ -120,15 +123,30 @@ export class RunWatch {
     if (!name || (event.type !== "ADDED" && event.type !== "MODIFIED")) return;
     if (!this.seenAt.has(name)) this.seenAt.set(name, t);
     const phase = event.object.status?.phase ?? "";
+    let changed = false;
     if (RAN.has(phase) && !this.runningAt.has(name)) {
       this.runningAt.set(name, t);
-      for (const wake of this.#waiters) wake();
+      changed = true;
     }
+    if (ENDED.has(phase) && !this.endedAt.has(name)) {
+      this.endedAt.set(name, t);
+      changed = true;
+    }
+    if (changed) { for (const wake of this.#waiters) wake(); }
   }
 
   /** Resolves with true once `count` pods ran, or false when `timeoutMs` passed first. */
   waitRunning(count: number, timeoutMs: number): Promise<boolean> {
-    if (this.runningAt.size >= count) return Promise.resolve(true);
+    return this.#waitFor(this.runningAt, count, timeoutMs);
+  }
+
+  /** Resolves with true once `count` pods ended, or false when `timeoutMs` passed first. */
+  waitEnded(count: number, timeoutMs: number): Promise<boolean> {
+    return this.#waitFor(this.endedAt, count, timeoutMs);
+  }
+
+  #waitFor(seen: Map<string, number>, count: number, timeoutMs: number): Promise<boolean> {
+    if (seen.size >= count) return Promise.resolve(true);
     return new Promise((resolve) => {
       const finish = (ok: boolean) => {
         clearTimeout(timer);
@@ -136,7 +154,7 @@ export class RunWatch {
         resolve(ok);
       };
       const check = () => {
-        if (this.runningAt.size >= count) finish(true);
+        if (seen.size >= count) finish(true);
       };
       const timer = setTimeout(() => finish(false), timeoutMs);
       this.#waiters.add(check);
@@ -147,6 +165,13 @@ export class RunWatch {
   lastRunning(): number {
     let last = -Infinity;
     for (const t of this.runningAt.values()) last = Math.max(last, t);
+    return last;
+  }
+
+  /** The time the last pod was first seen ended. */
+  lastEnded(): number {
+    let last = -Infinity;
+    for (const t of this.endedAt.values()) last = Math.max(last, t);
     return last;
   }
 

@@ -14,8 +14,20 @@ export interface SummaryRow {
   readonly ottoscaler: string;
   /** The same-run baseline's figure, with what it is; "–" when there is none. */
   readonly baseline: string;
-  /** Ottoscaler against the baseline (higher is better), or the goal when there is no baseline. */
+  /** Ottoscaler against the baseline (higher is better); "–" when there is none. */
   readonly ratio: string;
+  /** The issue's goal for the figure; "–" (or absent) when it has none. */
+  readonly goal?: string;
+  /** Whether the goal was met in this run: "yes", or "no: " and why (see {@linkcode verdict}). */
+  readonly met?: string;
+}
+
+/**
+ * The `met` cell of a row: "yes", or "no" with the reason the goal is out of reach, which
+ * docs/performance.md shows with measurements.
+ */
+export function verdict(ok: boolean, whyNot: string): string {
+  return ok ? "yes" : `no: ${whyNot}`;
 }
 
 const PREFIX = "SUMMARY ";
@@ -42,10 +54,14 @@ export function summaryTable(rows: readonly SummaryRow[]): string {
     ottoscaler: "Ottoscaler",
     baseline: "same-run baseline",
     ratio: "ratio",
+    goal: "goal",
+    met: "met",
   };
-  const keys = ["figure", "ottoscaler", "baseline", "ratio"] as const;
-  const widths = keys.map((k) => Math.max(...[header, ...rows].map((r) => r[k].length)));
-  const line = (r: SummaryRow) => `| ${keys.map((k, i) => r[k].padEnd(widths[i])).join(" | ")} |`;
+  const keys = ["figure", "ottoscaler", "baseline", "ratio", "goal", "met"] as const;
+  const cell = (r: SummaryRow, k: typeof keys[number]) => r[k] ?? "–";
+  const widths = keys.map((k) => Math.max(...[header, ...rows].map((r) => cell(r, k).length)));
+  const line = (r: SummaryRow) =>
+    `| ${keys.map((k, i) => cell(r, k).padEnd(widths[i])).join(" | ")} |`;
   const rule = `| ${widths.map((w) => "-".repeat(w)).join(" | ")} |`;
   return [line(header), rule, ...rows.map(line)].join("\n");
 }

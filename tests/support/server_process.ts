@@ -13,6 +13,8 @@ export interface ServerProcess {
   readonly httpUrl: string;
   /** The state directory it uses. */
   readonly stateDir: string;
+  /** The process id of the `deno run` process. */
+  readonly pid: number;
   /** Everything it logged so far. */
   logs(): string;
   /** Sends SIGTERM and resolves with the exit code. */
@@ -85,6 +87,7 @@ export async function startServerProcess(
     address: `127.0.0.1:${bound}`,
     httpUrl: `http://127.0.0.1:${httpPort}`,
     stateDir,
+    pid: child.pid,
     logs: () => logText,
     stop: async () => {
       try {
