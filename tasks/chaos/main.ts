@@ -6,6 +6,7 @@
  * deno task chaos            # the full runs
  * deno task chaos --short    # the short variants (what the test command runs)
  * deno task chaos --repeat 3 # each scenario three times
+ * deno task chaos --only handler-restart,agent-drop   # some of them (--help lists them)
  * ```
  *
  * Scenarios: Ottoscaler SIGKILLed every few seconds during workers and pipelines (local runtime);
@@ -18,33 +19,46 @@
 import { parseArgs } from "node:util";
 import { badState } from "./bad_state.ts";
 import { killServe } from "./kill_serve.ts";
+import { logPathScenarios } from "./log_paths.ts";
+import { named, pick, type Scenario } from "./scenario.ts";
 import { formatTable, type ScenarioResult } from "./table.ts";
 
 /** The scenarios at a size: short (for the test command) or full. */
-export function scenarios(short: boolean): (() => Promise<ScenarioResult>)[] {
+export function scenarios(short: boolean): Scenario[] {
   return [
-    () =>
+    named("kill-serve", () =>
       killServe(
         short
           ? { workers: 10, lines: 1000, pipelines: 1, kills: 3, intervalMs: 1500 }
           : { workers: 100, lines: 2000, pipelines: 3, kills: 20, intervalMs: 3000 },
-      ),
-    () => short ? badState(3, 500) : badState(20, 5000),
+      )),
+    named("bad-state", () => short ? badState(3, 500) : badState(20, 5000)),
   ];
+}
+
+/** Every scenario `deno task chaos` runs (each group's short variants have their own test). */
+export function allScenarios(short: boolean): Scenario[] {
+  return [...scenarios(short), ...logPathScenarios(short)];
 }
 
 if (import.meta.main) {
   const { values } = parseArgs({
     args: Deno.args,
-    options: { short: { type: "boolean" }, repeat: { type: "string" }, help: { type: "boolean" } },
+    options: {
+      short: { type: "boolean" },
+      repeat: { type: "string" },
+      only: { type: "string" },
+      help: { type: "boolean" },
+    },
   });
   if (values.help) {
-    console.log("Usage: deno task chaos [--short] [--repeat N]");
+    const ids = allScenarios(true).map((s) => s.id).join(",");
+    console.log(`Usage: deno task chaos [--short] [--repeat N] [--only ID,...]\nScenarios: ${ids}`);
     Deno.exit(0);
   }
   const repeat = Number(values.repeat ?? (values.short ? 1 : 2));
   const results: ScenarioResult[] = [];
-  for (const run of scenarios(values.short ?? false)) {
+  for (const run of pick(allScenarios(values.short ?? false), values.only)) {
     for (let i = 0; i < repeat; i++) {
       const result = await run();
       results.push(result);

@@ -1,0 +1,25 @@
+/**
+ * The log-path chaos scenarios, at a size: otto-handler killed and restarted during push
+ * delivery, LogStreamingService agents dropping their connection mid-stream, and a full
+ * STATE_DIR.
+ *
+ * @module
+ */
+
+import { handlerRestart } from "./handler_restart.ts";
+import { named, type Scenario } from "./scenario.ts";
+
+/** The log-path scenarios: short (for the test command) or full. */
+export function logPathScenarios(short: boolean): Scenario[] {
+  return [
+    named(
+      "handler-restart",
+      () =>
+        handlerRestart(
+          short
+            ? { workers: 4, lines: 5_000, kills: 3, intervalMs: 1000 }
+            : { workers: 4, lines: 50_000, kills: 20, intervalMs: 1500 },
+        ),
+    ),
+  ];
+}
