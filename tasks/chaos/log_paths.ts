@@ -6,6 +6,7 @@
  * @module
  */
 
+import { agentDrop } from "./agent_drop.ts";
 import { handlerRestart } from "./handler_restart.ts";
 import { named, type Scenario } from "./scenario.ts";
 
@@ -19,6 +20,13 @@ export function logPathScenarios(short: boolean): Scenario[] {
           short
             ? { workers: 4, lines: 5_000, kills: 3, intervalMs: 1000 }
             : { workers: 4, lines: 50_000, kills: 20, intervalMs: 1500 },
+        ),
+    ),
+    named(
+      "agent-drop",
+      () =>
+        agentDrop(
+          short ? { agents: 2, lines: 5_000, drops: 2 } : { agents: 4, lines: 50_000, drops: 5 },
         ),
     ),
   ];

@@ -55,6 +55,11 @@ export class OutputCapture {
     return this.#writer.lastSequence;
   }
 
+  /** The highest agent number stored so far; 0 if none. */
+  get lastAgentSequence(): number {
+    return this.#writer.lastAgentSequence;
+  }
+
   /** Numbers every complete line written so far; returns how many lines were added. */
   async pump(): Promise<number> {
     let added = 0;
@@ -72,7 +77,10 @@ export class OutputCapture {
     return added;
   }
 
-  /** Numbers and stores lines an agent sent; resolves with the last one's sequence. */
+  /**
+   * Numbers and stores lines an agent sent; resolves with the last one's sequence, or 0 when all
+   * were resends already stored.
+   */
   appendAgent(lines: readonly AgentLine[]): Promise<number> {
     const now = new Date().toISOString();
     return this.#writer.append(
@@ -82,6 +90,7 @@ export class OutputCapture {
         timestamp: line.timestamp || now,
         level: line.level || "info",
         metadata: line.metadata,
+        agentSequence: line.agentSequence,
       })),
     );
   }

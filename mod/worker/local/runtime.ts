@@ -411,6 +411,11 @@ export class LocalRuntime implements Runtime, AgentLogSink {
     return sequence;
   }
 
+  /** The highest agent number stored for a worker; see {@linkcode AgentLogSink}. */
+  lastAgentSequence(id: string): number {
+    return this.#workers.get(id)?.capture?.lastAgentSequence ?? 0;
+  }
+
   /** Stops watching and capturing; workers keep running. See {@linkcode Runtime.close}. */
   async close(): Promise<void> {
     if (this.#closed) return;
