@@ -18,6 +18,7 @@ import type * as grpc from "@grpc/grpc-js";
 import type { Logger } from "../telemetry/logger.ts";
 import { requestOf } from "./decode.ts";
 import { toGrpcError } from "./errors.ts";
+import { StateDirFullError } from "../storage/space.ts";
 import {
   type AgentLogSink,
   isTerminal,
@@ -157,6 +158,10 @@ export function logStreamingHandlers(deps: LogStreamingDeps): LogStreamingServic
         }
         chain = chain.then(async () => {
           const response = await accept(entry).catch((err) => {
+            // A full state directory is logged once by the runtime; the agent sends it again.
+            if (err instanceof StateDirFullError) {
+              return { status: "RETRY" as const, message: err.message, sequence: 0 };
+            }
             log.error("storing an agent line failed", { worker: entry.worker_id, err });
             return { status: "RETRY" as const, message: "could not store the line", sequence: 0 };
           });
