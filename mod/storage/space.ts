@@ -41,6 +41,7 @@ export class SpaceWatch {
   readonly #log: Logger;
   readonly #probeMs: number;
   #fullSince: number | undefined;
+  #lastFailure = 0;
   #what = "";
   #probe: ReturnType<typeof setInterval> | undefined;
 
@@ -113,6 +114,7 @@ export class SpaceWatch {
 
   #failed(what: string): void {
     this.#what = what;
+    this.#lastFailure = Date.now();
     if (this.#fullSince !== undefined) return;
     this.#fullSince = Date.now();
     this.#log.error("the state directory is full; writes wait for room", {
@@ -123,7 +125,11 @@ export class SpaceWatch {
       const path = `${this.#stateDir}/.space-probe`;
       Deno.writeFile(path, new Uint8Array(4096))
         .then(() => Deno.remove(path))
-        .then(() => this.#succeeded(), () => Deno.remove(path).catch(() => {}));
+        // Only while nothing else failed meanwhile: a write cut off after a partial failure frees
+        // a page or two for a moment, which is no room for what waits.
+        .then(() => {
+          if (Date.now() - this.#lastFailure > this.#probeMs) this.#succeeded();
+        }, () => Deno.remove(path).catch(() => {}));
     }, this.#probeMs);
     Deno.unrefTimer(probe);
     this.#probe = probe;

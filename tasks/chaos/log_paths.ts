@@ -9,6 +9,7 @@
 import { agentDrop } from "./agent_drop.ts";
 import { handlerRestart } from "./handler_restart.ts";
 import { named, type Scenario } from "./scenario.ts";
+import { stateDirFull } from "./state_dir_full.ts";
 
 /** The log-path scenarios: short (for the test command) or full. */
 export function logPathScenarios(short: boolean): Scenario[] {
@@ -27,6 +28,15 @@ export function logPathScenarios(short: boolean): Scenario[] {
       () =>
         agentDrop(
           short ? { agents: 2, lines: 5_000, drops: 2 } : { agents: 4, lines: 50_000, drops: 5 },
+        ),
+    ),
+    named(
+      "state-dir-full",
+      () =>
+        stateDirFull(
+          short
+            ? { workers: 2, lines: 3_000, fills: 1, fullMs: 3_000, sizeMiB: 8 }
+            : { workers: 4, lines: 20_000, fills: 5, fullMs: 10_000, sizeMiB: 32 },
         ),
     ),
   ];
