@@ -19,7 +19,7 @@ export function logPathScenarios(short: boolean): Scenario[] {
       () =>
         handlerRestart(
           short
-            ? { workers: 4, lines: 5_000, kills: 3, intervalMs: 1000 }
+            ? { workers: 4, lines: 2_500, kills: 3, intervalMs: 500 }
             : { workers: 4, lines: 50_000, kills: 20, intervalMs: 1500 },
         ),
     ),
@@ -27,7 +27,7 @@ export function logPathScenarios(short: boolean): Scenario[] {
       "agent-drop",
       () =>
         agentDrop(
-          short ? { agents: 2, lines: 5_000, drops: 2 } : { agents: 4, lines: 50_000, drops: 5 },
+          short ? { agents: 2, lines: 3_000, drops: 1 } : { agents: 4, lines: 50_000, drops: 5 },
         ),
     ),
     named(
