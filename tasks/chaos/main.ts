@@ -10,8 +10,9 @@
  * ```
  *
  * Scenarios: Ottoscaler SIGKILLed every few seconds during workers and pipelines (local runtime);
- * its state files truncated or garbage while it is down. (Not yet: otto-handler restarts, the
- * Kubernetes runtime, the API server and etcd, LogStreamingService agents, a full STATE_DIR.)
+ * its state files truncated or garbage while it is down; and the log paths (log_paths.ts):
+ * otto-handler SIGKILLed during push delivery, LogStreamingService agents killed mid-stream, a
+ * full STATE_DIR. (Not yet: the Kubernetes runtime, the API server and etcd.)
  *
  * @module
  */
