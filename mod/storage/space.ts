@@ -6,7 +6,13 @@
  * @module
  */
 
-import type { Logger } from "../telemetry/logger.ts";
+/** What {@linkcode SpaceWatch} logs with (a telemetry Logger is one; storage sits below it). */
+export interface SpaceLog {
+  /** Logs an error. */
+  error(message: string, fields?: Record<string, unknown>): void;
+  /** Logs an event. */
+  info(message: string, fields?: Record<string, unknown>): void;
+}
 
 /** Whether `err` is the operating system saying there is no space (ENOSPC) or quota (EDQUOT). */
 export function isNoSpace(err: unknown): boolean {
@@ -38,7 +44,7 @@ export class StateDirFullError extends Error {
  */
 export class SpaceWatch {
   readonly #stateDir: string;
-  readonly #log: Logger;
+  readonly #log: SpaceLog;
   readonly #probeMs: number;
   #fullSince: number | undefined;
   #lastFailure = 0;
@@ -46,7 +52,7 @@ export class SpaceWatch {
   #probe: ReturnType<typeof setInterval> | undefined;
 
   /** Watches `stateDir`; while it is full, a probe checks for room every `probeMs` (2 s). */
-  constructor(stateDir: string, logger: Logger, probeMs = 2000) {
+  constructor(stateDir: string, logger: SpaceLog, probeMs = 2000) {
     this.#stateDir = stateDir;
     this.#log = logger;
     this.#probeMs = probeMs;

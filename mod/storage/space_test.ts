@@ -1,13 +1,15 @@
 import assert from "node:assert/strict";
-import { isNoSpace, SpaceWatch, StateDirFullError } from "./space.ts";
-import { createLogger } from "../telemetry/logger.ts";
+import { isNoSpace, type SpaceLog, SpaceWatch, StateDirFullError } from "./space.ts";
 
 const noSpace = () =>
   Object.assign(new Error("No space left on device (os error 28)"), { code: "ENOSPC" });
 
 Deno.test("a full state directory: told apart, reported once, waited out", async (t) => {
   const records: string[] = [];
-  const logger = createLogger({ level: "debug", sink: (line) => records.push(line) });
+  const logger: SpaceLog = {
+    error: (msg) => records.push(JSON.stringify({ msg })),
+    info: (msg) => records.push(JSON.stringify({ msg })),
+  };
 
   await t.step("ENOSPC and EDQUOT are no space; other errors are not", () => {
     assert.ok(isNoSpace(noSpace()));
