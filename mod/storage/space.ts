@@ -46,16 +46,26 @@ export class SpaceWatch {
   readonly #stateDir: string;
   readonly #log: SpaceLog;
   readonly #probeMs: number;
+  readonly #settleMs: number;
   #fullSince: number | undefined;
   #lastFailure = 0;
   #what = "";
   #probe: ReturnType<typeof setInterval> | undefined;
 
-  /** Watches `stateDir`; while it is full, a probe checks for room every `probeMs` (2 s). */
-  constructor(stateDir: string, logger: SpaceLog, probeMs = 2000) {
+  /**
+   * Watches `stateDir`; while it is full, a probe checks for room every `probeMs` (2 s). It is
+   * taken as having room again only once `settleMs` (2 s) passed with no write failing: a write
+   * cut off after a partial failure frees a page or two for a moment, which is no room.
+   */
+  constructor(
+    stateDir: string,
+    logger: SpaceLog,
+    options: { probeMs?: number; settleMs?: number } = {},
+  ) {
     this.#stateDir = stateDir;
     this.#log = logger;
-    this.#probeMs = probeMs;
+    this.#probeMs = options.probeMs ?? 2000;
+    this.#settleMs = options.settleMs ?? 2000;
   }
 
   /** Whether the last write found the directory full. */
@@ -131,18 +141,14 @@ export class SpaceWatch {
       const path = `${this.#stateDir}/.space-probe`;
       Deno.writeFile(path, new Uint8Array(4096))
         .then(() => Deno.remove(path))
-        // Only while nothing else failed meanwhile: a write cut off after a partial failure frees
-        // a page or two for a moment, which is no room for what waits.
-        .then(() => {
-          if (Date.now() - this.#lastFailure > this.#probeMs) this.#succeeded();
-        }, () => Deno.remove(path).catch(() => {}));
+        .then(() => this.#succeeded(), () => Deno.remove(path).catch(() => {}));
     }, this.#probeMs);
     Deno.unrefTimer(probe);
     this.#probe = probe;
   }
 
   #succeeded(): void {
-    if (this.#fullSince === undefined) return;
+    if (this.#fullSince === undefined || Date.now() - this.#lastFailure < this.#settleMs) return;
     this.#log.info("the state directory has room again", {
       stateDir: this.#stateDir,
       fullForMs: Date.now() - this.#fullSince,

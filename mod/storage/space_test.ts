@@ -21,7 +21,7 @@ Deno.test("a full state directory: told apart, reported once, waited out", async
   await t.step(
     "once: a failure for want of space names the directory; others pass through",
     async () => {
-      const watch = new SpaceWatch("/var/state", logger, 60_000);
+      const watch = new SpaceWatch("/var/state", logger, { probeMs: 60_000, settleMs: 0 });
       await assert.rejects(
         watch.once("worker w-1", () => Promise.reject(noSpace())),
         (err: unknown) =>
@@ -53,7 +53,7 @@ Deno.test("a full state directory: told apart, reported once, waited out", async
 
   await t.step("untilStored tries again until there is room, logging once", async () => {
     records.length = 0;
-    const watch = new SpaceWatch("/var/state", logger, 60_000);
+    const watch = new SpaceWatch("/var/state", logger, { probeMs: 60_000, settleMs: 0 });
     let tries = 0;
     const result = await watch.untilStored("log", () => {
       tries++;
@@ -66,7 +66,7 @@ Deno.test("a full state directory: told apart, reported once, waited out", async
   });
 
   await t.step("untilStored ends when its signal aborts", async () => {
-    const watch = new SpaceWatch("/var/state", logger, 60_000);
+    const watch = new SpaceWatch("/var/state", logger, { probeMs: 60_000, settleMs: 0 });
     const stop = new AbortController();
     const waiting = watch.untilStored("log", () => Promise.reject(noSpace()), stop.signal);
     stop.abort();

@@ -59,12 +59,23 @@ if (import.meta.main) {
   }
   const repeat = Number(values.repeat ?? (values.short ? 1 : 2));
   const results: ScenarioResult[] = [];
+  const failures: string[] = [];
   for (const run of pick(allScenarios(values.short ?? false), values.only)) {
     for (let i = 0; i < repeat; i++) {
-      const result = await run();
-      results.push(result);
-      console.error(`done: ${result.scenario} (${result.seconds.toFixed(0)} s)`);
+      try {
+        const result = await run();
+        results.push(result);
+        console.error(`done: ${result.scenario} (${result.seconds.toFixed(0)} s)`);
+      } catch (err) {
+        // The figures so far still count; the failure is printed with the table and fails the run.
+        failures.push(`${run.id ?? "scenario"}: ${err instanceof Error ? err.stack : err}`);
+        console.error(`failed: ${run.id}`);
+      }
     }
   }
   console.log(formatTable(results));
+  if (failures.length > 0) {
+    console.error(failures.join("\n\n"));
+    Deno.exit(1);
+  }
 }
