@@ -57,7 +57,8 @@ async function runAgent(
       stderr: "piped",
     }).spawn();
     // Killed mid-stream: once a random share of what is left was acknowledged.
-    const kill = faults < drops ? Math.random() : undefined;
+    // (Below nine tenths, so that the kill comes before the agent is done.)
+    const kill = faults < drops ? Math.random() * 0.9 : undefined;
     let killed = false;
     let out = "";
     const read = (async () => {
