@@ -80,6 +80,8 @@ export class AdmittingRuntime implements Runtime {
   readonly requiresCommand: boolean;
   /** Present when the runtime under it accepts agent lines. */
   appendAgentLines?: (workerId: string, lines: readonly AgentLine[]) => Promise<number>;
+  /** Present when the runtime under it numbers agent lines. */
+  lastAgentSequence?: (workerId: string) => number;
   readonly #o: AdmissionOptions;
   #line: Line;
   /** The loading of the line (set once this replica leads); `#active` once it is loaded. */
@@ -105,6 +107,7 @@ export class AdmittingRuntime implements Runtime {
     const inner = options.inner;
     if (acceptsAgentLines(inner)) {
       this.appendAgentLines = (id, lines) => inner.appendAgentLines(id, lines);
+      if (inner.lastAgentSequence) this.lastAgentSequence = (id) => inner.lastAgentSequence!(id);
     }
   }
 

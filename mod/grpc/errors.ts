@@ -7,6 +7,7 @@
 import * as grpc from "@grpc/grpc-js";
 import { NotLeaderError } from "../kube/leader.ts";
 import { PipelineNotFoundError, StageNotWaitingError } from "../pipeline/executor.ts";
+import { StateDirFullError } from "../storage/space.ts";
 import { ImageNotAllowedError, ValidationError } from "../worker/errors.ts";
 import { WorkerConflictError, WorkerEndedError, WorkerNotFoundError } from "../worker/types.ts";
 
@@ -37,6 +38,10 @@ export function toGrpcError(err: unknown): GrpcError {
   if (err instanceof NotLeaderError) return grpcError(grpc.status.UNAVAILABLE, err.message);
   if (err instanceof WorkerEndedError || err instanceof StageNotWaitingError) {
     return grpcError(grpc.status.FAILED_PRECONDITION, err.message);
+  }
+  // A full disk: nothing was changed; the same call succeeds once there is room.
+  if (err instanceof StateDirFullError) {
+    return grpcError(grpc.status.RESOURCE_EXHAUSTED, err.message);
   }
   const message = err instanceof Error ? err.message : String(err);
   return grpcError(grpc.status.INTERNAL, message);

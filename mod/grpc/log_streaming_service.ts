@@ -6,6 +6,11 @@
  * Each entry is answered with ACK and the sequence it got, or DROP with the reason (unknown or
  * ended worker, empty or oversized message). The stream itself stays open.
  *
+ * Resuming: an entry may carry the agent's own number (`agent_sequence`, growing from 1). One at
+ * or below the highest stored for its worker is a resend after a lost connection and is answered
+ * ACK with sequence 0 without being stored again; `RegisterWorker` tells an agent that number
+ * (`last_agent_sequence`), so it resumes right after it.
+ *
  * @module
  */
 
@@ -13,6 +18,7 @@ import type * as grpc from "@grpc/grpc-js";
 import type { Logger } from "../telemetry/logger.ts";
 import { requestOf } from "./decode.ts";
 import { toGrpcError } from "./errors.ts";
+import { StateDirFullError } from "../storage/space.ts";
 import {
   type AgentLogSink,
   isTerminal,
@@ -56,13 +62,25 @@ export function logStreamingHandlers(deps: LogStreamingDeps): LogStreamingServic
     if (entry.timestamp && Number.isNaN(Date.parse(entry.timestamp))) {
       return drop(`timestamp: must be RFC 3339, got "${entry.timestamp}"`);
     }
+    const agentSequence = Number(entry.agent_sequence || 0);
+    if (!Number.isSafeInteger(agentSequence) || agentSequence < 0) {
+      return drop(`agent_sequence: must be 0 or a positive integer, got ${entry.agent_sequence}`);
+    }
     try {
       const sequence = await deps.runtime.appendAgentLines(worker.id, [{
         message: entry.message.replace(/\r?\n$/, ""),
         level: entry.level || "info",
         timestamp: entry.timestamp || undefined,
         metadata: { ...entry.metadata, ...(entry.source ? { source: entry.source } : {}) },
+        ...(agentSequence > 0 ? { agentSequence } : {}),
       }]);
+      if (sequence === 0) {
+        return {
+          status: "ACK",
+          message: `agent_sequence ${agentSequence}: already stored`,
+          sequence,
+        };
+      }
       return { status: "ACK", message: "", sequence };
     } catch (err) {
       if (err instanceof WorkerEndedError || err instanceof WorkerNotFoundError) {
@@ -120,6 +138,7 @@ export function logStreamingHandlers(deps: LogStreamingDeps): LogStreamingServic
         message: again ? "already registered; streaming may go on" : "registered",
         session_id: `${workerId}/${crypto.randomUUID()}`,
         config,
+        last_agent_sequence: deps.runtime.lastAgentSequence?.(workerId) ?? 0,
       });
     },
 
@@ -139,6 +158,10 @@ export function logStreamingHandlers(deps: LogStreamingDeps): LogStreamingServic
         }
         chain = chain.then(async () => {
           const response = await accept(entry).catch((err) => {
+            // A full state directory is logged once by the runtime; the agent sends it again.
+            if (err instanceof StateDirFullError) {
+              return { status: "RETRY" as const, message: err.message, sequence: 0 };
+            }
             log.error("storing an agent line failed", { worker: entry.worker_id, err });
             return { status: "RETRY" as const, message: "could not store the line", sequence: 0 };
           });

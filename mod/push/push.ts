@@ -163,19 +163,28 @@ export class PushDelivery {
     }
   }
 
+  /** Lines and state changes of a worker acknowledged so far. */
+  #progress(workerId: string): number {
+    const state = this.#opts.store.get(workerId);
+    return state.logsAcked + state.eventsAcked;
+  }
+
   async #retrying(workerId: string, what: string, fn: () => Promise<void>): Promise<void> {
     const signal = this.#stopping.signal;
     const backoff = this.#opts.backoff ?? { initialMs: 250, maxMs: 30_000 };
     let attempt = 0;
     while (!signal.aborted) {
       const started = Date.now();
+      const before = this.#progress(workerId);
       try {
         await fn();
         return;
       } catch (err) {
         if (signal.aborted) return;
-        // A stream that worked for a while starts its backoff over.
-        attempt = Date.now() - started > 10_000 ? 1 : attempt + 1;
+        // A stream that worked for a while, or got anything acknowledged (the handler was back,
+        // then went again), starts its backoff over.
+        const progressed = this.#progress(workerId) > before;
+        attempt = progressed || Date.now() - started > 10_000 ? 1 : attempt + 1;
         const delay = backoffDelay(attempt, backoff);
         this.#log.warn(`${what} delivery failed; retrying`, {
           worker: workerId,

@@ -10,6 +10,7 @@
  */
 
 import type { Logger } from "../telemetry/logger.ts";
+import { StateDirFullError } from "../storage/space.ts";
 import { isTerminal, type Runtime, type WorkerStatus } from "../worker/types.ts";
 import type { ImagePolicy } from "../worker/image_policy.ts";
 import { KeyedLock, mapBounded } from "./keyed_lock.ts";
@@ -160,6 +161,11 @@ export class Scaler {
           : []
       );
       const created = missing.length - failures.length;
+      // A full state directory created nothing: the call fails as a whole (RESOURCE_EXHAUSTED).
+      const full = results.find((r) =>
+        r.status === "rejected" && r.reason instanceof StateDirFullError
+      );
+      if (created === 0 && full?.status === "rejected") throw full.reason;
       this.#log.info("scaled up", { task: taskId, created, failed: failures.length });
       const status: ScaleOutcome = failures.length === 0
         ? "SUCCESS"

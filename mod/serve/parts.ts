@@ -32,7 +32,7 @@ export async function openLocalRuntime(
   logger: Logger,
   isDelivered: (workerId: string) => boolean,
   onRemoved: (workerId: string) => void,
-): Promise<Runtime> {
+): Promise<LocalRuntime> {
   return await LocalRuntime.open({
     stateDir: config.stateDir,
     logger,

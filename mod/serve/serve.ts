@@ -201,8 +201,12 @@ export async function serve(args: string[], version: string): Promise<number> {
       events,
     })
     : undefined;
-  const inner: Runtime = kubeRuntime ??
-    await openLocalRuntime(config, logger, isDelivered, (id) => push?.forget(id));
+  const localRuntime = kubeRuntime
+    ? undefined
+    : await openLocalRuntime(config, logger, isDelivered, (id) => push?.forget(id));
+  const inner: Runtime = kubeRuntime ?? localRuntime!;
+  // Not ready while the state directory is full (new workers would be refused).
+  if (localRuntime) readiness.add("state", () => localRuntime.storageProblem());
   // Workers wait for room in front of the runtime (caps, quotas); the line is kept where the
   // runtime keeps its state, and with leader election loaded only once this instance leads.
   // Closing it closes the runtime.

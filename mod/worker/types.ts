@@ -152,6 +152,11 @@ export interface AgentLine {
   readonly timestamp?: string;
   /** Attributes. */
   readonly metadata?: Readonly<Record<string, string>>;
+  /**
+   * The agent's own number for the line (from 1, growing); a line numbered at or below the
+   * highest stored for the worker is a resend and is not stored again. Absent: always stored.
+   */
+  readonly agentSequence?: number;
 }
 
 /**
@@ -160,11 +165,14 @@ export interface AgentLine {
  */
 export interface AgentLogSink {
   /**
-   * Numbers and stores `lines` for a running worker; resolves with the sequence of the last one.
-   * Throws {@linkcode WorkerNotFoundError} for unknown workers and
-   * {@linkcode WorkerEndedError} for ended ones.
+   * Numbers and stores `lines` for a running worker; resolves with the sequence of the last one
+   * stored, or 0 when every line was a resend already stored (see
+   * {@linkcode AgentLine.agentSequence}). Throws {@linkcode WorkerNotFoundError} for unknown
+   * workers and {@linkcode WorkerEndedError} for ended ones.
    */
   appendAgentLines(workerId: string, lines: readonly AgentLine[]): Promise<number>;
+  /** The highest {@linkcode AgentLine.agentSequence} stored for a worker; 0 if none. */
+  lastAgentSequence?(workerId: string): number;
 }
 
 /** Whether a runtime accepts agent lines. */

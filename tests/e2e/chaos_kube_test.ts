@@ -14,10 +14,10 @@ import { formatTable, type ScenarioResult } from "../../tasks/chaos/table.ts";
 Deno.test("chaos (short, Kubernetes runtime): faults survived with nothing lost or duplicated", async (t) => {
   const results: ScenarioResult[] = [];
   try {
-    for (const [name, run] of kubeScenarios(true)) {
+    for (const run of kubeScenarios(true)) {
       const result = await run();
       results.push(result);
-      await t.step(`${name}: ${result.scenario}`, () => {
+      await t.step(`${run.id}: ${result.scenario}`, () => {
         assert.ok(result.faults > 0 && result.lines > 0, "faults were injected into real work");
         assert.deepEqual(
           {

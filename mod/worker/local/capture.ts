@@ -16,7 +16,9 @@ const SOURCES: readonly Source[] = ["stdout", "stderr"];
 
 interface SourceReader {
   readonly file: Deno.FsFile;
-  readonly splitter: LineSplitter;
+  splitter: LineSplitter;
+  /** The raw offset up to which lines were numbered (where a failed append resumes). */
+  committed: number;
 }
 
 /** Captures one worker's output; see the module doc. Not safe for concurrent calls. */
@@ -24,10 +26,16 @@ export class OutputCapture {
   readonly #writer: LogFileWriter;
   readonly #readers: Record<Source, SourceReader>;
   readonly #buf = new Uint8Array(256 * 1024);
+  readonly #maxLineBytes: number;
 
-  private constructor(writer: LogFileWriter, readers: Record<Source, SourceReader>) {
+  private constructor(
+    writer: LogFileWriter,
+    readers: Record<Source, SourceReader>,
+    maxLineBytes: number,
+  ) {
     this.#writer = writer;
     this.#readers = readers;
+    this.#maxLineBytes = maxLineBytes;
   }
 
   /**
@@ -45,9 +53,13 @@ export class OutputCapture {
       });
       const offset = state.rawOffsets[source];
       await file.seek(offset, Deno.SeekMode.Start);
-      readers[source] = { file, splitter: new LineSplitter(maxLineBytes, offset) };
+      readers[source] = {
+        file,
+        splitter: new LineSplitter(maxLineBytes, offset),
+        committed: offset,
+      };
     }
-    return new OutputCapture(writer, readers);
+    return new OutputCapture(writer, readers, maxLineBytes);
   }
 
   /** The highest sequence numbered so far. */
@@ -55,24 +67,43 @@ export class OutputCapture {
     return this.#writer.lastSequence;
   }
 
-  /** Numbers every complete line written so far; returns how many lines were added. */
+  /** The highest agent number stored so far; 0 if none. */
+  get lastAgentSequence(): number {
+    return this.#writer.lastAgentSequence;
+  }
+
+  /**
+   * Numbers every complete line written so far; returns how many lines were added. When storing
+   * fails (a full disk), reading starts over at the last line stored, so a later call numbers
+   * the same lines: none is lost or numbered twice.
+   */
   async pump(): Promise<number> {
     let added = 0;
     for (const source of SOURCES) {
-      const { file, splitter } = this.#readers[source];
+      const reader = this.#readers[source];
       for (;;) {
-        const n = await file.read(this.#buf);
+        const n = await reader.file.read(this.#buf);
         if (n === null || n === 0) break;
         const timestamp = new Date().toISOString();
-        const lines = splitter.push(this.#buf.subarray(0, n));
-        await this.#writer.append(source, lines.map((line) => ({ ...line, timestamp })));
+        const lines = reader.splitter.push(this.#buf.subarray(0, n));
+        try {
+          await this.#writer.append(source, lines.map((line) => ({ ...line, timestamp })));
+        } catch (err) {
+          await reader.file.seek(reader.committed, Deno.SeekMode.Start);
+          reader.splitter = new LineSplitter(this.#maxLineBytes, reader.committed);
+          throw err;
+        }
+        if (lines.length > 0) reader.committed = lines[lines.length - 1].end;
         added += lines.length;
       }
     }
     return added;
   }
 
-  /** Numbers and stores lines an agent sent; resolves with the last one's sequence. */
+  /**
+   * Numbers and stores lines an agent sent; resolves with the last one's sequence, or 0 when all
+   * were resends already stored.
+   */
   appendAgent(lines: readonly AgentLine[]): Promise<number> {
     const now = new Date().toISOString();
     return this.#writer.append(
@@ -82,18 +113,31 @@ export class OutputCapture {
         timestamp: line.timestamp || now,
         level: line.level || "info",
         metadata: line.metadata,
+        agentSequence: line.agentSequence,
       })),
     );
   }
 
-  /** Reads what is left, numbers a last line that lacked a newline, and closes the files. */
+  /**
+   * Reads what is left, numbers a last line that lacked a newline, and closes the files. When
+   * storing fails the files stay open and a later call does it again.
+   */
   async finish(): Promise<number> {
     let added = await this.pump();
     for (const source of SOURCES) {
-      const last = this.#readers[source].splitter.flush();
+      const reader = this.#readers[source];
+      const last = reader.splitter.flush();
       if (last) {
         const timestamp = new Date().toISOString();
-        await this.#writer.append(source, [{ ...last, timestamp }]);
+        try {
+          await this.#writer.append(source, [{ ...last, timestamp }]);
+        } catch (err) {
+          // As in pump: the line is read again by the next call.
+          await reader.file.seek(reader.committed, Deno.SeekMode.Start);
+          reader.splitter = new LineSplitter(this.#maxLineBytes, reader.committed);
+          throw err;
+        }
+        reader.committed = last.end;
         added++;
       }
     }

@@ -28,6 +28,8 @@ interface StoredEntry {
   l?: string;
   /** Metadata (agent lines only). */
   d?: Record<string, string>;
+  /** The agent's own number for the line (agent lines that carry one). */
+  a?: number;
 }
 
 /** A line to append. */
@@ -42,6 +44,8 @@ export interface NewLine {
   readonly level?: string;
   /** Metadata (agent lines). */
   readonly metadata?: Readonly<Record<string, string>>;
+  /** The agent's own number (agent lines): not written again at or below the highest one. */
+  readonly agentSequence?: number;
 }
 
 /** What a numbered log holds so far, recovered from its file. */
@@ -50,6 +54,8 @@ export interface LogFileState {
   readonly lastSequence: number;
   /** Per source, the raw offset up to which lines were numbered. */
   readonly rawOffsets: { readonly stdout: number; readonly stderr: number };
+  /** The highest agent number written; 0 if none. */
+  readonly lastAgentSequence: number;
 }
 
 const encoder = new TextEncoder();
@@ -182,11 +188,15 @@ async function nextLineStart(
 export class LogFileWriter {
   readonly #file: Deno.FsFile;
   #lastSequence: number;
+  #lastAgentSequence: number;
+  #size: number;
   #queue: Promise<unknown> = Promise.resolve();
 
-  private constructor(file: Deno.FsFile, lastSequence: number) {
+  private constructor(file: Deno.FsFile, state: LogFileState, size: number) {
     this.#file = file;
-    this.#lastSequence = lastSequence;
+    this.#lastSequence = state.lastSequence;
+    this.#lastAgentSequence = state.lastAgentSequence;
+    this.#size = size;
   }
 
   /**
@@ -195,10 +205,12 @@ export class LogFileWriter {
    */
   static async open(path: string): Promise<{ writer: LogFileWriter; state: LogFileState }> {
     let lastSequence = 0;
+    let lastAgentSequence = 0;
     let goodEnd = 0;
     const rawOffsets = { stdout: 0, stderr: 0 };
     for await (const { entry, end } of readEntries(path)) {
       lastSequence = entry.s;
+      if (entry.a !== undefined) lastAgentSequence = Math.max(lastAgentSequence, entry.a);
       if ((entry.o === "stdout" || entry.o === "stderr") && entry.r !== undefined) {
         rawOffsets[entry.o] = entry.r;
       }
@@ -207,7 +219,8 @@ export class LogFileWriter {
     const file = await Deno.open(path, { read: true, write: true, create: true });
     await file.truncate(goodEnd);
     await file.seek(goodEnd, Deno.SeekMode.Start);
-    return { writer: new LogFileWriter(file, lastSequence), state: { lastSequence, rawOffsets } };
+    const state = { lastSequence, rawOffsets, lastAgentSequence };
+    return { writer: new LogFileWriter(file, state, goodEnd), state };
   }
 
   /** The highest sequence written. */
@@ -215,9 +228,16 @@ export class LogFileWriter {
     return this.#lastSequence;
   }
 
+  /** The highest agent number written; 0 if none. */
+  get lastAgentSequence(): number {
+    return this.#lastAgentSequence;
+  }
+
   /**
-   * Numbers and appends lines of one source; resolves with the sequence of the last one. Calls
-   * are serialized, so concurrent appends (output and agent lines) never interleave bytes.
+   * Numbers and appends lines of one source; resolves with the sequence of the last one (0 when
+   * every line was an agent's resend, already written). Calls are serialized, so concurrent
+   * appends (output and agent lines) never interleave bytes. A write that fails (a full disk) is
+   * cut off again, so the file holds whole entries only and the lines can be appended later.
    */
   append(source: LogSource, lines: readonly NewLine[]): Promise<number> {
     const result = this.#queue.then(() => this.#write(source, lines));
@@ -225,8 +245,16 @@ export class LogFileWriter {
     return result;
   }
 
-  async #write(source: LogSource, lines: readonly NewLine[]): Promise<number> {
-    if (lines.length === 0) return this.#lastSequence;
+  async #write(source: LogSource, all: readonly NewLine[]): Promise<number> {
+    if (all.length === 0) return this.#lastSequence;
+    let agentSeq = this.#lastAgentSequence;
+    const lines = all.filter((line) => {
+      if (line.agentSequence === undefined || line.agentSequence <= 0) return true;
+      if (line.agentSequence <= agentSeq) return false;
+      agentSeq = line.agentSequence;
+      return true;
+    });
+    if (lines.length === 0) return 0;
     let out = "";
     let seq = this.#lastSequence;
     for (const line of lines) {
@@ -235,12 +263,24 @@ export class LogFileWriter {
       if (line.end !== undefined) entry.r = line.end;
       if (line.level !== undefined) entry.l = line.level;
       if (line.metadata !== undefined) entry.d = { ...line.metadata };
+      if (line.agentSequence !== undefined && line.agentSequence > 0) entry.a = line.agentSequence;
       out += JSON.stringify(entry) + "\n";
     }
     const bytes = encoder.encode(out);
     let written = 0;
-    while (written < bytes.length) written += await this.#file.write(bytes.subarray(written));
+    try {
+      while (written < bytes.length) written += await this.#file.write(bytes.subarray(written));
+    } catch (err) {
+      // Cut off what part of the batch was written, so no partial entry stays in the file.
+      if (written > 0) {
+        await this.#file.truncate(this.#size);
+        await this.#file.seek(this.#size, Deno.SeekMode.Start);
+      }
+      throw err;
+    }
+    this.#size += bytes.length;
     this.#lastSequence = seq;
+    this.#lastAgentSequence = agentSeq;
     return seq;
   }
 

@@ -89,3 +89,37 @@ Deno.test("numbered log: entries in another key order are still read, from the s
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("numbered log: an agent's resends are stored once, also after a reopen", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/log.jsonl`;
+    const t = "2026-11-30T10:00:00.000Z";
+    const agent = (n: number) => ({ text: `a ${n}`, timestamp: t, agentSequence: n });
+    const first = await LogFileWriter.open(path);
+    assert.equal(first.state.lastAgentSequence, 0);
+    assert.equal(await first.writer.append("agent", [agent(1), agent(2)]), 2);
+    assert.equal(await first.writer.append("stdout", [{ text: "out", timestamp: t, end: 4 }]), 3);
+    // 2 again (a resend after a lost connection) with 3: only 3 is stored.
+    assert.equal(await first.writer.append("agent", [agent(2), agent(3)]), 4);
+    assert.equal(await first.writer.append("agent", [agent(3)]), 0, "all resends: 0");
+    first.writer.close();
+
+    const again = await LogFileWriter.open(path);
+    assert.equal(again.state.lastAgentSequence, 3);
+    assert.equal(again.writer.lastAgentSequence, 3);
+    assert.equal(await again.writer.append("agent", [agent(1), agent(3)]), 0);
+    assert.equal(await again.writer.append("agent", [agent(4)]), 5);
+    again.writer.close();
+    const lines = await read(path, 0);
+    assert.deepEqual(lines.map((l) => `${l.sequence} ${l.message}`), [
+      "1 a 1",
+      "2 a 2",
+      "3 out",
+      "4 a 3",
+      "5 a 4",
+    ]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

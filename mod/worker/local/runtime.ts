@@ -17,6 +17,10 @@
  * resumes numbering their output, and fails those that vanished unseen with reason `Lost`. Ended,
  * delivered workers are removed after their retention (retention.ts).
  *
+ * A full disk fails no worker: a new worker is refused with `StateDirFullError`
+ * (nothing left behind), an agent's line with it (to be sent again), and output waits in the
+ * worker's raw files until there is room to number it (../../storage/space.ts).
+ *
  * @module
  */
 
@@ -40,8 +44,10 @@ import { OutputCapture } from "./capture.ts";
 import { readLogFile } from "./log_file.ts";
 import { isAlive, processStartTime, signalGroup, spawnWrapped } from "./process.ts";
 import { emptyTrash, WorkerReaper } from "./retention.ts";
-import { writeJsonAtomic } from "../../storage/json_file.ts";
+import { SpaceWatch } from "../../storage/space.ts";
 import {
+  adoptFromPidFile,
+  createWorkerDir,
   lockStateDir,
   readOutcome,
   readPidFile,
@@ -95,6 +101,7 @@ export class LocalRuntime implements Runtime, AgentLogSink {
   #watcher?: Deno.FsWatcher;
   #closed = false;
   readonly #closing = new AbortController();
+  readonly #space: SpaceWatch;
 
   private constructor(options: LocalRuntimeOptions) {
     // Absolute, because workers run in their own directories and the wrapper writes by path.
@@ -108,6 +115,17 @@ export class LocalRuntime implements Runtime, AgentLogSink {
     this.#log = options.logger.with({ component: "runtime.local" });
     this.#workersDir = `${stateDir}/workers`;
     this.#hostname = Deno.hostname();
+    this.#space = new SpaceWatch(stateDir, this.#log);
+  }
+
+  /** Why the state directory takes no writes (it is full), or undefined; for readiness. */
+  storageProblem(): string | undefined {
+    return this.#space.problem();
+  }
+
+  /** Runs a state write, waiting for room while the disk is full (see the module doc). */
+  #stored<T>(what: string, write: () => Promise<T>): Promise<T> {
+    return this.#space.untilStored(what, write, this.#closing.signal);
   }
 
   /**
@@ -146,7 +164,8 @@ export class LocalRuntime implements Runtime, AgentLogSink {
       const found = await readWorkerFiles(this.#opts.stateDir, id, this.#log);
       if (!found) continue; // never described (a crash mid-create), or set aside
       const { spec, record } = found;
-      const worker = this.#track(spec, record);
+      const worker = trackedWorker(spec, dir, record);
+      this.#workers.set(spec.id, worker);
       if (isTerminal(record.phase)) {
         worker.markEnded();
         continue;
@@ -160,18 +179,7 @@ export class LocalRuntime implements Runtime, AgentLogSink {
         await this.#launch(worker);
         continue;
       }
-      if (record.pid === undefined) {
-        // The wrapper started but we never recorded it: adopt it from its own pid file.
-        const stat = await Deno.stat(`${dir}/pid`);
-        worker.record = {
-          ...record,
-          phase: "running",
-          pid,
-          pidStartTime: processStartTime(pid),
-          startedAt: (stat.mtime ?? new Date()).toISOString(),
-        };
-        await saveRecord(worker);
-      }
+      if (record.pid === undefined) await adoptFromPidFile(worker, pid);
       this.#log.info("re-adopting worker", { worker: id, task: spec.taskId, pid });
       this.#scheduleDeadline(worker);
       worker.loop = this.#captureLoop(
@@ -179,12 +187,6 @@ export class LocalRuntime implements Runtime, AgentLogSink {
         await OutputCapture.open(dir, this.#opts.maxLineBytes),
       );
     }
-  }
-
-  #track(spec: WorkerSpec, record: WorkerRecord): TrackedWorker {
-    const worker = trackedWorker(spec, `${this.#workersDir}/${spec.id}`, record);
-    this.#workers.set(spec.id, worker);
-    return worker;
   }
 
   /** Starts a worker, or returns the existing one's state; see {@linkcode Runtime.start}. */
@@ -207,12 +209,11 @@ export class LocalRuntime implements Runtime, AgentLogSink {
     return started;
   }
 
+  /** Creates a worker; on a full disk, throws `StateDirFullError` leaving nothing. */
   async #create(spec: WorkerSpec): Promise<WorkerStatus> {
     const dir = `${this.#workersDir}/${spec.id}`;
-    await Deno.mkdir(dir);
-    await writeJsonAtomic(`${dir}/spec.json`, spec);
-    const worker = this.#track(spec, { phase: "pending", createdAt: new Date().toISOString() });
-    await saveRecord(worker);
+    const worker = await this.#space.once(`worker ${spec.id}`, () => createWorkerDir(dir, spec));
+    this.#workers.set(spec.id, worker);
     this.#publish(worker);
     await this.#launch(worker);
     return statusOf(worker, this.#hostname);
@@ -249,7 +250,7 @@ export class LocalRuntime implements Runtime, AgentLogSink {
       pid: child.pid,
       pidStartTime: processStartTime(child.pid),
     };
-    await saveRecord(worker);
+    await this.#stored(`worker ${spec.id}'s state`, () => saveRecord(worker));
     this.#publish(worker);
     this.#log.debug("worker started", {
       worker: spec.id,
@@ -276,12 +277,13 @@ export class LocalRuntime implements Runtime, AgentLogSink {
         }
         const generation = worker.wake.generation;
         const exited = worker.childExited || this.#processGone(worker);
-        if (await capture.pump() > 0) worker.logPulse.notify();
+        const what = `worker ${worker.spec.id}'s log`;
+        if (await this.#stored(what, () => capture.pump()) > 0) worker.logPulse.notify();
         if (exited) break;
         await worker.wake.wait(generation, this.#watcher ? 1000 : 500, this.#closing.signal);
       }
       worker.capture = undefined;
-      await capture.finish();
+      await this.#stored(`worker ${worker.spec.id}'s log`, () => capture.finish());
       worker.logPulse.notify();
       // Anything the worker left running in its group ends with it, as in a container.
       if (worker.record.pid) signalGroup(worker.record.pid, "SIGKILL");
@@ -308,7 +310,7 @@ export class LocalRuntime implements Runtime, AgentLogSink {
       finishedAt: outcome.finishedAt ?? new Date().toISOString(),
       phase: outcome.reason === "Completed" ? "succeeded" : "failed",
     };
-    await saveRecord(worker);
+    await this.#stored(`worker ${worker.spec.id}'s state`, () => saveRecord(worker));
     worker.markEnded();
     worker.logPulse.notify();
     this.#publish(worker);
@@ -406,9 +408,15 @@ export class LocalRuntime implements Runtime, AgentLogSink {
     const worker = this.#workers.get(id);
     if (!worker) throw new WorkerNotFoundError(id);
     if (!worker.capture || isTerminal(worker.record.phase)) throw new WorkerEndedError(id);
-    const sequence = await worker.capture.appendAgent(lines);
+    const capture = worker.capture;
+    const sequence = await this.#space.once(`worker ${id}'s log`, () => capture.appendAgent(lines));
     worker.logPulse.notify();
     return sequence;
+  }
+
+  /** The highest agent number stored for a worker; see {@linkcode AgentLogSink}. */
+  lastAgentSequence(id: string): number {
+    return this.#workers.get(id)?.capture?.lastAgentSequence ?? 0;
   }
 
   /** Stops watching and capturing; workers keep running. See {@linkcode Runtime.close}. */
@@ -416,6 +424,7 @@ export class LocalRuntime implements Runtime, AgentLogSink {
     if (this.#closed) return;
     this.#closed = true;
     this.#closing.abort();
+    this.#space.close();
     await this.#reaper?.close();
     this.#watcher?.close();
     for (const worker of this.#workers.values()) {

@@ -82,6 +82,39 @@ export function trackedWorker(spec: WorkerSpec, dir: string, record: WorkerRecor
 /** Worker directory names: the DNS-safe worker ids. */
 export const SAFE_ID = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
+/**
+ * Creates a new worker's directory with its `spec.json` and a pending `state.json`; when that
+ * fails (a full disk), removes the directory again, so nothing is left half made.
+ */
+export async function createWorkerDir(dir: string, spec: WorkerSpec): Promise<TrackedWorker> {
+  await Deno.mkdir(dir);
+  try {
+    await writeJsonAtomic(`${dir}/spec.json`, spec);
+    const worker = trackedWorker(spec, dir, {
+      phase: "pending",
+      createdAt: new Date().toISOString(),
+    });
+    await saveRecord(worker);
+    return worker;
+  } catch (err) {
+    await Deno.remove(dir, { recursive: true });
+    throw err;
+  }
+}
+
+/** A worker whose wrapper started but was never recorded: adopted from its own pid file. */
+export async function adoptFromPidFile(worker: TrackedWorker, pid: number): Promise<void> {
+  const stat = await Deno.stat(`${worker.dir}/pid`);
+  worker.record = {
+    ...worker.record,
+    phase: "running",
+    pid,
+    pidStartTime: processStartTime(pid),
+    startedAt: (stat.mtime ?? new Date()).toISOString(),
+  };
+  await saveRecord(worker);
+}
+
 /** Writes a worker's record to its `state.json`, atomically. */
 export async function saveRecord(worker: TrackedWorker): Promise<void> {
   await writeJsonAtomic(`${worker.dir}/state.json`, worker.record);

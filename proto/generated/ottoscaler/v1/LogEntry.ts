@@ -1,5 +1,6 @@
 // Original file: proto/ottoscaler/v1/log_streaming.proto
 
+import type { Long } from '@grpc/proto-loader';
 
 export interface LogEntry {
   'worker_id'?: (string);
@@ -9,6 +10,7 @@ export interface LogEntry {
   'source'?: (string);
   'message'?: (string);
   'metadata'?: ({[key: string]: string});
+  'agent_sequence'?: (number | string | Long);
 }
 
 export interface LogEntry__Output {
@@ -19,4 +21,5 @@ export interface LogEntry__Output {
   'source': (string);
   'message': (string);
   'metadata': ({[key: string]: string});
+  'agent_sequence': (string);
 }

@@ -1,6 +1,7 @@
 // Original file: proto/ottoscaler/v1/log_streaming.proto
 
 import type { LoggingConfig as _ottoscaler_v1_LoggingConfig, LoggingConfig__Output as _ottoscaler_v1_LoggingConfig__Output } from '../../ottoscaler/v1/LoggingConfig.ts';
+import type { Long } from '@grpc/proto-loader';
 
 // Original file: proto/ottoscaler/v1/log_streaming.proto
 
@@ -28,6 +29,7 @@ export interface RegistrationResponse {
   'message'?: (string);
   'session_id'?: (string);
   'config'?: (_ottoscaler_v1_LoggingConfig | null);
+  'last_agent_sequence'?: (number | string | Long);
 }
 
 export interface RegistrationResponse__Output {
@@ -35,4 +37,5 @@ export interface RegistrationResponse__Output {
   'message': (string);
   'session_id': (string);
   'config': (_ottoscaler_v1_LoggingConfig__Output | null);
+  'last_agent_sequence': (string);
 }
