@@ -8,9 +8,10 @@
  *    machine builds and caches the binaries (minutes); it is stopped at the end;
  * 4. grpcurl and grpc-health-probe for the reflection test (tasks/grpc_tools/build.sh: built from
  *    the Go module proxy on the first run on a machine, a few minutes, then cached);
- * 5. `deno test` (unit, runtime conformance on both runtimes, end to end over gRPC);
- * 6. the Node.js interop tests under tests/interop (grpc-js as otto-handler uses it), after
- *    `npm ci` installs their pinned dependencies.
+ * 5. `npm ci` installs the pinned Node.js packages of tests/interop (the interop tests' and the
+ *    chaos suite's otto-handler and agents, grpc-js on Node.js, which some Deno tests start);
+ * 6. `deno test` (unit, runtime conformance on both runtimes, end to end over gRPC);
+ * 7. the Node.js interop tests under tests/interop (grpc-js as otto-handler uses it).
  *
  * If the control plane cannot start, the tests that need it fail and say why; none is skipped.
  *
@@ -86,12 +87,17 @@ async function denoTests(): Promise<StepResult> {
   return { name: "deno test", ok, passed, failed: ok ? failed : Math.max(1, failed) };
 }
 
-async function nodeTests(): Promise<StepResult> {
-  banner("npm ci (tests/interop)");
-  const install = await run("npm", ["ci", "--no-audit", "--no-fund", "--loglevel=error"], {
+/** Installs the Node.js packages that the interop tests and the chaos suite's Node.js peers use. */
+async function nodePackages(): Promise<StepResult> {
+  const name = "npm ci (tests/interop)";
+  banner(name);
+  const { ok } = await run("npm", ["ci", "--no-audit", "--no-fund", "--loglevel=error"], {
     cwd: interop,
   });
-  if (!install.ok) return { name: "node interop", ok: false, passed: 0, failed: 1 };
+  return { name, ok, passed: 0, failed: ok ? 0 : 1 };
+}
+
+async function nodeTests(): Promise<StepResult> {
   banner("node --test (tests/interop)");
   const { ok, text } = await run("node", ["--test", "--test-reporter=spec"], {
     cwd: interop,
@@ -114,6 +120,8 @@ const results: StepResult[] = [
   await check("grpcurl and grpc-health-probe (build once)", "bash", [
     `${root}tasks/grpc_tools/build.sh`,
   ]),
+  // Before the Deno tests: the chaos suite's otto-handler and agents are grpc-js on Node.js.
+  await nodePackages(),
   await denoTests(),
   await nodeTests(),
 ];
