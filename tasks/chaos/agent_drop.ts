@@ -185,11 +185,7 @@ export async function agentDrop(options: AgentDropOptions): Promise<ScenarioResu
     }
     await sleep(500);
     client.close();
-    try {
-      serve.child.kill("SIGTERM");
-    } catch { /* gone */ }
-    await serve.child.status;
-    await serve.drained;
+    await serve.stop();
     await Deno.remove(stateDir, { recursive: true });
   }
 }

@@ -96,11 +96,7 @@ export async function badState(workers: number, lines: number): Promise<Scenario
     };
   } finally {
     client.close();
-    try {
-      serve.child.kill("SIGTERM");
-    } catch { /* gone */ }
-    await serve.child.status;
-    await serve.drained;
+    await serve.stop();
     await Deno.remove(stateDir, { recursive: true });
   }
 }

@@ -186,11 +186,7 @@ export async function handlerRestart(options: HandlerRestartOptions): Promise<Sc
     };
   } finally {
     client.close();
-    try {
-      serve.child.kill("SIGTERM");
-    } catch { /* gone */ }
-    await serve.child.status;
-    await serve.drained;
+    await serve.stop();
     try {
       handler.child.kill("SIGTERM");
     } catch { /* gone */ }

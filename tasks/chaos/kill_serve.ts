@@ -62,7 +62,15 @@ export function startServe(stateDir: string, port: number, env: Record<string, s
   const drained = (async () => {
     for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) errors += chunk;
   })();
-  return { child, errors: () => errors, drained };
+  /** Stops it with SIGTERM (if it still runs) and waits for it and its output to end. */
+  const stop = async () => {
+    try {
+      child.kill("SIGTERM");
+    } catch { /* gone */ }
+    await child.status;
+    await drained;
+  };
+  return { child, errors: () => errors, drained, stop };
 }
 
 /** Resolves once `call()` succeeds; the time it took, in ms. */
@@ -211,11 +219,7 @@ export async function killServe(options: KillServeOptions): Promise<ScenarioResu
     };
   } finally {
     client.close();
-    try {
-      serve.child.kill("SIGTERM");
-    } catch { /* gone */ }
-    await serve.child.status;
-    await serve.drained;
+    await serve.stop();
     // The workers run in their own process groups; none should be left, but make sure.
     await Deno.remove(stateDir, { recursive: true });
   }

@@ -29,7 +29,7 @@ import {
   keepLog,
   planeApi,
   PodCensus,
-  printLines,
+  printTask,
   readyz,
   startKubeServe,
 } from "./kube_plane.ts";
@@ -65,9 +65,7 @@ export async function kubeKillServe(options: KubeKillServeOptions): Promise<Scen
     lines: options.lines,
     tag: (i) => `w${i} line`,
   };
-  for (let i = 1; i <= task.workers; i++) {
-    await printLines(cp, api, ns.namespace, `otto-agent-chaos-${i}`, task.tag(i), task.lines);
-  }
+  await printTask(cp, api, ns.namespace, task);
   const stateDir = await Deno.makeTempDir({ prefix: "ottoscaler-chaos-kube-" });
   const port = freePort();
   const httpPort = freePort();
@@ -186,11 +184,7 @@ export async function kubeKillServe(options: KubeKillServeOptions): Promise<Scen
   } finally {
     await census.stop().catch(() => []);
     client.close();
-    try {
-      serve.child.kill("SIGTERM");
-    } catch { /* gone */ }
-    await serve.child.status;
-    await serve.drained;
+    await serve.stop();
     await keepLog(ns.namespace, serve.errors());
     await ns.remove();
     await Deno.remove(stateDir, { recursive: true });

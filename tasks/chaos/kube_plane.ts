@@ -16,6 +16,7 @@
 import { type ControlPlane, devDir, readControlPlane } from "../control_plane/env.ts";
 import { connectKube, type KubeApi, type PodObject } from "../../mod/kube/api.ts";
 import { freePort, startServe } from "./kill_serve.ts";
+import type { PrintingTask } from "./kube_check.ts";
 
 const SCRIPTS = new URL("../control_plane/", import.meta.url).pathname;
 
@@ -134,6 +135,18 @@ export async function printLines(
     metadata: { name: pod, namespace },
     spec: { logs: [{ logsFile: file }] },
   });
+}
+
+/** Lays down what every worker of `task` prints ({@linkcode printLines}, pods `otto-agent-<task>-<i>`). */
+export async function printTask(
+  cp: ControlPlane,
+  api: KubeApi,
+  namespace: string,
+  task: PrintingTask,
+): Promise<void> {
+  for (let i = 1; i <= task.workers; i++) {
+    await printLines(cp, api, namespace, `otto-agent-${task.taskId}-${i}`, task.tag(i), task.lines);
+  }
 }
 
 /**

@@ -28,7 +28,7 @@ import {
   keepLog,
   planeApi,
   PodCensus,
-  printLines,
+  printTask,
   readyz,
   startKubeServe,
 } from "./kube_plane.ts";
@@ -64,9 +64,7 @@ export async function scaleThroughFault(options: ScaleFaultOptions): Promise<Sce
     lines: options.lines,
     tag: (i) => `b${i} line`,
   };
-  for (let i = 1; i <= task.workers; i++) {
-    await printLines(cp, api, ns.namespace, `otto-agent-burst-${i}`, task.tag(i), task.lines);
-  }
+  await printTask(cp, api, ns.namespace, task);
   const stateDir = await Deno.makeTempDir({ prefix: "ottoscaler-chaos-plane-" });
   const port = freePort();
   const httpPort = freePort();
@@ -177,11 +175,7 @@ export async function scaleThroughFault(options: ScaleFaultOptions): Promise<Sce
   } finally {
     await census.stop().catch(() => []);
     client.close();
-    try {
-      serve.child.kill("SIGTERM");
-    } catch { /* gone */ }
-    await serve.child.status;
-    await serve.drained;
+    await serve.stop();
     await keepLog(ns.namespace, serve.errors());
     await ns.remove();
     await Deno.remove(stateDir, { recursive: true });

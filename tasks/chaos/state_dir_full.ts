@@ -266,11 +266,7 @@ export async function stateDirFull(options: StateDirFullOptions): Promise<Scenar
       .catch(() => {});
     agents?.close();
     client.close();
-    try {
-      serve.child.kill("SIGTERM");
-    } catch { /* gone */ }
-    await serve.child.status;
-    await serve.drained;
+    await serve.stop();
     // Lazily: a worker left running by a failed run lets go of the filesystem when it ends.
     await run("umount", ["-l", stateDir], "unmounting the scenario's tmpfs").catch(() => {});
     await Deno.remove(dir, { recursive: true });

@@ -240,11 +240,7 @@ export async function soak(
     };
   } finally {
     client.close();
-    try {
-      serve.child.kill("SIGTERM");
-    } catch { /* gone */ }
-    await serve.child.status;
-    await serve.drained;
+    await serve.stop();
     await handler.close();
     await Deno.remove(stateDir, { recursive: true });
   }
