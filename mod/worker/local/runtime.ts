@@ -42,11 +42,12 @@ import {
 } from "../types.ts";
 import { OutputCapture } from "./capture.ts";
 import { readLogFile } from "./log_file.ts";
-import { isAlive, processStartTime, signalGroup, spawnWrapped } from "./process.ts";
+import { processStartTime, signalGroup, spawnWrapped } from "./process.ts";
 import { emptyTrash, WorkerReaper } from "./retention.ts";
 import { SpaceWatch } from "../../storage/space.ts";
 import {
   adoptFromPidFile,
+  commandEnded,
   createWorkerDir,
   lockStateDir,
   readOutcome,
@@ -57,6 +58,7 @@ import {
   statusOf,
   type TrackedWorker,
   trackedWorker,
+  wakeOnWorkerFile,
   watchWorkerDirs,
   type WorkerRecord,
 } from "./worker_dir.ts";
@@ -148,7 +150,7 @@ export class LocalRuntime implements Runtime, AgentLogSink {
     });
     runtime.#watcher = watchWorkerDirs(
       runtime.#workersDir,
-      (id) => runtime.#workers.get(id)?.wake.notify(),
+      (id, file) => wakeOnWorkerFile(runtime.#workers.get(id), file),
       runtime.#log,
     );
     return runtime;
@@ -276,7 +278,7 @@ export class LocalRuntime implements Runtime, AgentLogSink {
           return;
         }
         const generation = worker.wake.generation;
-        const exited = worker.childExited || this.#processGone(worker);
+        const exited = await commandEnded(worker);
         const what = `worker ${worker.spec.id}'s log`;
         if (await this.#stored(what, () => capture.pump()) > 0) worker.logPulse.notify();
         if (exited) break;
@@ -295,11 +297,6 @@ export class LocalRuntime implements Runtime, AgentLogSink {
       this.#log.error("capturing worker output failed", { worker: worker.spec.id, err });
       await this.#end(worker, { reason: "Lost", message: `output capture failed: ${err}` });
     }
-  }
-
-  #processGone(worker: TrackedWorker): boolean {
-    const { pid, pidStartTime } = worker.record;
-    return pid === undefined || !isAlive(pid, pidStartTime);
   }
 
   async #end(worker: TrackedWorker, outcome: Partial<WorkerRecord>): Promise<void> {

@@ -51,6 +51,11 @@ export interface TrackedWorker {
   readonly logPulse: Pulse;
   /** Set when our own child (the wrapper) has exited. */
   childExited: boolean;
+  /**
+   * Set when the file watcher saw the wrapper's `exit` file change: the command has ended (once
+   * the file holds its code, {@linkcode exitCodeWritten}), whether or not the wrapper is reaped.
+   */
+  exitFileChanged: boolean;
   /** Resolves once the worker is terminal and its log complete. */
   readonly ended: Promise<void>;
   /** Resolves {@linkcode ended}. */
@@ -74,6 +79,7 @@ export function trackedWorker(spec: WorkerSpec, dir: string, record: WorkerRecor
     wake: new Pulse(),
     logPulse: new Pulse(),
     childExited: false,
+    exitFileChanged: false,
     ended,
     markEnded,
   };
@@ -208,13 +214,13 @@ export async function readWorkerFiles(
 }
 
 /**
- * Watches the workers' directories and calls `changed` with the worker id of every path that
- * changes. Returns the watcher (close it to stop), or undefined where file watching is
+ * Watches the workers' directories and calls `changed` with the worker id and the path within its
+ * directory (`exit`, `stdout.raw`, ...) of every path that changes. Returns the watcher (close it to stop), or undefined where file watching is
  * unavailable: then callers pick output up on a timer.
  */
 export function watchWorkerDirs(
   workersDir: string,
-  changed: (id: string) => void,
+  changed: (id: string, file: string) => void,
   logger: Logger,
 ): Deno.FsWatcher | undefined {
   let watcher: Deno.FsWatcher;
@@ -230,8 +236,9 @@ export function watchWorkerDirs(
       for await (const event of watcher) {
         for (const path of event.paths) {
           const rel = path.startsWith(prefix) ? path.slice(prefix.length) : undefined;
-          const id = rel?.split("/", 1)[0];
-          if (id) changed(id);
+          const slash = rel?.indexOf("/") ?? -1;
+          const id = slash === -1 ? rel : rel?.slice(0, slash);
+          if (id) changed(id, slash === -1 ? "" : rel!.slice(slash + 1));
         }
       }
     } catch (err) {
@@ -248,6 +255,45 @@ export async function readPidFile(dir: string): Promise<number | undefined> {
     return Number.isFinite(pid) && pid > 0 ? pid : undefined;
   } catch {
     return undefined;
+  }
+}
+
+/** The files in a worker's directory whose change wakes its capture loop: what the worker writes. */
+const WAKING_FILES: ReadonlySet<string> = new Set(["stdout.raw", "stderr.raw", "exit"]);
+
+/**
+ * Wakes a worker's capture loop for a change of `file` (a path within its directory, as
+ * {@linkcode watchWorkerDirs} reports it) when the worker wrote it, and notes a written `exit`.
+ * Ottoscaler's own writes (state.json, log.jsonl) and the files of the working directory (a
+ * build's thousands) wake nothing: each wake-up reads the raw output files again.
+ */
+export function wakeOnWorkerFile(worker: TrackedWorker | undefined, file: string): void {
+  if (!worker || !WAKING_FILES.has(file)) return;
+  if (file === "exit") worker.exitFileChanged = true;
+  worker.wake.notify();
+}
+
+/**
+ * Whether a worker's command has ended: its wrapper exited (seen as our child's end, or gone from
+ * the process table), or it has written the command's exit code ({@linkcode exitCodeWritten}),
+ * which the file watcher tells sooner than the wrapper's end is seen on a busy machine.
+ */
+export async function commandEnded(worker: TrackedWorker): Promise<boolean> {
+  const { pid, pidStartTime } = worker.record;
+  if (worker.childExited || pid === undefined || !isAlive(pid, pidStartTime)) return true;
+  return worker.exitFileChanged && await exitCodeWritten(worker.dir);
+}
+
+/**
+ * Whether the wrapper has written the command's exit code: `exit` holds a whole line (the wrapper
+ * writes it with one `write`, so a line that is there is complete). The command has ended then,
+ * and its end can be reported without waiting for the wrapper itself to exit and be reaped.
+ */
+export async function exitCodeWritten(dir: string): Promise<boolean> {
+  try {
+    return /^\d+\n$/.test(await Deno.readTextFile(`${dir}/exit`));
+  } catch {
+    return false;
   }
 }
 
