@@ -54,27 +54,19 @@ export async function readJsonOrSetAside<T>(
 /**
  * Writes `value` as JSON to `path` so readers see the old or the new file, never a mix, and a
  * crash or power loss after it resolves cannot leave an empty or partial file behind.
- *
- * Only the two syncs wait for the disk, off the JavaScript thread; opening, writing and renaming
- * touch the page cache alone and run synchronously (microseconds each). Done as asynchronous
- * calls they took six more turns of the event loop, each waiting behind everything else queued
- * on it: on a busy process that, more than the disk, was what a state change waited for before
- * it could be reported.
  */
 export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
   const tmp = `${path}.tmp`;
   const data = new TextEncoder().encode(JSON.stringify(value, null, 2) + "\n");
-  {
-    using file = Deno.openSync(tmp, { write: true, create: true, truncate: true });
-    for (let done = 0; done < data.length;) done += file.writeSync(data.subarray(done));
-    await file.sync();
-  }
-  Deno.renameSync(tmp, path);
+  using file = await Deno.open(tmp, { write: true, create: true, truncate: true });
+  for (let done = 0; done < data.length;) done += await file.write(data.subarray(done));
+  await file.sync();
+  await Deno.rename(tmp, path);
   await syncDirectory(path.slice(0, Math.max(path.lastIndexOf("/"), 0)) || ".");
 }
 
 /** Flushes a directory's entries (a rename in it) to disk. */
 async function syncDirectory(dir: string): Promise<void> {
-  using handle = Deno.openSync(dir, { read: true });
+  using handle = await Deno.open(dir, { read: true });
   await handle.sync();
 }
