@@ -4,7 +4,7 @@ import { silentLogger } from "../../telemetry/logger.ts";
 import type { WorkerSpec } from "../types.ts";
 import { LocalRuntime } from "./runtime.ts";
 import { signalGroup } from "./process.ts";
-import { waitForEnd } from "../../../tests/support/conformance.ts";
+import { waitForEnd, waitForStatus } from "../../../tests/support/conformance.ts";
 
 /** Quotes a string for sh. */
 function shQuote(s: string): string {
@@ -162,5 +162,42 @@ Deno.test("local runtime: a relative state directory works (workers run elsewher
     await runtime.close();
     Deno.chdir(cwd);
     await Deno.remove(parent, { recursive: true });
+  }
+});
+
+Deno.test("local runtime: a worker that ends while Ottoscaler is down is reported with its exit code", async () => {
+  const stateDir = await Deno.makeTempDir({ prefix: "ottoscaler-local-" });
+  const fifo = `${stateDir}/go`;
+  await new Deno.Command("mkfifo", { args: [fifo] }).output();
+  let runtime = await LocalRuntime.open({ stateDir, logger: silentLogger });
+  try {
+    // Blocks until the test writes to the FIFO, so it ends exactly while the runtime is closed.
+    const spec = { ...localSpec("down", 1, {}), command: `read x < ${fifo}; echo "$x"; exit 3` };
+    await runtime.start(spec);
+    await waitForStatus(runtime, spec.id, (s) => s.phase === "running");
+    await runtime.close();
+
+    await Deno.writeTextFile(fifo, "ended unseen\n");
+    const exitFile = `${stateDir}/workers/${spec.id}/exit`;
+    // The wrapper records the code by itself; wait for it (and for the wrapper to be gone).
+    while (!(await Deno.readTextFile(exitFile).catch(() => "")).endsWith("\n")) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const pid = Number(await Deno.readTextFile(`${stateDir}/workers/${spec.id}/pid`));
+    while (signalGroup(pid, 0 as unknown as Deno.Signal)) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+
+    runtime = await LocalRuntime.open({ stateDir, logger: silentLogger });
+    const end = await waitForEnd(runtime, spec.id);
+    assert.equal(end.phase, "failed");
+    assert.equal(end.exitCode, 3);
+    assert.equal(end.reason, "Error");
+    const lines = [];
+    for await (const line of runtime.logs(spec.id)) lines.push(line.message);
+    assert.deepEqual(lines, ["ended unseen"]);
+  } finally {
+    await runtime.close();
+    await Deno.remove(stateDir, { recursive: true });
   }
 });
