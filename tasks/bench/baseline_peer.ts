@@ -5,6 +5,11 @@
  * - `push ADDRESS N`: dials ADDRESS and sends N entries on one ForwardWorkerLogs stream.
  * - `pull N`: serves WatchWorkerLogs on a free port (printed as `PORT <n>`) and sends N entries
  *   to the first caller.
+ * - `notify ADDRESS N`: for N workers at once, sends CREATED, RUNNING and COMPLETED as
+ *   Ottoscaler's notifier does (one NotifyWorkerStatus each, a worker's next only once the
+ *   previous one was answered), each stamped with the moment it is sent: the floor of the state
+ *   change benchmark, a bare grpc-js client with no worker, no disk and no other work. A
+ *   warm-up round first, then `WARM` is printed and the measured round waits for a line on stdin.
  *
  * Each message is `<print time in ms since the epoch> <n>`, as the benchmark's worker prints.
  *
@@ -76,7 +81,31 @@ if (mode === "push") {
   console.log(`PORT ${port}`);
   await done.promise;
   await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+} else if (mode === "notify") {
+  const [address, n] = rest;
+  const client = new proto.ottoscaler.v1.OttoHandlerLogService(
+    address,
+    grpc.credentials.createInsecure(),
+  );
+  const notify = (request: Record<string, unknown>) =>
+    new Promise<void>((resolve, reject) =>
+      client.NotifyWorkerStatus(request, (err: Error | null) => err ? reject(err) : resolve())
+    );
+  const round = (task: string) =>
+    Promise.all(Array.from({ length: Number(n) }, async (_, i) => {
+      const worker = { worker_id: `otto-agent-${task}-${i + 1}`, task_id: task };
+      for (const status of ["CREATED", "RUNNING", "COMPLETED"]) {
+        await notify({ ...worker, status, timestamp: new Date().toISOString(), metadata: {} });
+      }
+    }));
+  // A round to connect and warm up, as the benchmark gives Ottoscaler; then, once told (the
+  // benchmark resets the handler's figures in between), the measured one.
+  await round("baseline-warm-up");
+  console.log("WARM");
+  await new Response(Deno.stdin.readable).body?.getReader().read();
+  await round("baseline");
+  client.close();
 } else {
-  console.error("usage: baseline_peer.ts push ADDRESS N | pull N");
+  console.error("usage: baseline_peer.ts push ADDRESS N | pull N | notify ADDRESS N");
   Deno.exit(2);
 }

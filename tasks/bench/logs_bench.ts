@@ -434,15 +434,54 @@ async function status(handler: Handler): Promise<StatusFigures> {
   }
 }
 
-/** The summary row and the printed line of one runtime's status latencies. */
-function statusReport(runtime: string, f: StatusFigures): string {
-  const kinds = Object.entries(f.byKind ?? {})
-    .map(([kind, k]) => `${kind} p50 ${k.p50} / p99 ${k.p99} ms`).join(", ");
-  const worst = Math.max(f.p99, ...Object.values(f.byKind ?? {}).map((k) => k.p99));
+/**
+ * The floor of the status figures in the same run: a bare grpc-js client on the same Deno sending
+ * the same ordered notifications for as many workers at once (baseline_peer.ts `notify`), each
+ * from the moment it is sent to its receipt.
+ */
+async function bareNotify(handler: Handler): Promise<StatusFigures> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-all",
+      new URL("./baseline_peer.ts", import.meta.url).pathname,
+      "notify",
+      handler.address,
+      String(STATUS_WORKERS),
+    ],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const out = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  for (let text = ""; !text.includes("WARM");) {
+    const { value, done } = await out.read();
+    if (done) throw new Error("the bare notify baseline ended early");
+    text += value;
+  }
+  await handler.resetStatuses();
+  const stdin = child.stdin.getWriter();
+  await stdin.write(new TextEncoder().encode("go\n"));
+  await stdin.close();
+  await out.cancel();
+  await child.status;
+  return await waitForStatuses(handler, STATUS_WORKERS * 3);
+}
+
+/** The worst p99 of any kind (or overall). */
+const worstP99 = (f: StatusFigures) =>
+  Math.max(f.p99, ...Object.values(f.byKind ?? {}).map((k) => k.p99));
+
+/** The summary row and the printed line of one runtime's status latencies, beside the floor. */
+function statusReport(runtime: string, f: StatusFigures, bare: StatusFigures): string {
+  const kinds = (g: StatusFigures) =>
+    Object.entries(g.byKind ?? {})
+      .map(([kind, k]) => `${kind} p50 ${k.p50} / p99 ${k.p99} ms`).join(", ");
+  const worst = worstP99(f);
   printSummary({
     figure: `state change to NotifyWorkerStatus, ${STATUS_WORKERS} workers (${runtime})`,
     ottoscaler: `p50 ${f.p50} ms, p99 ${f.p99} ms (worst kind's p99 ${worst} ms)`,
-    baseline: "–",
+    baseline: `bare ordered grpc-js calls: worst kind's p99 ${worstP99(bare)} ms`,
     ratio: "–",
     goal: "p99 ≤ 100 ms, every kind",
     met: verdict(
@@ -453,7 +492,9 @@ function statusReport(runtime: string, f: StatusFigures): string {
     ),
   });
   return `${runtime}: ${f.count} notifications from ${STATUS_WORKERS} workers: ` +
-    `p50 ${f.p50} ms, p99 ${f.p99} ms (${kinds})`;
+    `p50 ${f.p50} ms, p99 ${f.p99} ms (${kinds(f)})\n` +
+    `  bare grpc-js client, same calls in the same order: p50 ${bare.p50} ms, p99 ${bare.p99} ms ` +
+    `(${kinds(bare)})`;
 }
 
 function subscribe(client: ReturnType<typeof connect>, taskId: string, receiver: Receiver) {
@@ -589,11 +630,13 @@ try {
   }
   if (PATHS.has("status")) {
     progress("status notifications (local runtime)");
-    statusLine += `\n${statusReport("local runtime", await status(handler))}`;
+    const figures = await status(handler);
+    statusLine += `\n${statusReport("local runtime", figures, await bareNotify(handler))}`;
   }
   if (PATHS.has("status-kube")) {
     progress("status notifications (Kubernetes runtime)");
-    statusLine += `\n${statusReport("Kubernetes runtime", await statusKube(handler))}`;
+    const figures = await statusKube(handler);
+    statusLine += `\n${statusReport("Kubernetes runtime", figures, await bareNotify(handler))}`;
   }
   console.log([header, ...rows].join("\n"));
   if (pacedLine) console.log(pacedLine);
