@@ -57,12 +57,33 @@ export async function readJsonOrSetAside<T>(
  */
 export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
   const tmp = `${path}.tmp`;
-  const data = new TextEncoder().encode(JSON.stringify(value, null, 2) + "\n");
-  using file = await Deno.open(tmp, { write: true, create: true, truncate: true });
-  for (let done = 0; done < data.length;) done += await file.write(data.subarray(done));
-  await file.sync();
+  await writeSynced(tmp, value);
   await Deno.rename(tmp, path);
   await syncDirectory(path.slice(0, Math.max(path.lastIndexOf("/"), 0)) || ".");
+}
+
+/**
+ * Writes several files of one directory as {@linkcode writeJsonAtomic} does each, but at once:
+ * the files are written and synced side by side, then renamed, and the directory is synced once
+ * (three syncs for two files instead of four, in two rounds instead of four). Each file is old or
+ * new after a crash, not necessarily all of them.
+ */
+export async function writeJsonFilesAtomic(
+  dir: string,
+  files: Readonly<Record<string, unknown>>,
+): Promise<void> {
+  const names = Object.keys(files);
+  await Promise.all(names.map((name) => writeSynced(`${dir}/${name}.tmp`, files[name])));
+  await Promise.all(names.map((name) => Deno.rename(`${dir}/${name}.tmp`, `${dir}/${name}`)));
+  await syncDirectory(dir);
+}
+
+/** Writes `value` as JSON to `path` (created or truncated) and syncs it to disk. */
+async function writeSynced(path: string, value: unknown): Promise<void> {
+  const data = new TextEncoder().encode(JSON.stringify(value, null, 2) + "\n");
+  using file = await Deno.open(path, { write: true, create: true, truncate: true });
+  for (let done = 0; done < data.length;) done += await file.write(data.subarray(done));
+  await file.sync();
 }
 
 /** Flushes a directory's entries (a rename in it) to disk. */

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { readJson, writeJsonAtomic } from "./json_file.ts";
+import { readJson, writeJsonAtomic, writeJsonFilesAtomic } from "./json_file.ts";
 
 Deno.test("writeJsonAtomic replaces the file whole and leaves no temporary file", async () => {
   const dir = await Deno.makeTempDir();
@@ -12,6 +12,21 @@ Deno.test("writeJsonAtomic replaces the file whole and leaves no temporary file"
     const names = [];
     for await (const entry of Deno.readDir(dir)) names.push(entry.name);
     assert.deepEqual(names, ["state.json"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("writeJsonFilesAtomic writes several files of a directory, each whole, no temporary left", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await writeJsonAtomic(`${dir}/state.json`, { phase: "old" });
+    await writeJsonFilesAtomic(dir, { "spec.json": { id: "w" }, "state.json": { phase: "new" } });
+    assert.deepEqual(await readJson(`${dir}/spec.json`), { id: "w" });
+    assert.deepEqual(await readJson(`${dir}/state.json`), { phase: "new" });
+    const names = [];
+    for await (const entry of Deno.readDir(dir)) names.push(entry.name);
+    assert.deepEqual(names.sort(), ["spec.json", "state.json"]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -52,7 +52,7 @@ export class OutputCapture {
         create: true,
       });
       const offset = state.rawOffsets[source];
-      await file.seek(offset, Deno.SeekMode.Start);
+      file.seekSync(offset, Deno.SeekMode.Start); // waits for no disk: no asynchronous round
       readers[source] = {
         file,
         splitter: new LineSplitter(maxLineBytes, offset),

@@ -217,8 +217,12 @@ export class LogFileWriter {
       goodEnd = end;
     }
     const file = await Deno.open(path, { read: true, write: true, create: true });
-    await file.truncate(goodEnd);
-    await file.seek(goodEnd, Deno.SeekMode.Start);
+    // Seeking waits for no disk, so it is done synchronously; a log that ends in a whole entry
+    // (a new one, always) needs no truncation.
+    if (file.seekSync(0, Deno.SeekMode.End) !== goodEnd) {
+      await file.truncate(goodEnd);
+      file.seekSync(goodEnd, Deno.SeekMode.Start);
+    }
     const state = { lastSequence, rawOffsets, lastAgentSequence };
     return { writer: new LogFileWriter(file, state, goodEnd), state };
   }

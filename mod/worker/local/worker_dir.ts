@@ -8,7 +8,11 @@
 
 import type { Logger } from "../../telemetry/logger.ts";
 import { Pulse } from "../../async/pulse.ts";
-import { readJsonOrSetAside, writeJsonAtomic } from "../../storage/json_file.ts";
+import {
+  readJsonOrSetAside,
+  writeJsonAtomic,
+  writeJsonFilesAtomic,
+} from "../../storage/json_file.ts";
 import type { EndReason, Phase, WorkerSpec, WorkerStatus } from "../types.ts";
 import type { OutputCapture } from "./capture.ts";
 import { isAlive, processStartTime } from "./process.ts";
@@ -95,12 +99,13 @@ export const SAFE_ID = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 export async function createWorkerDir(dir: string, spec: WorkerSpec): Promise<TrackedWorker> {
   await Deno.mkdir(dir);
   try {
-    await writeJsonAtomic(`${dir}/spec.json`, spec);
     const worker = trackedWorker(spec, dir, {
       phase: "pending",
       createdAt: new Date().toISOString(),
     });
-    await saveRecord(worker);
+    // Both at once: a crash that keeps the record and loses the spec leaves a directory that is
+    // removed at start-up (nothing ran), as one that lost both.
+    await writeJsonFilesAtomic(dir, { "spec.json": spec, "state.json": worker.record });
     return worker;
   } catch (err) {
     await Deno.remove(dir, { recursive: true });
