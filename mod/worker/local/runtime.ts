@@ -278,10 +278,9 @@ export class LocalRuntime implements Runtime, AgentLogSink {
           return;
         }
         const generation = worker.wake.generation;
-        const exited = await commandEnded(worker);
+        if (await commandEnded(worker)) break; // finish() below numbers what is left
         const what = `worker ${worker.spec.id}'s log`;
         if (await this.#stored(what, () => capture.pump()) > 0) worker.logPulse.notify();
-        if (exited) break;
         await worker.wake.wait(generation, this.#watcher ? 1000 : 500, this.#closing.signal);
       }
       worker.capture = undefined;
