@@ -300,6 +300,18 @@ interface StatusFigures {
   readonly p50: number;
   readonly p99: number;
   readonly byKind?: Readonly<Record<string, StatusFigures>>;
+  /**
+   * Per kind, ms from the measured round's ScaleUp call to the last notification of that kind
+   * received: what a wait before a change's own timestamp (a queue) would add shows here.
+   */
+  readonly sinceCall?: Readonly<Record<string, number>>;
+}
+
+/** Per kind, ms from `calledAt` (epoch ms) to the last receipt of that kind. */
+function lastSince(receipts: readonly Receipt[], calledAt: number): Record<string, number> {
+  const last: Record<string, number> = {};
+  for (const r of receipts) last[r.status] = Math.max(last[r.status] ?? 0, r.at - calledAt);
+  return Object.fromEntries(Object.entries(last).map(([k, v]) => [k, Math.round(v)]));
 }
 
 /** Waits (up to 30 s) until the handler has `count` notifications; resolves with the figures. */
@@ -358,8 +370,10 @@ async function statusKube(handler: Handler): Promise<StatusFigures> {
   });
   const client = connect(server.address);
   try {
+    let calledAt = 0;
     for (const round of ["warm-up", "measured"]) {
       await handler.resetStatuses();
+      calledAt = performance.timeOrigin + performance.now();
       await scaleUp(client, {
         task_id: `bench-status-kube-${round}`,
         worker_count: STATUS_WORKERS,
@@ -374,11 +388,12 @@ async function statusKube(handler: Handler): Promise<StatusFigures> {
       FAILED: watch.endedAt,
     };
     const byKind: Record<string, number[]> = {};
-    for (const r of await handler.receipts()) {
+    const receipts = await handler.receipts();
+    for (const r of receipts) {
       const t = seen[r.status]?.get(r.id);
       if (t !== undefined) (byKind[r.status] ??= []).push(r.at - (performance.timeOrigin + t));
     }
-    return statusFigures(byKind);
+    return { ...statusFigures(byKind), sinceCall: lastSince(receipts, calledAt) };
   } finally {
     client.close();
     await server.stop();
@@ -417,8 +432,10 @@ async function status(handler: Handler): Promise<StatusFigures> {
   try {
     // One round to warm up (the connection to the handler is made at the first call), then the
     // measured one.
+    let calledAt = 0;
     for (const round of ["warm-up", "measured"]) {
       await handler.resetStatuses();
+      calledAt = performance.timeOrigin + performance.now();
       await scaleUp(client, {
         task_id: `bench-status-${round}`,
         worker_count: STATUS_WORKERS,
@@ -426,7 +443,8 @@ async function status(handler: Handler): Promise<StatusFigures> {
       });
       await waitForStatuses(handler, STATUS_WORKERS * 3);
     }
-    return await handler.statuses();
+    const sinceCall = lastSince(await handler.receipts(), calledAt);
+    return { ...await handler.statuses(), sinceCall };
   } finally {
     client.close();
     await server.stop();
@@ -493,6 +511,9 @@ function statusReport(runtime: string, f: StatusFigures, bare: StatusFigures): s
   });
   return `${runtime}: ${f.count} notifications from ${STATUS_WORKERS} workers: ` +
     `p50 ${f.p50} ms, p99 ${f.p99} ms (${kinds(f)})\n` +
+    `  from the ScaleUp call to the last one received: ${
+      Object.entries(f.sinceCall ?? {}).map(([k, ms]) => `${k} ${ms} ms`).join(", ")
+    }\n` +
     `  bare grpc-js client, same calls in the same order: p50 ${bare.p50} ms, p99 ${bare.p99} ms ` +
     `(${kinds(bare)})`;
 }

@@ -45,6 +45,7 @@ import { readLogFile } from "./log_file.ts";
 import { processStartTime, signalGroup, spawnWrapped } from "./process.ts";
 import { emptyTrash, WorkerReaper } from "./retention.ts";
 import { SpaceWatch } from "../../storage/space.ts";
+import { Permits } from "../../async/permits.ts";
 import {
   adoptFromPidFile,
   commandEnded,
@@ -58,6 +59,7 @@ import {
   statusOf,
   type TrackedWorker,
   trackedWorker,
+  wakeOnChildExit,
   wakeOnWorkerFile,
   watchWorkerDirs,
   type WorkerRecord,
@@ -104,6 +106,8 @@ export class LocalRuntime implements Runtime, AgentLogSink {
   #closed = false;
   readonly #closing = new AbortController();
   readonly #space: SpaceWatch;
+  /** Starts at once: more starve Deno's event loop of socket reads (docs/performance.md). */
+  readonly #startPermits = new Permits(4);
 
   private constructor(options: LocalRuntimeOptions) {
     // Absolute, because workers run in their own directories and the wrapper writes by path.
@@ -206,7 +210,8 @@ export class LocalRuntime implements Runtime, AgentLogSink {
     if (!SAFE_ID.test(spec.id)) {
       return Promise.reject(new Error(`Worker id "${spec.id}" is not a DNS-safe name`));
     }
-    const started = this.#create(spec).finally(() => this.#starting.delete(spec.id));
+    const started = this.#startPermits.with(() => this.#create(spec))
+      .finally(() => this.#starting.delete(spec.id));
     this.#starting.set(spec.id, started);
     return started;
   }
@@ -259,10 +264,7 @@ export class LocalRuntime implements Runtime, AgentLogSink {
       task: spec.taskId,
       pid: child.pid,
     });
-    child.status.then(() => {
-      worker.childExited = true;
-      worker.wake.notify();
-    });
+    wakeOnChildExit(worker, child);
     this.#scheduleDeadline(worker);
     worker.loop = this.#captureLoop(worker, capture);
   }

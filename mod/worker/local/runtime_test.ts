@@ -201,3 +201,27 @@ Deno.test("local runtime: a worker that ends while Ottoscaler is down is reporte
     await Deno.remove(stateDir, { recursive: true });
   }
 });
+
+Deno.test("local runtime: many workers started at once all start (a few at a time), each once", async () => {
+  const stateDir = await Deno.makeTempDir({ prefix: "ottoscaler-local-" });
+  const runtime = await LocalRuntime.open({ stateDir, logger: silentLogger });
+  try {
+    const specs = Array.from(
+      { length: 12 },
+      (_, i) => localSpec("many", i + 1, { stdout: ["hi"] }),
+    );
+    // Each asked twice at once: the second call waits for the same start, queued or not.
+    const started = await Promise.all([...specs, ...specs].map((s) => runtime.start(s)));
+    assert.deepEqual(started.map((s) => s.id), [...specs, ...specs].map((s) => s.id));
+    const ends = await Promise.all(specs.map((s) => waitForEnd(runtime, s.id)));
+    assert.ok(ends.every((e) => e.phase === "succeeded"), JSON.stringify(ends));
+    assert.equal(runtime.list({ taskId: "many" }).length, 12);
+    for (const spec of specs) {
+      const pid = await Deno.readTextFile(`${stateDir}/workers/${spec.id}/pid`);
+      assert.match(pid, /^\d+\n$/, "one wrapper, one pid");
+    }
+  } finally {
+    await runtime.close();
+    await Deno.remove(stateDir, { recursive: true });
+  }
+});

@@ -278,6 +278,14 @@ export function wakeOnWorkerFile(worker: TrackedWorker | undefined, file: string
   worker.wake.notify();
 }
 
+/** Wakes a worker's capture loop when its wrapper, our child, has exited. */
+export function wakeOnChildExit(worker: TrackedWorker, child: Deno.ChildProcess): void {
+  child.status.then(() => {
+    worker.childExited = true;
+    worker.wake.notify();
+  });
+}
+
 /**
  * Whether a worker's command has ended: its wrapper exited (seen as our child's end, or gone from
  * the process table), or it has written the command's exit code ({@linkcode exitCodeWritten}),
