@@ -18,10 +18,10 @@
  *
  * Both files are written with the shell's builtin `printf` alone: no `mv` (a fork and an exec
  * at the worker's start and again at its end, which on a busy machine delayed the end being
- * seen by a scheduler's wait). Nothing is lost by not renaming: `pid` and `exit` are only read
- * once the wrapper is gone or has been seen to start (a file being written is one `write` of a
- * few bytes, finished before the wrapper goes on), and a file cut short by a crash of the
- * machine reads as absent, as a temporary file that was never renamed did.
+ * seen). Nothing is lost by not renaming: each file is one `write` of a few bytes, read once the
+ * wrapper has gone on past it (`pid`: when Ottoscaler finds no pid in `state.json`, after a
+ * restart) or once it holds a whole line (`exit`); one cut short by a crash of the machine reads
+ * as absent, as a temporary file that was never renamed did.
  */
 export const WRAPPER_SCRIPT = [
   "dir=$1; shift",
