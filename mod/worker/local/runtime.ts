@@ -218,6 +218,7 @@ export class LocalRuntime implements Runtime, AgentLogSink {
 
   /** Creates a worker; on a full disk, throws `StateDirFullError` leaving nothing. */
   async #create(spec: WorkerSpec): Promise<WorkerStatus> {
+    if (this.#closed) throw new Error("Runtime is closed"); // while it waited for its turn
     const dir = `${this.#workersDir}/${spec.id}`;
     const worker = await this.#space.once(`worker ${spec.id}`, () => createWorkerDir(dir, spec));
     this.#workers.set(spec.id, worker);
