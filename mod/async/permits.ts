@@ -14,16 +14,25 @@ export class Permits {
     this.#free = Math.max(1, Math.floor(n));
   }
 
-  /** Runs `fn` holding a permit, waiting for one first if none is free. */
-  async with<T>(fn: () => Promise<T>): Promise<T> {
+  /**
+   * Runs `fn` holding a permit, waiting for one first if none is free. The permit is given back
+   * when `fn` settles, or earlier when `fn` calls the `release` it is passed (once is enough).
+   */
+  async with<T>(fn: (release: () => void) => Promise<T>): Promise<T> {
     if (this.#free > 0) this.#free--;
     else await new Promise<void>((resolve) => this.#waiting.push(resolve));
-    try {
-      return await fn();
-    } finally {
+    let held = true;
+    const release = () => {
+      if (!held) return;
+      held = false;
       const next = this.#waiting.shift();
       if (next) next();
       else this.#free++;
+    };
+    try {
+      return await fn(release);
+    } finally {
+      release();
     }
   }
 }

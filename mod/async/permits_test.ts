@@ -31,3 +31,34 @@ Deno.test("permits: at most n holders at once, the others served in order, freed
   assert.deepEqual(entered, [0, 1, 2, 3, 4]);
   assert.equal(most, 2);
 });
+
+Deno.test("permits: a holder can give its permit back before it is done, once", async () => {
+  const permits = new Permits(1);
+  const firstDone = Promise.withResolvers<void>();
+  const secondDone = Promise.withResolvers<void>();
+  const order: string[] = [];
+  const first = permits.with(async (release) => {
+    order.push("first in");
+    release();
+    release(); // a second call gives back nothing more
+    await firstDone.promise;
+    order.push("first out");
+  });
+  const second = permits.with(async () => {
+    order.push("second in");
+    await secondDone.promise;
+  });
+  const third = permits.with(() => {
+    order.push("third in");
+    return Promise.resolve();
+  });
+  await new Promise((r) => setTimeout(r, 0));
+  assert.deepEqual(order, ["first in", "second in"], "one permit given back, not two");
+  secondDone.resolve();
+  await second;
+  await third;
+  assert.deepEqual(order, ["first in", "second in", "third in"]);
+  firstDone.resolve();
+  await first;
+  assert.equal(order.at(-1), "first out");
+});

@@ -100,14 +100,21 @@ export class SpaceWatch {
   /**
    * Runs a write until it does not fail for want of space, trying again every second: what it
    * holds waits (in memory or in the files it reads from) instead of being lost. Other errors,
-   * and `signal` aborting while it waits, end it with the error.
+   * and `signal` aborting while it waits, end it with the error. `waiting` is called each time
+   * before it waits.
    */
-  async untilStored<T>(what: string, write: () => Promise<T>, signal: AbortSignal): Promise<T> {
+  async untilStored<T>(
+    what: string,
+    write: () => Promise<T>,
+    signal: AbortSignal,
+    waiting?: () => void,
+  ): Promise<T> {
     for (;;) {
       try {
         return await this.once(what, write);
       } catch (err) {
         if (!(err instanceof StateDirFullError) || signal.aborted) throw err;
+        waiting?.();
         await new Promise<void>((resolve) => {
           const timer = setTimeout(done, 1000);
           function done() {

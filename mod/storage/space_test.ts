@@ -55,12 +55,19 @@ Deno.test("a full state directory: told apart, reported once, waited out", async
     records.length = 0;
     const watch = new SpaceWatch("/var/state", logger, { probeMs: 60_000, settleMs: 0 });
     let tries = 0;
-    const result = await watch.untilStored("log", () => {
-      tries++;
-      return tries < 3 ? Promise.reject(noSpace()) : Promise.resolve("stored");
-    }, new AbortController().signal);
+    let waits = 0;
+    const result = await watch.untilStored(
+      "log",
+      () => {
+        tries++;
+        return tries < 3 ? Promise.reject(noSpace()) : Promise.resolve("stored");
+      },
+      new AbortController().signal,
+      () => waits++,
+    );
     assert.equal(result, "stored");
     assert.equal(tries, 3);
+    assert.equal(waits, 2, "told before each wait (a start gives up its turn)");
     assert.equal(records.length, 2, "one line when full, one when room came back");
     watch.close();
   });

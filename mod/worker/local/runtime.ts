@@ -130,8 +130,8 @@ export class LocalRuntime implements Runtime, AgentLogSink {
   }
 
   /** Runs a state write, waiting for room while the disk is full (see the module doc). */
-  #stored<T>(what: string, write: () => Promise<T>): Promise<T> {
-    return this.#space.untilStored(what, write, this.#closing.signal);
+  #stored<T>(what: string, write: () => Promise<T>, waiting?: () => void): Promise<T> {
+    return this.#space.untilStored(what, write, this.#closing.signal, waiting);
   }
 
   /**
@@ -210,24 +210,24 @@ export class LocalRuntime implements Runtime, AgentLogSink {
     if (!SAFE_ID.test(spec.id)) {
       return Promise.reject(new Error(`Worker id "${spec.id}" is not a DNS-safe name`));
     }
-    const started = this.#startPermits.with(() => this.#create(spec))
+    const started = this.#startPermits.with((release) => this.#create(spec, release))
       .finally(() => this.#starting.delete(spec.id));
     this.#starting.set(spec.id, started);
     return started;
   }
 
   /** Creates a worker; on a full disk, throws `StateDirFullError` leaving nothing. */
-  async #create(spec: WorkerSpec): Promise<WorkerStatus> {
+  async #create(spec: WorkerSpec, release?: () => void): Promise<WorkerStatus> {
     if (this.#closed) throw new Error("Runtime is closed"); // while it waited for its turn
     const dir = `${this.#workersDir}/${spec.id}`;
     const worker = await this.#space.once(`worker ${spec.id}`, () => createWorkerDir(dir, spec));
     this.#workers.set(spec.id, worker);
     this.#publish(worker);
-    await this.#launch(worker);
+    await this.#launch(worker, release);
     return statusOf(worker, this.#hostname);
   }
 
-  async #launch(worker: TrackedWorker): Promise<void> {
+  async #launch(worker: TrackedWorker, release?: () => void): Promise<void> {
     const { spec, dir } = worker;
     const workDir = `${dir}/work`;
     await Deno.mkdir(workDir, { recursive: true });
@@ -243,6 +243,7 @@ export class LocalRuntime implements Runtime, AgentLogSink {
         env: { PATH: this.#opts.workerPath, HOME: workDir, ...spec.env },
       });
     } catch (err) {
+      release?.();
       capture?.close();
       this.#log.error("worker could not start", { worker: spec.id, task: spec.taskId, err });
       await this.#end(worker, {
@@ -258,7 +259,8 @@ export class LocalRuntime implements Runtime, AgentLogSink {
       pid: child.pid,
       pidStartTime: processStartTime(child.pid),
     };
-    await this.#stored(`worker ${spec.id}'s state`, () => saveRecord(worker));
+    // Waiting for room on a full disk, it gives its turn up: other starts are refused meanwhile.
+    await this.#stored(`worker ${spec.id}'s state`, () => saveRecord(worker), release);
     this.#publish(worker);
     this.#log.debug("worker started", {
       worker: spec.id,
