@@ -172,27 +172,30 @@ try {
   console.log(`${`baseline at rest (${REST_MS / 1000} s)`.padEnd(42)}  ${cols(baseRest)}`);
   console.log(`${`Ottoscaler at rest (${REST_MS / 1000} s)`.padEnd(42)}  ${cols(idleRest)}`);
   console.log(`${`Ottoscaler, ${WORKERS} finished workers`.padEnd(42)}  ${cols(loaded)}`);
+  /** A difference in MiB with its sign. */
+  const diff = (bytes: number) => `${bytes < 0 ? "-" : "+"}${(Math.abs(bytes) / MiB).toFixed(1)}`;
+  const perWorkers = (bytes: number) => diff(bytes * 1000 / WORKERS);
   console.log(
-    `\nidle above the bare server: RSS +${((idle.rss - base.rss) / MiB).toFixed(1)} MiB, heap +${
-      ((idle.heapUsed - base.heapUsed) / MiB).toFixed(1)
-    } MiB (at rest: RSS +${((idleRest.rss - baseRest.rss) / MiB).toFixed(1)} MiB, heap +${
-      ((idleRest.heapUsed - baseRest.heapUsed) / MiB).toFixed(1)
-    } MiB); per 1,000 tracked workers: RSS +${
-      ((loaded.rss - idle.rss) / MiB * 1000 / WORKERS).toFixed(1)
-    } MiB, heap +${((loaded.heapUsed - idle.heapUsed) / MiB * 1000 / WORKERS).toFixed(1)} MiB`,
+    `\nidle above the bare server: RSS ${diff(idle.rss - base.rss)} MiB, heap ${
+      diff(idle.heapUsed - base.heapUsed)
+    } MiB (at rest: RSS ${diff(idleRest.rss - baseRest.rss)} MiB, heap ${
+      diff(idleRest.heapUsed - baseRest.heapUsed)
+    } MiB); per 1,000 tracked workers: RSS ${perWorkers(loaded.rss - idle.rss)} MiB, heap ${
+      perWorkers(loaded.heapUsed - idle.heapUsed)
+    } MiB`,
   );
   printSummary({
     figure: "memory, idle (local runtime)",
     ottoscaler: `${(idle.rss / MiB).toFixed(1)} MiB RSS, ${(idle.heapUsed / MiB).toFixed(1)} heap`,
     baseline: `bare grpc-js server: ${(base.rss / MiB).toFixed(1)} MiB RSS`,
-    ratio: `+${((idle.rss - base.rss) / MiB).toFixed(1)} MiB`,
+    ratio: `${diff(idle.rss - base.rss)} MiB`,
     goal: "≤ +16 MiB RSS",
     met: verdict(idle.rss - base.rss <= 16 * MiB, "see Memory"),
   });
   printSummary({
     figure: `memory per 1,000 finished local workers (of ${WORKERS})`,
-    ottoscaler: `+${((loaded.rss - idle.rss) / MiB * 1000 / WORKERS).toFixed(1)} MiB RSS, +${
-      ((loaded.heapUsed - idle.heapUsed) / MiB * 1000 / WORKERS).toFixed(1)
+    ottoscaler: `${perWorkers(loaded.rss - idle.rss)} MiB RSS, ${
+      perWorkers(loaded.heapUsed - idle.heapUsed)
     } heap`,
     baseline: "idle, same process",
     ratio: "–",
