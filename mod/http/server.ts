@@ -31,7 +31,7 @@ export interface HttpServerOptions {
   readonly readiness: Readiness;
   /** Lines `/readyz` adds as `warning: ...` whether ready or not (e.g. running unauthenticated). */
   readonly warnings?: readonly string[];
-  /** Routes answered before the ones above (the web dashboard); `undefined`: not theirs. */
+  /** Routes for every path but the three above (the web dashboard); `undefined`: not theirs. */
   readonly app?: App;
   /** The logger. */
   readonly logger: Logger;
