@@ -6,16 +6,19 @@
  */
 
 import { ConfigError } from "./mod/config/config.ts";
-import { COMMANDS } from "./mod/cli/commands.ts";
-import { isParseArgsError, UsageError } from "./mod/cli/command.ts";
-import { describeGrpcError, isUnavailable, refusalHint } from "./mod/cli/client.ts";
-import { serve } from "./mod/serve/serve.ts";
+import { type Command, isParseArgsError, UsageError } from "./mod/cli/command.ts";
+
+// `serve` and the CLI's commands load each other's modules only when used (literal paths, so
+// `deno compile` includes them): a server holds no CLI code (the yaml parser, the client), and a
+// CLI command no server (memory, issue 14; tests/static_graph_test.ts).
+const loadCommands = async (): Promise<readonly Command[]> =>
+  (await import("./mod/cli/commands.ts")).COMMANDS;
 
 /** The version printed by `ottoscaler version`. */
 export const VERSION = "0.1.0";
 
-function usage(): string {
-  const commands = COMMANDS.map((c) => `  ${c.name.padEnd(12)} ${c.summary}`).join("\n");
+function usage(all: readonly Command[]): string {
+  const commands = all.map((c) => `  ${c.name.padEnd(12)} ${c.summary}`).join("\n");
   return `Ottoscaler ${VERSION}: runs CI/CD workers as Kubernetes pods or local processes.
 
 Usage: ottoscaler <command> [flags]
@@ -39,16 +42,16 @@ export async function main(args: string[]): Promise<number> {
       case "help":
       case "--help":
       case "-h":
-        console.log(usage());
+        console.log(usage(await loadCommands()));
         return name === undefined ? 2 : 0;
       case "version":
       case "--version":
         console.log(VERSION);
         return 0;
       case "serve":
-        return await serve(rest, VERSION);
+        return await (await import("./mod/serve/serve.ts")).serve(rest, VERSION);
     }
-    const command = COMMANDS.find((c) => c.name === name);
+    const command = (await loadCommands()).find((c) => c.name === name);
     if (!command) throw new UsageError(`unknown command "${name}"; run "ottoscaler help"`);
     return await command.run(rest, out);
   } catch (err) {
@@ -60,6 +63,7 @@ export async function main(args: string[]): Promise<number> {
       console.error(`error: ${err.message}`);
       return 2;
     }
+    const { describeGrpcError, isUnavailable, refusalHint } = await import("./mod/cli/client.ts");
     console.error(`error: ${describeGrpcError(err)}`);
     if (isUnavailable(err)) {
       console.error("hint: is Ottoscaler running there? Start it with: deno task dev");

@@ -10,17 +10,12 @@
 
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
-import { Buffer } from "node:buffer";
 import protobuf from "protobufjs";
 import type { ProtoGrpcType as OttoscalerProto } from "../../proto/generated/ottoscaler.ts";
 import type { ProtoGrpcType as LogForwardingProto } from "../../proto/generated/log_forwarding.ts";
 import type { ProtoGrpcType as LogStreamingProto } from "../../proto/generated/log_streaming.ts";
-import {
-  buildFileDescriptors,
-  encodeFileDescriptors,
-  type ProtoFileHeader,
-} from "./descriptors.ts";
-import { PROTO_FILES, type ProtoFile, SERVICE_PROTO_FILES } from "./proto_files.ts";
+import type { ProtoFileHeader } from "./descriptors.ts";
+import { PROTO_FILES, type ProtoFile } from "./proto_files.ts";
 import { tolerantDecoding } from "./decode.ts";
 
 /** The proto-loader options the server and the generated types agree on. */
@@ -108,24 +103,6 @@ export function loadPackageDefinition(): protoLoader.PackageDefinition {
   // Bad bytes are INVALID_ARGUMENT, and PipelineStage.type is read by its wire type (decode.ts).
   tolerantDecoding(definition, "ottoscaler.v1.OttoscalerService");
   tolerantDecoding(definition, "ottoscaler.v1.LogStreamingService");
-  return definition;
-}
-
-/**
- * The package definition for server reflection, of every service this server can serve: ours,
- * grpc.health.v1 and server reflection itself. @grpc/reflection reads only the
- * `fileDescriptorProtos` of its entries, so every message and enum carries the descriptors that
- * descriptors.ts builds as protoc does, instead of protobufjs's own, which the Go protobuf runtime
- * of grpcurl and friends rejects (https://github.com/fullstorydev/grpcurl/issues/519).
- */
-export function loadReflectionDefinition(): protoLoader.PackageDefinition {
-  const { root, headers } = parseProtoFiles([...PROTO_FILES, ...SERVICE_PROTO_FILES]);
-  const files = encodeFileDescriptors(buildFileDescriptors(root, headers))
-    .map((bytes) => Buffer.from(bytes));
-  const definition = protoLoader.fromJSON(root.toJSON(), LOADER_OPTIONS);
-  for (const def of Object.values(definition)) {
-    if ("fileDescriptorProtos" in def) def.fileDescriptorProtos = files;
-  }
   return definition;
 }
 

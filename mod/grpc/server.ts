@@ -24,7 +24,7 @@
 
 import * as grpc from "@grpc/grpc-js";
 import { HealthImplementation } from "grpc-health-check";
-import { ReflectionService } from "@grpc/reflection";
+import type { Buffer } from "node:buffer";
 import type { PipelineExecutor } from "../pipeline/executor.ts";
 import type { Scaler } from "../scaler/scaler.ts";
 import type { Logger } from "../telemetry/logger.ts";
@@ -38,7 +38,9 @@ import type { ReloadingCertificateProvider } from "./auth/tls.ts";
 import { logStreamingHandlers } from "./log_streaming_service.ts";
 import { ottoscalerHandlers } from "./ottoscaler_service.ts";
 import { preEncoded } from "./log_entry_codec.ts";
-import { loadGrpcObjects, loadPackageDefinition, loadReflectionDefinition } from "./proto.ts";
+import { loadGrpcObjects, loadPackageDefinition } from "./proto.ts";
+import { grpcError } from "./errors.ts";
+import type { Reflection } from "./reflection.ts";
 import { StreamRegistry } from "./stream.ts";
 import { requestMetrics } from "./request_metrics.ts";
 
@@ -149,7 +151,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const readinessTimer = setInterval(followReadiness, 1000);
   // Reflection describes what this server serves: our services, health and reflection itself (not
   // the contract's other services, which otto-handler or worker agents serve).
-  new ReflectionService(loadReflectionDefinition(), { services: served }).addToServer(server);
+  addReflection(server, served, log);
 
   const address = options.host.includes(":") && !options.host.startsWith("[")
     ? `[${options.host}]:${options.port}`
@@ -197,6 +199,53 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     return stopping;
   };
   return { port, healthPort, close };
+}
+
+/** The reflection services' one method, in both versions. */
+const REFLECTION_PATHS = ["grpc.reflection.v1", "grpc.reflection.v1alpha"].map((pkg) =>
+  `/${pkg}.ServerReflection/ServerReflectionInfo`
+);
+
+/**
+ * Serves reflection (v1 and v1alpha) over `services`, built on its first call: the services are
+ * registered here with pass-through serializers, and reflection.ts (the reflection protos, the
+ * protoc-style descriptors, @grpc/reflection) is imported and built only when a call comes.
+ * Requests that arrive meanwhile wait for it, in order. (Memory, issue 14: built at startup, it
+ * was most of an idle server's startup heap.)
+ */
+function addReflection(server: grpc.Server, services: readonly string[], log: Logger): void {
+  let loading: Promise<Reflection> | undefined;
+  // A literal path, so `deno compile` includes the module.
+  const load = () => loading ??= import("./reflection.ts").then((m) => m.openReflection(services));
+  const raw = (bytes: Buffer) => bytes;
+  for (const path of REFLECTION_PATHS) {
+    const method = {
+      path,
+      requestStream: true,
+      responseStream: true,
+      requestSerialize: raw,
+      requestDeserialize: raw,
+      responseSerialize: raw,
+      responseDeserialize: raw,
+      originalName: "serverReflectionInfo",
+    };
+    server.addService({ ServerReflectionInfo: method }, {
+      ServerReflectionInfo: (call: grpc.ServerDuplexStream<Buffer, Buffer>) => {
+        let open: ReturnType<Reflection["open"]> | undefined;
+        const waiting: (Buffer | undefined)[] = []; // undefined: the client's end
+        call.on("data", (bytes: Buffer) => open ? open.data(bytes) : waiting.push(bytes));
+        call.on("end", () => open ? open.end() : waiting.push(undefined));
+        load().then((reflection) => {
+          const opened = reflection.open(path, call);
+          open = opened;
+          for (const bytes of waiting) bytes ? opened.data(bytes) : opened.end();
+        }, (err: Error) => {
+          log.error("server reflection could not be built", { error: err.message });
+          call.emit("error", grpcError(grpc.status.INTERNAL, "server reflection is unavailable"));
+        });
+      },
+    });
+  }
 }
 
 /** Binds `server` to `address`; resolves with the port. */

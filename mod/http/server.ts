@@ -7,8 +7,10 @@
  * | `/healthz` | liveness: 200 `ok` whenever the event loop answers                           |
  * | `/readyz`  | readiness: 200 `ok`, else 503 with one `check: reason` line per failing check |
  *
- * An `app` (the web dashboard) may answer first; what it leaves (`undefined`) is answered here.
- * Anything else is 404; methods other than GET and HEAD are 405.
+ * These three paths are answered here first; any other request goes to the `app` (the web
+ * dashboard) if there is one, and what it leaves (`undefined`) is 404, or 405 for methods other
+ * than GET and HEAD. {@linkcode lazyApp} loads the app on the first request that reaches it, so a
+ * server only scraped and probed never loads the dashboard's code (memory, issue 14).
  *
  * @module
  */
@@ -29,13 +31,29 @@ export interface HttpServerOptions {
   readonly readiness: Readiness;
   /** Lines `/readyz` adds as `warning: ...` whether ready or not (e.g. running unauthenticated). */
   readonly warnings?: readonly string[];
-  /** Routes answered before the ones above (the web dashboard); `undefined`: not theirs. */
-  readonly app?: (request: Request) => Promise<Response | undefined>;
+  /** Routes for every path but the three above (the web dashboard); `undefined`: not theirs. */
+  readonly app?: App;
   /** The logger. */
   readonly logger: Logger;
 }
 
 const TEXT = { "content-type": "text/plain; charset=utf-8" };
+
+/** The paths {@linkcode handle} answers, before any app sees the request. */
+const OWN_PATHS: ReadonlySet<string> = new Set(["/metrics", "/healthz", "/readyz"]);
+
+/** An app answering requests before the server's 404: the web dashboard. */
+export type App = (request: Request) => Promise<Response | undefined>;
+
+/**
+ * An app built by `load` on the first request that reaches it (none of the server's own paths
+ * does); requests meanwhile wait for the same load. Give `load` a literal `import()` path, so that
+ * `deno compile` includes the module.
+ */
+export function lazyApp(load: () => Promise<App>): App {
+  let loading: Promise<App> | undefined;
+  return async (request) => await (await (loading ??= load()))(request);
+}
 
 /** Answers one request; exported for tests that need no socket. */
 export async function handle(
@@ -89,15 +107,21 @@ export class HttpServer {
     const listening = Promise.withResolvers<void>();
     let server: Deno.HttpServer<Deno.NetAddr>;
     try {
-      server = Deno.serve({
-        hostname: options.host,
-        port: options.port,
-        onListen: () => listening.resolve(),
-        onError: (err) => {
-          log.error("HTTP request failed", { err });
-          return new Response("internal error\n", { status: 500, headers: TEXT });
+      server = Deno.serve(
+        {
+          hostname: options.host,
+          port: options.port,
+          onListen: () => listening.resolve(),
+          onError: (err) => {
+            log.error("HTTP request failed", { err });
+            return new Response("internal error\n", { status: 500, headers: TEXT });
+          },
         },
-      }, async (request) => (await options.app?.(request)) ?? handle(request, options));
+        async (request) =>
+          OWN_PATHS.has(new URL(request.url).pathname)
+            ? handle(request, options)
+            : (await options.app?.(request)) ?? handle(request, options),
+      );
     } catch (err) {
       throw new Error(`cannot listen on ${options.host}:${options.port} (HTTP_PORT): ${err}`, {
         cause: err,

@@ -7,18 +7,16 @@
  */
 
 import { type Config, ConfigError } from "../config/config.ts";
-import { connectHandler } from "../grpc/handler_client.ts";
-import { FileDeliveryStore } from "../push/delivery_store.ts";
-import { PushDelivery } from "../push/push.ts";
+import type { PushDelivery } from "../push/push.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import type { FilePipelineStore } from "../pipeline/state.ts";
 import { LocalRuntime } from "../worker/local/runtime.ts";
 import { AdmittingRuntime } from "../admission/runtime.ts";
 import { FileAdmissionStore } from "../admission/store.ts";
-import { QuotaCapacity } from "../admission/quota.ts";
-import { buildPod, type Resources } from "../worker/kube/pod.ts";
+import type { Resources } from "../worker/kube/pod.ts";
 // The Kubernetes client and everything built on it are imported only in Kubernetes mode (dynamic
-// imports below): the local runtime never loads them, which keeps its memory small.
+// imports below): the local runtime never loads them, which keeps its memory small. So are push
+// delivery (only with OTTO_HANDLER_HOST) and the ResourceQuota check (issue 14).
 import type { KubeApi, KubeObserver } from "../kube/api.ts";
 import type { Leadership } from "../kube/leader.ts";
 import type { Metrics } from "../telemetry/metrics.ts";
@@ -147,15 +145,7 @@ export async function openAdmission(
           leadership,
         )
         : new FileAdmissionStore(`${config.stateDir}/admission.json`),
-      capacity: kubeApi
-        ? new QuotaCapacity({
-          api: kubeApi,
-          namespace: config.namespace,
-          runtime: inner,
-          podOf: (spec) =>
-            buildPod(spec, { namespace: config.namespace, resources: workerResources(config) }),
-        })
-        : undefined,
+      capacity: kubeApi ? await quotaCapacity(config, inner, kubeApi) : undefined,
       logger: log,
       caps: {
         maxRunning: config.maxRunningWorkers,
@@ -171,6 +161,21 @@ export async function openAdmission(
   }
 }
 
+/** The namespace's ResourceQuotas as the line's capacity (Kubernetes mode). */
+async function quotaCapacity(config: Config, inner: Runtime, api: KubeApi) {
+  const [{ QuotaCapacity }, { buildPod }] = await Promise.all([
+    import("../admission/quota.ts"),
+    import("../worker/kube/pod.ts"),
+  ]);
+  return new QuotaCapacity({
+    api,
+    namespace: config.namespace,
+    runtime: inner,
+    podOf: (spec) =>
+      buildPod(spec, { namespace: config.namespace, resources: workerResources(config) }),
+  });
+}
+
 /** Starts push delivery to otto-handler when OTTO_HANDLER_HOST is set. */
 export async function startPush(
   config: Config,
@@ -180,6 +185,11 @@ export async function startPush(
   leadership: Leadership | undefined,
 ): Promise<PushDelivery | undefined> {
   if (!config.handlerHost) return undefined;
+  const [{ PushDelivery }, { FileDeliveryStore }, { connectHandler }] = await Promise.all([
+    import("../push/push.ts"),
+    import("../push/delivery_store.ts"),
+    import("../grpc/handler_client.ts"),
+  ]);
   // Progress of workers the runtime no longer has (removed after their retention) is dropped.
   const known = new Set(runtime.list().map((w) => w.id));
   let caPem: Uint8Array | undefined;

@@ -29,8 +29,7 @@ import { createLogger } from "../telemetry/logger.ts";
 // imports below): the local runtime never loads them, which keeps its memory small.
 import { LeaderElector } from "../kube/leader.ts";
 import { observeWorkerMetrics } from "../events/metrics.ts";
-import { HttpServer } from "../http/server.ts";
-import { dashboard } from "../http/dashboard/dashboard.ts";
+import { HttpServer, lazyApp } from "../http/server.ts";
 import { Metrics } from "../telemetry/metrics.ts";
 import { Readiness } from "../telemetry/readiness.ts";
 import { ApiContact } from "../kube/contact.ts";
@@ -284,14 +283,17 @@ export async function serve(args: string[], version: string): Promise<number> {
       metrics,
       readiness,
       warnings: security.warning ? [security.warning] : [],
-      app: dashboard({
-        runtime,
-        pipelines,
-        auth: security.auth,
-        logger,
-        leadership: elector,
-        closing: closing.signal,
-      }),
+      // The dashboard's code and pages are loaded on its first request (memory, issue 14).
+      app: lazyApp(async () =>
+        (await import("../http/dashboard/dashboard.ts")).dashboard({
+          runtime,
+          pipelines,
+          auth: security.auth,
+          logger,
+          leadership: elector,
+          closing: closing.signal,
+        })
+      ),
       logger,
     });
     parts.defer(() => {

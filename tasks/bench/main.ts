@@ -10,8 +10,9 @@
  *   client-go-like rate-limited one (kube_bench.ts; `--pods N`, `--timeout SECONDS`, `--naive no`)
  * - failover: SIGKILL of the leader to the standby ready and to the first pod it creates
  *   (failover_bench.ts; `--rounds N`)
- * - memory: RSS and V8 heap, idle and with N finished workers, next to a bare grpc-js server
- *   (memory_bench.ts; `--workers N`)
+ * - memory: RSS and V8 heap, idle (soon after start and at rest) and with N finished workers,
+ *   next to a bare grpc-js server
+ *   (memory_bench.ts; `--workers N`, `--rest-seconds S`)
  *
  * - admission: 200 tasks × 5 workers from 4 tenants waiting for room under a quota of 50 pods,
  *   against the same work kept to 50 pods by the client (admission_bench.ts; `--tasks N`,
@@ -46,7 +47,7 @@ const BENCHES: Readonly<Record<string, Bench>> = {
   },
   kube: { script: "kube_bench.ts", flags: ["pods", "timeout", "naive"] },
   failover: { script: "failover_bench.ts", flags: ["rounds"] },
-  memory: { script: "memory_bench.ts", flags: ["workers"] },
+  memory: { script: "memory_bench.ts", flags: ["workers", "rest-seconds"] },
   admission: { script: "admission_bench.ts", flags: ["tasks", "duration", "timeout"] },
   scale: {
     script: "scale_bench.ts",

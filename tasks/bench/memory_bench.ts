@@ -6,7 +6,12 @@
  * Both processes get memory_probe.ts preloaded, which reports `Deno.memoryUsage()` after a full
  * garbage collection. Figures are the median of a few seconds' reports. It asserts nothing.
  *
- * Usage: deno task bench --only memory [--workers N]
+ * Idle is measured twice: from 2 s after the process listens (the goal's figure), and again at
+ * rest, `--rest-seconds` (default 30) after it listens, once V8's memory reducer has given back
+ * the young generation that startup grew (which it does some 10 to 25 s after the last
+ * collection; before that, RSS moves by several MiB with when the sample falls).
+ *
+ * Usage: deno task bench --only memory [--workers N] [--rest-seconds S]
  *
  * @module
  */
@@ -18,9 +23,13 @@ import { printSummary, verdict } from "./summary.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
-  options: { workers: { type: "string", default: "240" } },
+  options: {
+    workers: { type: "string", default: "240" },
+    "rest-seconds": { type: "string", default: "30" },
+  },
 });
 const WORKERS = Number(values.workers);
+const REST_MS = Number(values["rest-seconds"]) * 1000;
 const PER_TASK = 100;
 const MiB = 1024 * 1024;
 
@@ -60,7 +69,21 @@ async function sample(file: string, ms = 3000): Promise<Usage> {
   };
 }
 
-async function bare(file: string): Promise<Usage> {
+/** Idle twice: soon after listening, and at rest (`REST_MS` after `listening`). */
+interface Idle {
+  readonly soon: Usage;
+  readonly rest: Usage;
+}
+
+/** Samples idle soon after `listening` (a `Date.now()`), then again at rest. */
+async function idleOf(file: string, listening: number): Promise<Idle> {
+  await new Promise((r) => setTimeout(r, 2000));
+  const soon = await sample(file);
+  await new Promise((r) => setTimeout(r, Math.max(0, listening + REST_MS - Date.now())));
+  return { soon, rest: await sample(file) };
+}
+
+async function bare(file: string): Promise<Idle> {
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -77,8 +100,7 @@ async function bare(file: string): Promise<Usage> {
   const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
   let text = "";
   while (!/PORT (\d+)/.test(text)) text += (await reader.read()).value ?? "";
-  await new Promise((r) => setTimeout(r, 2000));
-  const usage = await sample(file);
+  const usage = await idleOf(file, Date.now());
   reader.releaseLock();
   child.kill("SIGKILL");
   await child.status;
@@ -100,15 +122,15 @@ function finished(client: ReturnType<typeof connect>): Promise<number> {
   );
 }
 
-async function ottoscaler(file: string): Promise<{ idle: Usage; loaded: Usage }> {
+async function ottoscaler(file: string): Promise<{ idle: Idle; loaded: Usage }> {
   const server = await startServerProcess({
     env: { LOG_LEVEL: "info", MEMORY_PROBE_FILE: file },
     denoArgs: probeArgs(),
   });
+  const listening = Date.now();
   const client = connect(server.address);
   try {
-    await new Promise((r) => setTimeout(r, 2000));
-    const idle = await sample(file);
+    const idle = await idleOf(file, listening);
     for (let started = 0, task = 1; started < WORKERS; task++) {
       const count = Math.min(PER_TASK, WORKERS - started);
       await scaleUp(client, {
@@ -134,9 +156,11 @@ async function ottoscaler(file: string): Promise<{ idle: Usage; loaded: Usage }>
 const dir = await Deno.makeTempDir({ prefix: "ottoscaler-memory-" });
 try {
   console.error("… bare grpc-js server");
-  const base = await bare(`${dir}/bare.json`);
+  const { soon: base, rest: baseRest } = await bare(`${dir}/bare.json`);
   console.error(`… Ottoscaler (local runtime), idle and with ${WORKERS} finished workers`);
-  const { idle, loaded } = await ottoscaler(`${dir}/ottoscaler.json`);
+  const { idle: { soon: idle, rest: idleRest }, loaded } = await ottoscaler(
+    `${dir}/ottoscaler.json`,
+  );
   const mib = (n: number) => `${(n / MiB).toFixed(1)} MiB`.padStart(10);
   const cols = (u: Usage) => `${mib(u.rss)}  ${mib(u.heapUsed)}  ${mib(u.external)}`;
   console.log(`memory (local runtime); heap is live V8 heap after a full GC\n`);
@@ -145,26 +169,33 @@ try {
   );
   console.log(`${"baseline: bare grpc-js server, idle".padEnd(42)}  ${cols(base)}`);
   console.log(`${"Ottoscaler, idle".padEnd(42)}  ${cols(idle)}`);
+  console.log(`${`baseline at rest (${REST_MS / 1000} s)`.padEnd(42)}  ${cols(baseRest)}`);
+  console.log(`${`Ottoscaler at rest (${REST_MS / 1000} s)`.padEnd(42)}  ${cols(idleRest)}`);
   console.log(`${`Ottoscaler, ${WORKERS} finished workers`.padEnd(42)}  ${cols(loaded)}`);
+  /** A difference in MiB with its sign. */
+  const diff = (bytes: number) => `${bytes < 0 ? "-" : "+"}${(Math.abs(bytes) / MiB).toFixed(1)}`;
+  const perWorkers = (bytes: number) => diff(bytes * 1000 / WORKERS);
   console.log(
-    `\nidle above the bare server: RSS +${((idle.rss - base.rss) / MiB).toFixed(1)} MiB, heap +${
-      ((idle.heapUsed - base.heapUsed) / MiB).toFixed(1)
-    } MiB; per 1,000 tracked workers: RSS +${
-      ((loaded.rss - idle.rss) / MiB * 1000 / WORKERS).toFixed(1)
-    } MiB, heap +${((loaded.heapUsed - idle.heapUsed) / MiB * 1000 / WORKERS).toFixed(1)} MiB`,
+    `\nidle above the bare server: RSS ${diff(idle.rss - base.rss)} MiB, heap ${
+      diff(idle.heapUsed - base.heapUsed)
+    } MiB (at rest: RSS ${diff(idleRest.rss - baseRest.rss)} MiB, heap ${
+      diff(idleRest.heapUsed - baseRest.heapUsed)
+    } MiB); per 1,000 tracked workers: RSS ${perWorkers(loaded.rss - idle.rss)} MiB, heap ${
+      perWorkers(loaded.heapUsed - idle.heapUsed)
+    } MiB`,
   );
   printSummary({
     figure: "memory, idle (local runtime)",
     ottoscaler: `${(idle.rss / MiB).toFixed(1)} MiB RSS, ${(idle.heapUsed / MiB).toFixed(1)} heap`,
     baseline: `bare grpc-js server: ${(base.rss / MiB).toFixed(1)} MiB RSS`,
-    ratio: `+${((idle.rss - base.rss) / MiB).toFixed(1)} MiB`,
+    ratio: `${diff(idle.rss - base.rss)} MiB`,
     goal: "≤ +16 MiB RSS",
     met: verdict(idle.rss - base.rss <= 16 * MiB, "see Memory"),
   });
   printSummary({
     figure: `memory per 1,000 finished local workers (of ${WORKERS})`,
-    ottoscaler: `+${((loaded.rss - idle.rss) / MiB * 1000 / WORKERS).toFixed(1)} MiB RSS, +${
-      ((loaded.heapUsed - idle.heapUsed) / MiB * 1000 / WORKERS).toFixed(1)
+    ottoscaler: `${perWorkers(loaded.rss - idle.rss)} MiB RSS, ${
+      perWorkers(loaded.heapUsed - idle.heapUsed)
     } heap`,
     baseline: "idle, same process",
     ratio: "–",
