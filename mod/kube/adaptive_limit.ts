@@ -12,8 +12,10 @@
  *   throughput is at least `gain` (1.1) times the best seen, until `max`. An API server on a few
  *   cores is busy long before its throughput stops growing (etcd batches its writes), so latency
  *   alone, which grows from the first request queued, would keep the limit too low.
- * - Plateau: after `patience` (2) rounds in a row without that gain, the limit settles at the one
- *   that had the best throughput: more in flight would only wait in the server's queue.
+ * - Plateau: after `patience` (2) rounds in a row without that gain, it stops growing and stays
+ *   where it is. It does not go back to the limit with the best throughput: on a shared machine a
+ *   round's throughput is noisy, a limit one doubling too low costs throughput, and one too high
+ *   only waits in the server's queue (which the server bounds itself, with 429s).
  * - Back-off: halve on an overload (429, 5xx, unreachable; not below `min`), and after `patience`
  *   rounds in a row whose throughput fell below half the best (not below `initial`: on a busy
  *   machine answers are only noisy, and must not make it slower than a fixed limit would be); then probe upwards
@@ -170,10 +172,7 @@ export class AdaptiveLimit {
       return;
     } else {
       if (rate > best.rate) this.#best = { rate, limit: this.#limit };
-      if (this.#growing && ++this.#flat >= this.#patience) {
-        this.#growing = false;
-        this.#set(this.#best!.limit);
-      }
+      if (this.#growing && ++this.#flat >= this.#patience) this.#growing = false;
     }
   }
 
