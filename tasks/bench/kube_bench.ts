@@ -359,7 +359,7 @@ function report(
     goal: "≥ 0.9x",
     met: verdict(
       created >= 0.9,
-      "creates go over HTTP/1.1 through grpc-js, the scaler and the runtime on the same 2 cores as the API server (Scale-up)",
+      "fewer creates in flight than the ceiling's all at once, each on an HTTP/1.1 connection of its own, while the API server's throughput is noisy on 2 shared cores (Scale-up)",
     ),
   });
   const limit = ceiling.p99 + 0.1;
