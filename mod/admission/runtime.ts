@@ -78,6 +78,8 @@ export interface AdmissionOptions {
 export class AdmittingRuntime implements Runtime {
   readonly name: string;
   readonly requiresCommand: boolean;
+  /** As the runtime under it: admitted starts go to it at once, unbounded here. */
+  readonly boundsStarts?: boolean;
   /** Present when the runtime under it accepts agent lines. */
   appendAgentLines?: (workerId: string, lines: readonly AgentLine[]) => Promise<number>;
   /** Present when the runtime under it numbers agent lines. */
@@ -104,6 +106,7 @@ export class AdmittingRuntime implements Runtime {
     this.#line = line;
     this.name = options.inner.name;
     this.requiresCommand = options.inner.requiresCommand;
+    this.boundsStarts = options.inner.boundsStarts;
     const inner = options.inner;
     if (acceptsAgentLines(inner)) {
       this.appendAgentLines = (id, lines) => inner.appendAgentLines(id, lines);

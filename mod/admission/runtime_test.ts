@@ -275,3 +275,20 @@ Deno.test("a start refused for quota goes back in line and starts later; a tenan
     await Deno.remove(stateDir, { recursive: true });
   }
 });
+
+Deno.test("admission: says whether the runtime under it bounds its own starts", async () => {
+  const stateDir = await Deno.makeTempDir({ prefix: "ottoscaler-admission-" });
+  try {
+    const local = await open(stateDir);
+    assert.equal(local.boundsStarts, undefined, "the local runtime: the scaler bounds starts");
+    await local.close();
+    // The Kubernetes runtime's creates adapt to the API server: the scaler must hand it every
+    // start of a ScaleUp at once, through the admission layer too.
+    const inner = await LocalRuntime.open({ stateDir, logger: silentLogger, stopGraceMs: 1000 });
+    const bounding = await open(stateDir, { inner: Object.assign(inner, { boundsStarts: true }) });
+    assert.equal(bounding.boundsStarts, true);
+    await bounding.close();
+  } finally {
+    await Deno.remove(stateDir, { recursive: true });
+  }
+});

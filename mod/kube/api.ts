@@ -2,16 +2,23 @@
  * The slice of the Kubernetes API the Kubernetes runtime uses, over raw JSON.
  *
  * Authentication and TLS come from @kubernetes/client-node's `KubeConfig` (kubeconfig files,
- * contexts, in-cluster service accounts, exec plugins); requests go through undici, the HTTP
- * client client-node itself uses, so objects stay plain JSON (client-node's typed API turns
+ * contexts, in-cluster service accounts, exec plugins); requests go over HTTP/1.1 through Deno's
+ * own HTTP client, or undici (the client client-node itself uses) where Deno's cannot take the
+ * TLS settings (./transport.ts), so objects stay plain JSON (client-node's typed API turns
  * timestamps into `Date`s, which a watch does not) and status codes and `Retry-After` stay
  * visible to the retry logic.
  *
  * @module
  */
 
-import { HttpMethod, KubeConfig, RequestContext } from "@kubernetes/client-node";
-import { type Dispatcher, fetch as undiciFetch } from "undici";
+import {
+  type DispatcherOptions,
+  HttpMethod,
+  KubeConfig,
+  RequestContext,
+} from "@kubernetes/client-node";
+import type { Dispatcher } from "undici";
+import { http1Only, type Transport, transportFor } from "./transport.ts";
 import { backoffDelay, type BackoffOptions, sleep } from "../async/backoff.ts";
 import { isNotFound, isRetryable, KubeApiError } from "./errors.ts";
 
@@ -184,24 +191,10 @@ export function connectKube(options: KubeConnectOptions = {}): KubeApi {
   if (options.kubeconfig) config.loadFromFile(options.kubeconfig);
   else config.loadFromDefault();
   if (options.context) config.setCurrentContext(options.context);
-  http1Only(config);
+  const tls = http1Only(config);
   const cluster = config.getCurrentCluster();
   if (!cluster) throw new Error("the kubeconfig names no current cluster");
-  return new HttpKubeApi(config, cluster.server.replace(/\/$/, ""), options.observer);
-}
-
-/**
- * Makes the kubeconfig's connections HTTP/1.1 only. undici (since v7) offers h2 by ALPN and the
- * API server takes it, which puts every request on Deno's `node:http2`: a restarting API server
- * closes that session with GOAWAY, and nghttp2 can then abort the whole process
- * (denoland/deno#36788; seen in the chaos suite's API server restart).
- */
-function http1Only(config: KubeConfig): void {
-  const options = config.createDispatcherOptions.bind(config);
-  config.createDispatcherOptions = (cluster, agentOptions) => {
-    const o = options(cluster, agentOptions);
-    return o.type === "agent" ? { ...o, connect: { ...o.connect, allowH2: false } } : o;
-  };
+  return new HttpKubeApi(config, tls, cluster.server.replace(/\/$/, ""), options.observer);
 }
 
 /** The namespace of this pod's service account, when running in a cluster. */
@@ -221,25 +214,32 @@ const AUTH_REFRESH_MS = 60_000;
 
 interface Authenticated {
   readonly headers: Record<string, string>;
-  readonly dispatcher?: Dispatcher;
+  readonly transport: Transport;
 }
 
 /** The {@linkcode KubeApi} over HTTP, authenticated by a client-node `KubeConfig`. */
 class HttpKubeApi implements KubeApi {
   readonly server: string;
   #config: KubeConfig;
+  #tls: () => DispatcherOptions | undefined;
   #authCache?: { auth: Promise<Authenticated>; at: number };
   #observer: KubeObserver;
 
-  constructor(config: KubeConfig, server: string, observer?: KubeObserver) {
+  constructor(
+    config: KubeConfig,
+    tls: () => DispatcherOptions | undefined,
+    server: string,
+    observer?: KubeObserver,
+  ) {
     this.#config = config;
+    this.#tls = tls;
     this.server = server;
     this.#observer = observer ?? (() => {});
   }
 
   /**
-   * The headers and TLS dispatcher of a request. client-node builds them on a request context,
-   * with a new connection pool each time; the first pool is kept for every request (connections
+   * The headers and transport of a request. client-node builds them on a request context, with
+   * a new connection pool each time; the first transport is kept for every request (connections
    * are reused, not re-handshaken), and the headers (tokens can rotate) are refreshed every
    * {@linkcode AUTH_REFRESH_MS}.
    */
@@ -253,9 +253,10 @@ class HttpKubeApi implements KubeApi {
       const ctx = new RequestContext(this.server, HttpMethod.GET);
       await this.#config.applySecurityAuthentication(ctx);
       const fresh = ctx.getDispatcher() as Dispatcher | undefined;
-      const kept = previous ? (await previous.catch(() => undefined))?.dispatcher : undefined;
-      if (kept && fresh) fresh.close().catch(() => {});
-      return { headers: ctx.getHeaders(), dispatcher: kept ?? fresh };
+      const kept = previous ? (await previous.catch(() => undefined))?.transport : undefined;
+      const transport = kept ?? transportFor(this.#tls(), fresh);
+      if (transport.kind === "deno" || kept) fresh?.close().catch(() => {});
+      return { headers: ctx.getHeaders(), transport };
     })();
     this.#authCache = { auth, at: now };
     auth.catch(() => (this.#authCache = undefined));
@@ -286,11 +287,10 @@ class HttpKubeApi implements KubeApi {
     const signal = options.signal ?? AbortSignal.timeout(REQUEST_TIMEOUT_MS);
     let response;
     try {
-      response = await undiciFetch(url, {
+      response = await auth.transport.send(url, {
         method,
         headers,
         body: options.body === undefined ? undefined : JSON.stringify(options.body),
-        dispatcher: auth.dispatcher,
         signal,
       });
     } catch (err) {
@@ -300,8 +300,8 @@ class HttpKubeApi implements KubeApi {
       throw new KubeApiError(0, reason, `${method} ${path}: ${(err as Error).message}`);
     }
     this.#observer(verb, response.status);
-    if (!response.ok) throw await apiError(method, path, response as unknown as Response);
-    return response as unknown as Response;
+    if (!response.ok) throw await apiError(method, path, response);
+    return response;
   }
 
   async get<T>(path: string): Promise<T> {

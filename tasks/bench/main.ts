@@ -7,7 +7,8 @@
  *   `--status-workers N`, `--paths push,pull,paced,status,status-kube`, `--paced-rate N`,
  *   `--paced-seconds N`, `--profile DIR`)
  * - kube: N worker pods on the local control plane, against a lean all-at-once client and a
- *   client-go-like rate-limited one (kube_bench.ts; `--pods N`, `--timeout SECONDS`, `--naive no`)
+ *   client-go-like rate-limited one (kube_bench.ts; `--pods N`, `--timeout SECONDS`, `--naive no`,
+ *   `--profile DIR`)
  * - failover: SIGKILL of the leader to the standby ready and to the first pod it creates
  *   (failover_bench.ts; `--rounds N`)
  * - memory: RSS and V8 heap, idle (soon after start and at rest) and with N finished workers,
@@ -45,7 +46,7 @@ const BENCHES: Readonly<Record<string, Bench>> = {
     script: "logs_bench.ts",
     flags: ["lines", "status-workers", "paths", "profile", "paced-rate", "paced-seconds"],
   },
-  kube: { script: "kube_bench.ts", flags: ["pods", "timeout", "naive"] },
+  kube: { script: "kube_bench.ts", flags: ["pods", "timeout", "naive", "profile"] },
   failover: { script: "failover_bench.ts", flags: ["rounds"] },
   memory: { script: "memory_bench.ts", flags: ["workers", "rest-seconds"] },
   admission: { script: "admission_bench.ts", flags: ["tasks", "duration", "timeout"] },

@@ -57,11 +57,13 @@ import { StartFailures } from "./start_failures.ts";
 import { Reaper } from "./reaper.ts";
 import { managedPod, type Resources } from "./pod.ts";
 import {
+  byTaskAndIndex,
   FAILED_AT_ANNOTATION,
   FAILURE_MESSAGE_ANNOTATION,
   FAILURE_REASON_ANNOTATION,
   podToStatus,
   refusedStatus,
+  statusChanged,
   STOP_ANNOTATION,
 } from "./status.ts";
 
@@ -121,6 +123,8 @@ export class KubeRuntime implements Runtime {
   readonly #statuses = new Map<string, WorkerStatus>();
   /** Workers with no pod: refused creates (QuotaExceeded…) and pods deleted before they ended. */
   readonly #tombstones = new Map<string, WorkerStatus>();
+  /** Both, by task and index, until the next change (list is asked once per start). */
+  #sorted: WorkerStatus[] | undefined;
   readonly #listeners = new Set<StatusListener>();
   readonly #creating = new Map<string, Promise<WorkerStatus>>();
   readonly #startFailures: StartFailures;
@@ -199,6 +203,7 @@ export class KubeRuntime implements Runtime {
 
   #onPod(pod: PodObject, change: "upsert" | "delete"): void {
     const id = pod.metadata.name;
+    this.#sorted = undefined;
     if (change === "delete") {
       this.#startFailures.clear(id);
       const last = this.#statuses.get(id);
@@ -228,7 +233,7 @@ export class KubeRuntime implements Runtime {
     const before = this.#statuses.get(id);
     if (before && isTerminal(before.phase) && !isTerminal(status.phase)) return; // never regress
     this.#statuses.set(id, status);
-    if (!before || changed(before, status)) this.#publish(status);
+    if (!before || statusChanged(before, status)) this.#publish(status);
   }
 
   #publish(status: WorkerStatus): void {
@@ -314,6 +319,7 @@ export class KubeRuntime implements Runtime {
   #refused(spec: WorkerSpec, reason: "QuotaExceeded", message: string): WorkerStatus {
     const status = refusedStatus(spec, reason, message);
     this.#tombstones.set(spec.id, status);
+    this.#sorted = undefined;
     this.#publish(status);
     return status;
   }
@@ -382,10 +388,9 @@ export class KubeRuntime implements Runtime {
 
   /** The workers' current states; see {@linkcode Runtime.list}. */
   list(filter: { readonly taskId?: string } = {}): WorkerStatus[] {
-    const all = [...this.#statuses.values(), ...this.#tombstones.values()];
-    return all
-      .filter((s) => filter.taskId === undefined || s.taskId === filter.taskId)
-      .sort((a, b) => a.taskId < b.taskId ? -1 : a.taskId > b.taskId ? 1 : a.index - b.index);
+    this.#sorted ??= [...this.#statuses.values(), ...this.#tombstones.values()]
+      .sort(byTaskAndIndex);
+    return this.#sorted.filter((s) => filter.taskId === undefined || s.taskId === filter.taskId);
   }
 
   /** Calls `listener` on every state change; see {@linkcode Runtime.watch}. */
@@ -440,10 +445,4 @@ export class KubeRuntime implements Runtime {
     this.#startFailures.close();
     await this.#cache.close();
   }
-}
-
-function changed(a: WorkerStatus, b: WorkerStatus): boolean {
-  return a.phase !== b.phase || a.reason !== b.reason || a.startedAt !== b.startedAt ||
-    a.finishedAt !== b.finishedAt || a.nodeName !== b.nodeName || a.podIp !== b.podIp ||
-    a.exitCode !== b.exitCode;
 }

@@ -168,3 +168,15 @@ export function refusedStatus(spec: WorkerSpec, reason: EndReason, message: stri
     labels: { ...spec.labels },
   };
 }
+
+/** Whether a worker's state changed in anything a listener is told of. */
+export function statusChanged(a: WorkerStatus, b: WorkerStatus): boolean {
+  return a.phase !== b.phase || a.reason !== b.reason || a.startedAt !== b.startedAt ||
+    a.finishedAt !== b.finishedAt || a.nodeName !== b.nodeName || a.podIp !== b.podIp ||
+    a.exitCode !== b.exitCode;
+}
+
+/** Orders workers by task, then index (as `Runtime.list` answers). */
+export function byTaskAndIndex(a: WorkerStatus, b: WorkerStatus): number {
+  return a.taskId < b.taskId ? -1 : a.taskId > b.taskId ? 1 : a.index - b.index;
+}
