@@ -63,8 +63,6 @@ export interface AdmissionOptions {
   readonly queueTimeoutMs: number;
   /** The namespace's room, where the runtime has quotas. */
   readonly capacity?: Capacity;
-  /** The most starts in flight at once. */
-  readonly maxParallelStarts: number;
   /** How soon a line held by capacity (or refused for quota) is looked at again, in ms. */
   readonly retryMs?: number;
   /**

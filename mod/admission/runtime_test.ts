@@ -35,7 +35,6 @@ async function open(stateDir: string, options: Partial<AdmissionOptions> = {}) {
     logger: silentLogger,
     caps: { maxRunning: 0, maxPerTenant: 0 },
     queueTimeoutMs: 3_600_000,
-    maxParallelStarts: 8,
     ...options,
   });
 }

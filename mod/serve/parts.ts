@@ -152,7 +152,6 @@ export async function openAdmission(
         maxPerTenant: config.maxRunningWorkersPerTenant,
       },
       queueTimeoutMs: config.queueTimeoutSeconds * 1000,
-      maxParallelStarts: config.maxParallelStarts,
       leadership,
     });
   } catch (err) {
