@@ -18,7 +18,7 @@ import type { HandlerTransport } from "../push/push.ts";
 import type { LogLine, WorkerStatus } from "../worker/types.ts";
 import type { WorkerStatusAck__Output } from "../../proto/generated/ottoscaler/v1/WorkerStatusAck.ts";
 import { eventToWire } from "./convert.ts";
-import { encodeLogEntry } from "./log_entry_codec.ts";
+import { encodeLogEntry, preEncoded } from "./log_entry_codec.ts";
 import { H2StreamClient } from "./h2_client.ts";
 import { loadGrpcObjects, loadPackageDefinition } from "./proto.ts";
 
@@ -38,6 +38,11 @@ export interface HandlerClientOptions {
   readonly namespace: string;
   /** Deadline of one NotifyWorkerStatus call. */
   readonly notifyTimeoutMs?: number;
+  /**
+   * The client of ForwardWorkerLogs: grpc-js (default), or `http2`, mod/grpc/h2_stream.ts
+   * (docs/performance.md, Push).
+   */
+  readonly logClient?: "grpc-js" | "http2";
 }
 
 /** How long a token read from a file is used before the file is read again. */
@@ -111,8 +116,13 @@ export function connectHandler(options: HandlerClientOptions): HandlerTransport 
   const credentials = channelCredentials(options);
   const service = proto.ottoscaler.v1.OttoHandlerLogService.service;
   const forward = service.ForwardWorkerLogs;
-  const logStreams = logStreamClient(options);
-  const client = new proto.ottoscaler.v1.OttoHandlerLogService(options.address, credentials, {
+  const logStreams = options.logClient === "http2" ? logStreamClient(options) : undefined;
+  // On grpc-js, ForwardWorkerLogs sends entries encoded by log_entry_codec.ts as they are.
+  const Client = grpc.makeClientConstructor(
+    preEncoded(service, ["ForwardWorkerLogs"], "requests"),
+    "OttoHandlerLogService",
+  ) as unknown as typeof proto.ottoscaler.v1.OttoHandlerLogService;
+  const client = new Client(options.address, credentials, {
     "grpc.keepalive_time_ms": 30_000,
     "grpc.keepalive_timeout_ms": 10_000,
     "grpc.initial_reconnect_backoff_ms": 250,
@@ -121,11 +131,13 @@ export function connectHandler(options: HandlerClientOptions): HandlerTransport 
   return {
     // Entries come encoded by log_entry_codec.ts and are sent as they are.
     openLogStream: (): ForwardCall =>
-      logStreams.open<WireLogEntry, WireForwardResponse>(
-        forward.path,
-        (entry) => entry as unknown as Uint8Array,
-        (bytes) => forward.responseDeserialize(bytes) as WireForwardResponse,
-      ),
+      logStreams
+        ? logStreams.open<WireLogEntry, WireForwardResponse>(
+          forward.path,
+          (entry) => entry as unknown as Uint8Array,
+          (bytes) => forward.responseDeserialize(bytes) as WireForwardResponse,
+        )
+        : client.ForwardWorkerLogs() as unknown as ForwardCall,
     logEntry: (line: LogLine, worker: WorkerStatus) =>
       encodeLogEntry({ line, worker }, options.namespace) as unknown as Record<string, unknown>,
     notify: (event: WorkerEvent) =>
@@ -141,11 +153,11 @@ export function connectHandler(options: HandlerClientOptions): HandlerTransport 
         );
       }),
     close: () => {
-      logStreams.close();
+      logStreams?.close();
       client.close();
     },
     connected: () =>
-      logStreams.connected() ||
+      logStreams?.connected() ||
       client.getChannel().getConnectivityState(false) === grpc.connectivityState.READY,
   };
 }

@@ -5,6 +5,8 @@
  * - `push ADDRESS N`: dials ADDRESS and sends N entries on one ForwardWorkerLogs stream.
  * - `pull N`: serves WatchWorkerLogs on a free port (printed as `PORT <n>`) and sends N entries
  *   to the first caller.
+ * - `paced ADDRESS RATE SECONDS`: as push, but RATE entries a second for SECONDS, made and sent
+ *   in 5 ms steps as the paced benchmark's worker prints them (the floor of print to receipt).
  *
  * Each message is `<print time in ms since the epoch> <n>`, as the benchmark's worker prints.
  *
@@ -55,6 +57,32 @@ if (mode === "push") {
   call.end();
   await ended;
   client.close();
+} else if (mode === "paced") {
+  const [address, rate, seconds] = rest.map((v, i) => (i === 0 ? v : Number(v))) as [
+    string,
+    number,
+    number,
+  ];
+  const client = new proto.ottoscaler.v1.OttoHandlerLogService(
+    address,
+    grpc.credentials.createInsecure(),
+  );
+  const call = client.ForwardWorkerLogs();
+  call.on("data", () => {});
+  const ended = new Promise((resolve) => call.on("status", resolve));
+  const total = rate * seconds;
+  const t0 = performance.now();
+  let i = 0;
+  while (i < total) {
+    const due = Math.min(total, Math.floor(((performance.now() - t0) * rate) / 1000));
+    while (i < due) {
+      if (!call.write(entry(++i))) await new Promise<void>((r) => call.once("drain", r));
+    }
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  call.end();
+  await ended;
+  client.close();
 } else if (mode === "pull") {
   const n = Number(rest[0]);
   const server = new grpc.Server();
@@ -77,6 +105,6 @@ if (mode === "push") {
   await done.promise;
   await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
 } else {
-  console.error("usage: baseline_peer.ts push ADDRESS N | pull N");
+  console.error("usage: baseline_peer.ts push ADDRESS N | pull N | paced ADDRESS RATE SECONDS");
   Deno.exit(2);
 }
