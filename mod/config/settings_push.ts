@@ -4,8 +4,8 @@
  * @module
  */
 
-import { boolean, hostPort, integer, path } from "./rules.ts";
-import type { Setting } from "./types.ts";
+import { boolean, hostPort, integer, oneOf, path } from "./rules.ts";
+import type { PushLogClient, Setting } from "./types.ts";
 
 /** Settings of push delivery of logs and state changes to otto-handler. */
 export const PUSH_SETTINGS: readonly Setting[] = [
@@ -66,6 +66,15 @@ export const PUSH_SETTINGS: readonly Setting[] = [
     default: "1000",
     doc: "Log lines in flight per worker before push delivery waits for otto-handler's ACKs.",
     parse: integer(1, 100000),
+  },
+  {
+    key: "pushLogClient",
+    env: "PUSH_LOG_CLIENT",
+    flag: "push-log-client",
+    default: "grpc-js",
+    doc:
+      "Client of ForwardWorkerLogs: grpc-js (one socket write per line) or http2 (Ottoscaler's own, lines queued behind a write sent together: about twice the push rate; Deno's node:http2 then aborts more often when otto-handler drops its connections, denoland/deno#36788: run with SUPERVISE=true).",
+    parse: oneOf<PushLogClient>(["grpc-js", "http2"]),
   },
   {
     key: "pushAckTimeoutSeconds",

@@ -54,6 +54,8 @@ export interface Config {
   readonly handlerTokenFile: string;
   /** Log lines in flight per worker before push delivery waits for acknowledgements. */
   readonly pushWindow: number;
+  /** The client of ForwardWorkerLogs (see {@linkcode PushLogClient}). */
+  readonly pushLogClient: PushLogClient;
   /** Seconds push delivery waits for an acknowledgement before it reconnects and resends. */
   readonly pushAckTimeoutSeconds: number;
   /** The lowest level Ottoscaler logs. */
@@ -125,3 +127,6 @@ export interface Setting {
   /** Turns text into the value or throws with the rule. */
   readonly parse: (raw: string) => Config[keyof Config];
 }
+
+/** grpc-js's client, or Ottoscaler's own on node:http2 (mod/grpc/h2_stream.ts). */
+export type PushLogClient = "grpc-js" | "http2";

@@ -13,12 +13,13 @@
 import * as grpc from "@grpc/grpc-js";
 import type { WorkerEvent } from "../events/transitions.ts";
 import type { AckStatus } from "../push/notifier.ts";
-import type { ForwardCall } from "../push/forwarder.ts";
+import type { ForwardCall, WireForwardResponse, WireLogEntry } from "../push/forwarder.ts";
 import type { HandlerTransport } from "../push/push.ts";
 import type { LogLine, WorkerStatus } from "../worker/types.ts";
 import type { WorkerStatusAck__Output } from "../../proto/generated/ottoscaler/v1/WorkerStatusAck.ts";
 import { eventToWire } from "./convert.ts";
 import { encodeLogEntry, preEncoded } from "./log_entry_codec.ts";
+import { H2StreamClient } from "./h2_client.ts";
 import { loadGrpcObjects, loadPackageDefinition } from "./proto.ts";
 
 /** Options for {@linkcode connectHandler}. */
@@ -37,6 +38,11 @@ export interface HandlerClientOptions {
   readonly namespace: string;
   /** Deadline of one NotifyWorkerStatus call. */
   readonly notifyTimeoutMs?: number;
+  /**
+   * The client of ForwardWorkerLogs: grpc-js (default), or `http2`, mod/grpc/h2_stream.ts
+   * (docs/performance.md, Push).
+   */
+  readonly logClient?: "grpc-js" | "http2";
 }
 
 /** How long a token read from a file is used before the file is read again. */
@@ -57,14 +63,7 @@ function channelCredentials(options: HandlerClientOptions): grpc.ChannelCredenti
     cert ? Buffer.from(cert.certPem) : null,
   );
   if (!options.tokenFile) return ssl;
-  const file = options.tokenFile;
-  let cached: { token: string; at: number } | undefined;
-  const token = async () => {
-    if (!cached || Date.now() - cached.at > TOKEN_FILE_TTL_MS) {
-      cached = { token: (await Deno.readTextFile(file)).trim(), at: Date.now() };
-    }
-    return cached.token;
-  };
+  const token = tokenReader(options.tokenFile);
   const bearer = grpc.credentials.createFromMetadataGenerator((_params, callback) => {
     token().then((t) => {
       const metadata = new grpc.Metadata();
@@ -75,17 +74,52 @@ function channelCredentials(options: HandlerClientOptions): grpc.ChannelCredenti
   return grpc.credentials.combineChannelCredentials(ssl, bearer);
 }
 
+/** A reader of the token file that re-reads it after {@linkcode TOKEN_FILE_TTL_MS}. */
+function tokenReader(file: string): () => Promise<string> {
+  let cached: { token: string; at: number } | undefined;
+  return async () => {
+    if (!cached || Date.now() - cached.at > TOKEN_FILE_TTL_MS) {
+      cached = { token: (await Deno.readTextFile(file)).trim(), at: Date.now() };
+    }
+    return cached.token;
+  };
+}
+
+/**
+ * The client of `ForwardWorkerLogs`: mod/grpc/h2_stream.ts (messages queued behind a write go
+ * out together; grpc-js sends a client stream's messages one socket write each), with the same
+ * credentials as the grpc-js channel.
+ */
+function logStreamClient(options: HandlerClientOptions): H2StreamClient {
+  const token = options.tokenFile ? tokenReader(options.tokenFile) : undefined;
+  return new H2StreamClient({
+    address: options.address,
+    tls: options.tls,
+    caPem: options.caPem,
+    clientCertificate: options.clientCertificate,
+    metadata: token &&
+      (() =>
+        token().then(
+          (t) => ({ authorization: `Bearer ${t}` }),
+          (err: Error) => {
+            throw new Error(`OTTO_HANDLER_TOKEN_FILE: ${err.message}`);
+          },
+        )),
+    keepaliveMs: 30_000,
+    keepaliveTimeoutMs: 10_000,
+  });
+}
+
 /** Connects to otto-handler; the connection is made lazily and re-made as needed by grpc-js. */
 export function connectHandler(options: HandlerClientOptions): HandlerTransport {
   const proto = loadGrpcObjects(loadPackageDefinition());
   const credentials = channelCredentials(options);
-  // ForwardWorkerLogs sends entries encoded by log_entry_codec.ts as they are.
+  const service = proto.ottoscaler.v1.OttoHandlerLogService.service;
+  const forward = service.ForwardWorkerLogs;
+  const logStreams = options.logClient === "http2" ? logStreamClient(options) : undefined;
+  // On grpc-js, ForwardWorkerLogs sends entries encoded by log_entry_codec.ts as they are.
   const Client = grpc.makeClientConstructor(
-    preEncoded(
-      proto.ottoscaler.v1.OttoHandlerLogService.service,
-      ["ForwardWorkerLogs"],
-      "requests",
-    ),
+    preEncoded(service, ["ForwardWorkerLogs"], "requests"),
     "OttoHandlerLogService",
   ) as unknown as typeof proto.ottoscaler.v1.OttoHandlerLogService;
   const client = new Client(options.address, credentials, {
@@ -95,7 +129,15 @@ export function connectHandler(options: HandlerClientOptions): HandlerTransport 
     "grpc.max_reconnect_backoff_ms": 10_000,
   });
   return {
-    openLogStream: () => client.ForwardWorkerLogs() as unknown as ForwardCall,
+    // Entries come encoded by log_entry_codec.ts and are sent as they are.
+    openLogStream: (): ForwardCall =>
+      logStreams
+        ? logStreams.open<WireLogEntry, WireForwardResponse>(
+          forward.path,
+          (entry) => entry as unknown as Uint8Array,
+          (bytes) => forward.responseDeserialize(bytes) as WireForwardResponse,
+        )
+        : client.ForwardWorkerLogs() as unknown as ForwardCall,
     logEntry: (line: LogLine, worker: WorkerStatus) =>
       encodeLogEntry({ line, worker }, options.namespace) as unknown as Record<string, unknown>,
     notify: (event: WorkerEvent) =>
@@ -110,8 +152,12 @@ export function connectHandler(options: HandlerClientOptions): HandlerTransport 
           },
         );
       }),
-    close: () => client.close(),
+    close: () => {
+      logStreams?.close();
+      client.close();
+    },
     connected: () =>
+      logStreams?.connected() ||
       client.getChannel().getConnectivityState(false) === grpc.connectivityState.READY,
   };
 }

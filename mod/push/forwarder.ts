@@ -21,7 +21,6 @@
  * @module
  */
 
-import type * as grpc from "@grpc/grpc-js";
 import { sleep } from "../async/backoff.ts";
 import { Pulse } from "../async/pulse.ts";
 import { isTerminal, type LogLine, type Runtime, type WorkerStatus } from "../worker/types.ts";
@@ -40,8 +39,27 @@ export interface WireForwardResponse {
   readonly throttle_ms: number;
 }
 
-/** The duplex call `ForwardWorkerLogs` returns. */
-export type ForwardCall = grpc.ClientDuplexStream<WireLogEntry, WireForwardResponse>;
+/**
+ * The duplex call `ForwardWorkerLogs` returns: the part of grpc-js's `ClientDuplexStream` used
+ * here (mod/grpc/h2_stream.ts implements it for the handler). `write` returning false means
+ * wait for `drain`; `end` is the server ending the call with OK, `error` any other end.
+ */
+export interface ForwardCall {
+  /** Sends an entry; false when the caller should wait for `drain`. */
+  write(entry: WireLogEntry): boolean;
+  /** Half-closes the call. */
+  end(): void;
+  /** Cancels the call. */
+  cancel(): void;
+  /** Subscribes to a response, the call's failure, its end, or room to write again. */
+  on(event: "data", listener: (response: WireForwardResponse) => void): this;
+  /** See above. */
+  on(event: "error", listener: (err: Error) => void): this;
+  /** See above. */
+  on(event: "end" | "drain", listener: () => void): this;
+  /** Unsubscribes. */
+  off(event: "drain", listener: () => void): this;
+}
 
 /** Options for {@linkcode forwardWorkerLogs}. */
 export interface ForwardOptions {

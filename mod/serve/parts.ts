@@ -217,6 +217,7 @@ export async function startPush(
       clientCertificate: await handlerClientCertificate(config),
       tokenFile: config.handlerTokenFile || undefined,
       namespace: config.namespace,
+      logClient: config.pushLogClient,
     }),
     logger,
     window: config.pushWindow,

@@ -10,6 +10,8 @@
  *   previous one was answered), each stamped with the moment it is sent: the floor of the state
  *   change benchmark, a bare grpc-js client with no worker, no disk and no other work. A
  *   warm-up round first, then `WARM` is printed and the measured round waits for a line on stdin.
+ * - `paced ADDRESS RATE SECONDS`: as push, but RATE entries a second for SECONDS, made and sent
+ *   in 5 ms steps as the paced benchmark's worker prints them (the floor of print to receipt).
  *
  * Each message is `<print time in ms since the epoch> <n>`, as the benchmark's worker prints.
  *
@@ -60,6 +62,32 @@ if (mode === "push") {
   call.end();
   await ended;
   client.close();
+} else if (mode === "paced") {
+  const [address, rate, seconds] = rest.map((v, i) => (i === 0 ? v : Number(v))) as [
+    string,
+    number,
+    number,
+  ];
+  const client = new proto.ottoscaler.v1.OttoHandlerLogService(
+    address,
+    grpc.credentials.createInsecure(),
+  );
+  const call = client.ForwardWorkerLogs();
+  call.on("data", () => {});
+  const ended = new Promise((resolve) => call.on("status", resolve));
+  const total = rate * seconds;
+  const t0 = performance.now();
+  let i = 0;
+  while (i < total) {
+    const due = Math.min(total, Math.floor(((performance.now() - t0) * rate) / 1000));
+    while (i < due) {
+      if (!call.write(entry(++i))) await new Promise<void>((r) => call.once("drain", r));
+    }
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  call.end();
+  await ended;
+  client.close();
 } else if (mode === "pull") {
   const n = Number(rest[0]);
   const server = new grpc.Server();
@@ -106,6 +134,8 @@ if (mode === "push") {
   await round("baseline");
   client.close();
 } else {
-  console.error("usage: baseline_peer.ts push ADDRESS N | pull N | notify ADDRESS N");
+  console.error(
+    "usage: baseline_peer.ts push ADDRESS N | pull N | notify ADDRESS N | paced ADDRESS RATE SECONDS",
+  );
   Deno.exit(2);
 }

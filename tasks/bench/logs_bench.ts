@@ -51,6 +51,8 @@ const LINES = Number(values.lines);
 const PACED_RATE = Number(values["paced-rate"]);
 const PACED_SECONDS = Number(values["paced-seconds"]);
 const STATUS_WORKERS = Number(values["status-workers"]);
+/** The push client Ottoscaler uses in the push and paced runs (`PUSH_LOG_CLIENT`). */
+const PUSH_CLIENT = Deno.env.get("PUSH_LOG_CLIENT") ?? "grpc-js";
 const now = () => performance.timeOrigin + performance.now();
 
 /** What one run measured. */
@@ -246,12 +248,26 @@ function pacedPrinter(rate: number, seconds: number): string {
   return `node -e "${js}" ${rate} ${seconds}`;
 }
 
+/** A bare grpc-js client stream at the paced rate: the floor of print-to-receipt latency. */
+async function pacedBaseline(handler: Handler): Promise<Run> {
+  const result = await handler.expect(PACED_RATE * PACED_SECONDS);
+  const child = spawnBaseline([
+    "paced",
+    handler.address,
+    String(PACED_RATE),
+    String(PACED_SECONDS),
+  ]);
+  const figures = await result();
+  await child.output();
+  return fromHandler(`baseline: bare grpc-js at ${PACED_RATE} lines/s`, figures);
+}
+
 /** Push at a steady rate the handler can take: print-to-receipt latency, not throughput. */
 async function paced(handler: Handler): Promise<{ run: Run; captured: HandlerResult }> {
   const lines = PACED_RATE * PACED_SECONDS;
   const result = await handler.expect(lines);
   const server = await startServerProcess({
-    env: { OTTO_HANDLER_HOST: handler.address, LOG_LEVEL: "info" },
+    env: { OTTO_HANDLER_HOST: handler.address, LOG_LEVEL: "info", PUSH_LOG_CLIENT: PUSH_CLIENT },
     denoArgs: profileArgs("ottoscaler-paced"),
   });
   const client = connect(server.address);
@@ -276,7 +292,7 @@ async function paced(handler: Handler): Promise<{ run: Run; captured: HandlerRes
 async function push(handler: Handler): Promise<Run> {
   const result = await handler.expect(LINES);
   const server = await startServerProcess({
-    env: { OTTO_HANDLER_HOST: handler.address, LOG_LEVEL: "info" },
+    env: { OTTO_HANDLER_HOST: handler.address, LOG_LEVEL: "info", PUSH_LOG_CLIENT: PUSH_CLIENT },
     denoArgs: profileArgs("ottoscaler-push"),
   });
   const client = connect(server.address);
@@ -425,7 +441,7 @@ function summarize(figure: string, run: Run, baseline: Run, goal: number, whyNot
 /** Latency from state change to NotifyWorkerStatus at the handler, for workers that end at once. */
 async function status(handler: Handler): Promise<StatusFigures> {
   const server = await startServerProcess({
-    env: { OTTO_HANDLER_HOST: handler.address, LOG_LEVEL: "info" },
+    env: { OTTO_HANDLER_HOST: handler.address, LOG_LEVEL: "info", PUSH_LOG_CLIENT: PUSH_CLIENT },
     denoArgs: profileArgs("ottoscaler-status"),
   });
   const client = connect(server.address);
@@ -607,7 +623,7 @@ try {
       pushed,
       pushBase,
       1,
-      "grpc-js's client writes one message per socket write; the work of numbering, reading back and the progress file comes on top (Push)",
+      "see Push in docs/performance.md",
     );
   }
   if (PATHS.has("pull")) {
@@ -625,9 +641,11 @@ try {
     );
   }
   if (PATHS.has("paced")) {
+    progress(`bare grpc-js stream at ${PACED_RATE} lines/s for ${PACED_SECONDS} s`);
+    const floor = await pacedBaseline(handler);
     progress(`push at ${PACED_RATE} lines/s for ${PACED_SECONDS} s`);
     const { run, captured } = await paced(handler);
-    rows.push(row(run));
+    rows.push(row(floor), row(run));
     pacedLine =
       `\npush at ${PACED_RATE} lines/s: print to receipt p50 ${run.p50.toFixed(1)} / p99 ` +
       `${run.p99.toFixed(1)} ms, of which capture to receipt p50 ${
@@ -638,7 +656,9 @@ try {
         PACED_RATE.toLocaleString("en-US")
       } lines/s for ${PACED_SECONDS} s`,
       ottoscaler: `p50 ${run.p50.toFixed(1)} ms, p99 ${run.p99.toFixed(1)} ms`,
-      baseline: "–",
+      baseline: `bare grpc-js stream at that rate: p50 ${floor.p50.toFixed(1)} ms, p99 ${
+        floor.p99.toFixed(1)
+      } ms`,
       ratio: "–",
       goal: "p99 ≤ 50 ms",
       met: verdict(
