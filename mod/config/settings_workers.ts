@@ -67,7 +67,7 @@ export const WORKER_SETTINGS: readonly Setting[] = [
     flag: "max-parallel-starts",
     default: "16",
     doc:
-      "The most worker starts (or stops) in flight at once; Kubernetes pod creates start there and adapt to the API server (up to 16 times as many while its throughput grows; halved on 429/5xx).",
+      "The most worker starts (or stops) in flight at once; Kubernetes pod creates start at four times this and adapt to the API server (up to 16 times that while its throughput grows; halved on 429/5xx).",
     parse: integer(1, 1000),
   },
   {

@@ -24,6 +24,14 @@ import type { EventRecorder } from "../kube/events.ts";
 import type { KubeRuntime } from "../worker/kube/runtime.ts";
 import type { Runtime } from "../worker/types.ts";
 
+/**
+ * Pod creates in flight to start with, per MAX_PARALLEL_STARTS: creates are small requests that
+ * the API server bounds itself (429 from its priority and fairness), and each doubling of the
+ * adaptive limit costs a round trip of answers, so a burst of a few hundred pods starting at 16
+ * spent most of its time ramping up (docs/performance.md, Scale-up).
+ */
+const CREATES_PER_START = 4;
+
 /** Opens the local runtime on STATE_DIR, with retention of ended, delivered workers. */
 export async function openLocalRuntime(
   config: Config,
@@ -108,7 +116,7 @@ export async function openKubeRuntime(
     stopGraceSeconds: config.stopGraceSeconds,
     startFailureGraceMs: config.startFailureGraceSeconds * 1000,
     retentionMs: config.podRetentionSeconds * 1000,
-    maxParallelCreates: config.maxParallelStarts,
+    maxParallelCreates: config.maxParallelStarts * CREATES_PER_START,
     isDelivered,
     leadership: extra.leadership,
     events: extra.events,

@@ -12,8 +12,8 @@
  * ```
  *
  * - Creates are idempotent by pod name (`AlreadyExists` reads the pod back), run under an
- *   adaptive limit that starts at `maxParallelCreates` (grows while the API server's latency
- *   holds, halves on 429, 5xx or slow answers), and retry 429 (honouring Retry-After), 5xx,
+ *   adaptive limit that starts at `maxParallelCreates` (doubles while the API server's
+ *   throughput grows, halves on 429 or 5xx), and retry 429 (honouring Retry-After), 5xx,
  *   network errors and 409 Conflict (a lost race on the quota) with backoff. A create refused for
  *   quota is a worker failed as `QuotaExceeded` (with `quotaRefusal: "requeue"`, a
  *   {@linkcode QuotaRefusedError} for the admission layer).
