@@ -48,9 +48,11 @@ async function sendAll(
   }
 }
 
-const [mode, ...rest] = Deno.args;
-if (mode === "push") {
-  const [address, n] = rest;
+/** Opens ForwardWorkerLogs to `address`, lets `send` write on it, then ends the call and waits. */
+async function forward(
+  address: string,
+  send: (call: grpc.ClientDuplexStream<ReturnType<typeof entry>, unknown>) => Promise<void>,
+) {
   const client = new proto.ottoscaler.v1.OttoHandlerLogService(
     address,
     grpc.credentials.createInsecure(),
@@ -58,36 +60,37 @@ if (mode === "push") {
   const call = client.ForwardWorkerLogs();
   call.on("data", () => {});
   const ended = new Promise((resolve) => call.on("status", resolve));
-  await sendAll((m) => call.write(m), (e, fn) => call.once(e, fn), Number(n));
+  await send(call);
   call.end();
   await ended;
   client.close();
+}
+
+const [mode, ...rest] = Deno.args;
+if (mode === "push") {
+  const [address, n] = rest;
+  await forward(
+    address,
+    (call) => sendAll((m) => call.write(m), (e, fn) => call.once(e, fn), Number(n)),
+  );
 } else if (mode === "paced") {
   const [address, rate, seconds] = rest.map((v, i) => (i === 0 ? v : Number(v))) as [
     string,
     number,
     number,
   ];
-  const client = new proto.ottoscaler.v1.OttoHandlerLogService(
-    address,
-    grpc.credentials.createInsecure(),
-  );
-  const call = client.ForwardWorkerLogs();
-  call.on("data", () => {});
-  const ended = new Promise((resolve) => call.on("status", resolve));
-  const total = rate * seconds;
-  const t0 = performance.now();
-  let i = 0;
-  while (i < total) {
-    const due = Math.min(total, Math.floor(((performance.now() - t0) * rate) / 1000));
-    while (i < due) {
-      if (!call.write(entry(++i))) await new Promise<void>((r) => call.once("drain", r));
+  await forward(address, async (call) => {
+    const total = rate * seconds;
+    const t0 = performance.now();
+    let i = 0;
+    while (i < total) {
+      const due = Math.min(total, Math.floor(((performance.now() - t0) * rate) / 1000));
+      while (i < due) {
+        if (!call.write(entry(++i))) await new Promise<void>((r) => call.once("drain", r));
+      }
+      await new Promise((r) => setTimeout(r, 5));
     }
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  call.end();
-  await ended;
-  client.close();
+  });
 } else if (mode === "pull") {
   const n = Number(rest[0]);
   const server = new grpc.Server();

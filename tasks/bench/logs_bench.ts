@@ -262,26 +262,27 @@ async function pacedBaseline(handler: Handler): Promise<Run> {
   return fromHandler(`baseline: bare grpc-js at ${PACED_RATE} lines/s`, figures);
 }
 
-/** Push at a steady rate the handler can take: print-to-receipt latency, not throughput. */
-async function paced(handler: Handler): Promise<{ run: Run; captured: HandlerResult }> {
-  const lines = PACED_RATE * PACED_SECONDS;
-  const result = await handler.expect(lines);
-  const server = await startServerProcess({
+/** A `serve` that pushes to `handler` with the push client under test (`PUSH_LOG_CLIENT`). */
+function startPushServer(handler: Handler, profileName: string) {
+  return startServerProcess({
     env: { OTTO_HANDLER_HOST: handler.address, LOG_LEVEL: "info", PUSH_LOG_CLIENT: PUSH_CLIENT },
-    denoArgs: profileArgs("ottoscaler-paced"),
+    denoArgs: profileArgs(profileName),
   });
+}
+
+/** One worker running `command` on a pushing `serve`: the handler's figures once `lines` came. */
+async function pushRun(
+  handler: Handler,
+  name: string,
+  lines: number,
+  command: string,
+): Promise<HandlerResult> {
+  const result = await handler.expect(lines);
+  const server = await startPushServer(handler, `ottoscaler-${name}`);
   const client = connect(server.address);
   try {
-    await scaleUp(client, {
-      task_id: "bench-paced",
-      worker_count: 1,
-      build_config: { command: pacedPrinter(PACED_RATE, PACED_SECONDS) },
-    });
-    const figures = await result();
-    return {
-      run: fromHandler(`Ottoscaler push at ${PACED_RATE} lines/s`, figures),
-      captured: figures,
-    };
+    await scaleUp(client, { task_id: `bench-${name}`, worker_count: 1, build_config: { command } });
+    return await result();
   } finally {
     client.close();
     await server.stop();
@@ -289,25 +290,19 @@ async function paced(handler: Handler): Promise<{ run: Run; captured: HandlerRes
   }
 }
 
+/** Push at a steady rate the handler can take: print-to-receipt latency, not throughput. */
+async function paced(handler: Handler): Promise<{ run: Run; captured: HandlerResult }> {
+  const command = pacedPrinter(PACED_RATE, PACED_SECONDS);
+  const figures = await pushRun(handler, "paced", PACED_RATE * PACED_SECONDS, command);
+  return {
+    run: fromHandler(`Ottoscaler push at ${PACED_RATE} lines/s`, figures),
+    captured: figures,
+  };
+}
+
 async function push(handler: Handler): Promise<Run> {
-  const result = await handler.expect(LINES);
-  const server = await startServerProcess({
-    env: { OTTO_HANDLER_HOST: handler.address, LOG_LEVEL: "info", PUSH_LOG_CLIENT: PUSH_CLIENT },
-    denoArgs: profileArgs("ottoscaler-push"),
-  });
-  const client = connect(server.address);
-  try {
-    await scaleUp(client, {
-      task_id: "bench-push",
-      worker_count: 1,
-      build_config: { command: printer(LINES) },
-    });
-    return fromHandler("Ottoscaler push (ForwardWorkerLogs)", await result());
-  } finally {
-    client.close();
-    await server.stop();
-    await Deno.remove(server.stateDir, { recursive: true });
-  }
+  const figures = await pushRun(handler, "push", LINES, printer(LINES));
+  return fromHandler("Ottoscaler push (ForwardWorkerLogs)", figures);
 }
 
 /** Figures of the status notifications: all, and per kind of change. */
@@ -440,10 +435,7 @@ function summarize(figure: string, run: Run, baseline: Run, goal: number, whyNot
 
 /** Latency from state change to NotifyWorkerStatus at the handler, for workers that end at once. */
 async function status(handler: Handler): Promise<StatusFigures> {
-  const server = await startServerProcess({
-    env: { OTTO_HANDLER_HOST: handler.address, LOG_LEVEL: "info", PUSH_LOG_CLIENT: PUSH_CLIENT },
-    denoArgs: profileArgs("ottoscaler-status"),
-  });
+  const server = await startPushServer(handler, "ottoscaler-status");
   const client = connect(server.address);
   try {
     // One round to warm up (the connection to the handler is made at the first call), then the

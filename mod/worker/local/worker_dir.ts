@@ -220,7 +220,8 @@ export async function readWorkerFiles(
 
 /**
  * Watches the workers' directories and calls `changed` with the worker id and the path within its
- * directory (`exit`, `stdout.raw`, ...) of every path that changes. Returns the watcher (close it to stop), or undefined where file watching is
+ * directory (`exit`, `stdout.raw`, ...; empty for the directory itself) of every path that
+ * changes. Returns the watcher (close it to stop), or undefined where file watching is
  * unavailable: then callers pick output up on a timer.
  */
 export function watchWorkerDirs(
@@ -241,9 +242,9 @@ export function watchWorkerDirs(
       for await (const event of watcher) {
         for (const path of event.paths) {
           const rel = path.startsWith(prefix) ? path.slice(prefix.length) : undefined;
-          const slash = rel?.indexOf("/") ?? -1;
-          const id = slash === -1 ? rel : rel?.slice(0, slash);
-          if (id) changed(id, slash === -1 ? "" : rel!.slice(slash + 1));
+          if (!rel) continue;
+          const [id, ...file] = rel.split("/");
+          if (id) changed(id, file.join("/"));
         }
       }
     } catch (err) {
